@@ -1,0 +1,60 @@
+# AICosts developer commands. `make run` starts everything locally; `make test` runs the tests.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PROTOS := $(shell find proto -name '*.proto')
+PROTO_STAMP := proto/.generated
+
+.PHONY: run test test-fast proto proto-check lint k8s-check bench images logs clean install
+
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (Python 3.11)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+$(PROTO_STAMP): $(PROTOS) $(STAMP)
+	$(BIN)/python -m grpc_tools.protoc -Iproto --python_out=proto --pyi_out=proto --grpc_python_out=proto $(PROTOS)
+	touch $(PROTO_STAMP)
+
+proto: $(PROTO_STAMP)
+
+# Fails when the generated code does not match the .proto files (CI runs it).
+proto-check: $(STAMP)
+	@tmp=$$(mktemp -d); \
+	$(BIN)/python -m grpc_tools.protoc -Iproto --python_out=$$tmp --pyi_out=$$tmp --grpc_python_out=$$tmp $(PROTOS); \
+	for f in $$(cd $$tmp && find . -name '*_pb2*.py*'); do \
+	  cmp -s $$tmp/$$f proto/$$f || { echo "stale generated code: proto/$$f (run make proto)"; rm -rf $$tmp; exit 1; }; \
+	done; rm -rf $$tmp; echo "generated protobuf code is current"
+
+run: $(PROTO_STAMP)
+	$(BIN)/python -m devstack run
+
+test: $(PROTO_STAMP) proto-check lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Everything but the slow end-to-end tests, for a quick loop while coding.
+test-fast: $(PROTO_STAMP)
+	$(BIN)/python -m pytest -m 'not slow' $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+k8s-check: $(STAMP)
+	bash k8s/check.sh
+
+bench: $(PROTO_STAMP)
+	$(BIN)/python -m bench
+
+logs:
+	@ls var/logs/*.log 2>/dev/null && tail -n 50 -F var/logs/*.log || echo "no log files: make run prints every service's log lines to the terminal"
+
+clean:
+	rm -rf var $(VENV) build *.egg-info .pytest_cache .ruff_cache $(PROTO_STAMP)
+	find proto -name '*_pb2*.py*' -delete
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

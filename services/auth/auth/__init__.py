@@ -1,0 +1,1 @@
+"""AICosts auth service: accounts, sessions, 2FA and token issuing."""

@@ -1,0 +1,1 @@
+"""Local development stack: generated secrets, the embedded database, and the process runner."""

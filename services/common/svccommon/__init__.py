@@ -1,0 +1,1 @@
+"""What every AICosts service needs: config, logging, identity, gRPC lifecycle, channels, Mongo."""

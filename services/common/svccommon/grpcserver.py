@@ -1,0 +1,112 @@
+"""gRPC server lifecycle shared by every service: mTLS port, health, reflection (outside
+production), allowlist interceptor, and a graceful SIGTERM drain."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent import futures
+from dataclasses import dataclass, field
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from svccommon.config import CommonConfig
+from svccommon.interceptors import AccessInterceptor, Allowlist
+from svccommon.tls import server_credentials
+
+log = logging.getLogger("svccommon.server")
+
+
+@dataclass(frozen=True)
+class ServiceBinding:
+    """One proto service: its full name, how to register its servicer, and who may call what."""
+
+    full_name: str
+    register: Callable[[grpc.Server], None]
+    allowlist: Allowlist = field(default_factory=dict)
+
+
+@dataclass
+class RunningServer:
+    server: grpc.Server
+    port: int
+    health: health.HealthServicer
+    health_server: grpc.Server | None
+    health_port: int
+    bindings: Sequence[ServiceBinding]
+
+    def set_serving(self) -> None:
+        self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        for b in self.bindings:
+            self.health.set(b.full_name, health_pb2.HealthCheckResponse.SERVING)
+
+    def drain(self, delay_s: float, grace_s: float) -> None:
+        """Health NOT_SERVING first (so balancers stop sending), then let in-flight calls finish."""
+        self.health.enter_graceful_shutdown()
+        time.sleep(delay_s)
+        self.server.stop(grace_s).wait()
+        if self.health_server is not None:
+            self.health_server.stop(0).wait()
+
+
+def build_server(cfg: CommonConfig, bindings: Sequence[ServiceBinding], max_workers: int = 16) -> RunningServer:
+    allowlist: dict[str, list[str]] = {}
+    for b in bindings:
+        for method, callers in b.allowlist.items():
+            allowlist.setdefault(method, []).extend(callers)
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=f"{cfg.service}-rpc"),
+        interceptors=[AccessInterceptor(allowlist, cfg.trust_domain, allow_reflection=not cfg.production)],
+        options=[("grpc.so_reuseport", 0)],
+    )
+    health_servicer = health.HealthServicer(experimental_non_blocking=True)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for b in bindings:
+        b.register(server)
+    if not cfg.production:
+        names = [b.full_name for b in bindings] + [health.SERVICE_NAME, reflection.SERVICE_NAME]
+        reflection.enable_server_reflection(names, server)
+    port = server.add_secure_port(f"{cfg.bind_host}:{cfg.port}", server_credentials(cfg.tls))
+    if port == 0:
+        raise RuntimeError(f"could not bind {cfg.bind_host}:{cfg.port}")
+
+    # Kubelet gRPC probes cannot present a client certificate, so health alone is also served
+    # in plaintext on HEALTH_PORT when it is set (nothing else listens there).
+    health_server, health_port = None, 0
+    if cfg.health_port:
+        health_server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, health_server)
+        health_port = health_server.add_insecure_port(f"0.0.0.0:{cfg.health_port}")
+
+    return RunningServer(server, port, health_servicer, health_server, health_port, bindings)
+
+
+def serve(cfg: CommonConfig, bindings: Sequence[ServiceBinding], on_stop: Callable[[], None] | None = None) -> None:
+    """Run until SIGTERM/SIGINT, then drain and return."""
+    running = build_server(cfg, bindings)
+    running.server.start()
+    if running.health_server is not None:
+        running.health_server.start()
+    running.set_serving()
+    log.info("serving", extra={"port": running.port, "health_port": running.health_port or None})
+
+    stopping = threading.Event()
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        if stopping.is_set():
+            return
+        stopping.set()
+        log.info("draining", extra={"signal": signal.Signals(signum).name})
+        threading.Thread(target=running.drain, args=(cfg.shutdown_delay_s, cfg.shutdown_grace_s)).start()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    running.server.wait_for_termination()
+    if on_stop is not None:
+        on_stop()
+    log.info("stopped")

@@ -1,0 +1,137 @@
+"""One server interceptor: caller identity from mTLS, per-method allowlist, request context,
+one log line per RPC, and domain errors mapped to status codes (never repr(e) to the caller)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, NoReturn
+
+import grpc
+
+from svccommon import context
+from svccommon.errors import ServiceError
+from svccommon.identity import peer_identity
+
+log = logging.getLogger("svccommon.rpc")
+
+ANY_SERVICE = "*"
+# Methods every authenticated peer may call: health and (outside production) reflection.
+OPEN_METHOD_PREFIXES = ("/grpc.health.v1.Health/",)
+REFLECTION_PREFIX = "/grpc.reflection."
+
+Allowlist = Mapping[str, Iterable[str]]
+
+
+class AccessInterceptor(grpc.ServerInterceptor):
+    def __init__(self, allowlist: Allowlist, trust_domain: str, allow_reflection: bool) -> None:
+        self._allow = {method: frozenset(ids) for method, ids in allowlist.items()}
+        self._trust_domain = trust_domain
+        self._allow_reflection = allow_reflection
+
+    def allowed(self, method: str, identity: str) -> bool:
+        if method.startswith(OPEN_METHOD_PREFIXES):
+            return True
+        if method.startswith(REFLECTION_PREFIX):
+            return self._allow_reflection
+        callers = self._allow.get(method, frozenset())
+        return identity in callers or ANY_SERVICE in callers
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                self._wrap_unary(method, handler.unary_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                self._wrap_stream(method, handler.unary_stream),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(
+                self._wrap_unary(method, handler.stream_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return grpc.stream_stream_rpc_method_handler(
+            self._wrap_stream(method, handler.stream_stream),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    def _admit(self, method: str, ctx: grpc.ServicerContext) -> str:
+        identity = peer_identity(ctx, self._trust_domain)
+        if identity is None:
+            ctx.abort(grpc.StatusCode.UNAUTHENTICATED, "a valid client certificate is required")
+        if not self.allowed(method, identity):
+            log.warning("rpc denied", extra={"method": method, "peer": identity, "code": "PERMISSION_DENIED"})
+            ctx.abort(grpc.StatusCode.PERMISSION_DENIED, f"service {identity!r} may not call {method}")
+        return identity
+
+    def _wrap_unary(self, method: str, behavior: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(request: Any, ctx: grpc.ServicerContext) -> Any:
+            with context.bound(context.RequestContext.from_metadata(dict(ctx.invocation_metadata()))):
+                started = time.perf_counter()
+                peer = None
+                try:
+                    peer = self._admit(method, ctx)
+                    return behavior(request, ctx)
+                except Exception as exc:
+                    _abort_for(exc, ctx)
+                finally:
+                    _log_rpc(method, peer, ctx, started)
+
+        return wrapper
+
+    def _wrap_stream(self, method: str, behavior: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(request: Any, ctx: grpc.ServicerContext) -> Any:
+            with context.bound(context.RequestContext.from_metadata(dict(ctx.invocation_metadata()))):
+                started = time.perf_counter()
+                peer = None
+                try:
+                    peer = self._admit(method, ctx)
+                    yield from behavior(request, ctx)
+                except Exception as exc:
+                    _abort_for(exc, ctx)
+                finally:
+                    _log_rpc(method, peer, ctx, started)
+
+        return wrapper
+
+
+def _abort_for(exc: Exception, ctx: grpc.ServicerContext) -> NoReturn:
+    """End the call with a status for exc (always raises)."""
+    if ctx.code() not in (None, grpc.StatusCode.OK):  # already aborted (allowlist or the servicer)
+        raise exc
+    if isinstance(exc, ServiceError):
+        ctx.abort(exc.code, exc.message)
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = f"{tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}" if tb else "?"
+    # The type and place only: exception messages can carry secrets or user data.
+    log.error("rpc failed", extra={"error_type": type(exc).__name__, "where": where})
+    ctx.abort(grpc.StatusCode.INTERNAL, "internal error")
+    raise AssertionError("unreachable")
+
+
+def _log_rpc(method: str, peer: str | None, ctx: grpc.ServicerContext, started: float) -> None:
+    code = ctx.code()
+    log.info(
+        "rpc",
+        extra={
+            "method": method,
+            "peer": peer,
+            "code": code.name if code else "OK",
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "client_ip": context.current().client_ip or None,
+        },
+    )

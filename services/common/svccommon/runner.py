@@ -1,0 +1,39 @@
+"""The shape of every service's main(): config, logging, database, indexes, serve."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from pymongo.database import Database
+
+from svccommon import logs, mongo
+from svccommon.config import CommonConfig, load_or_exit
+from svccommon.grpcserver import ServiceBinding, serve
+
+C = TypeVar("C")
+
+
+def version() -> str:
+    try:
+        return importlib.metadata.version("aicosts")
+    except importlib.metadata.PackageNotFoundError:
+        return "0.0.0+unknown"
+
+
+def info_response(response_cls: type, cfg: CommonConfig) -> Any:
+    return response_cls(service=cfg.service, version=version(), region=cfg.region)
+
+
+def run_service(
+    load_config: Callable[[], C],
+    common_of: Callable[[C], CommonConfig],
+    make_bindings: Callable[[C, Database], Sequence[ServiceBinding]],
+) -> None:
+    cfg = load_or_exit(load_config)
+    common = common_of(cfg)
+    logs.configure(common.service, common.log_level)
+    db = mongo.connect(common)
+    bindings = make_bindings(cfg, db)  # services create their indexes here, before serving
+    serve(common, bindings, on_stop=db.client.close)

@@ -1,0 +1,36 @@
+"""The public gateway: REST + OpenAPI in front of the internal gRPC services."""
+
+from __future__ import annotations
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from gateway import backends, errors, openapi, requestlog
+from gateway.api import MODULES
+from gateway.config import GatewayConfig, load
+from svccommon import logs
+from svccommon.config import load_or_exit
+
+
+def create_app(cfg: GatewayConfig | None = None) -> Flask:
+    cfg = cfg or load_or_exit(load)
+    logs.configure("gateway", cfg.log_level)
+    app = Flask(__name__)
+    app.config.update(
+        AICOSTS=cfg,
+        MAX_CONTENT_LENGTH=cfg.max_body_bytes,
+        MAX_FORM_PARTS=50,
+        JSON_SORT_KEYS=False,
+        PROPAGATE_EXCEPTIONS=False,
+    )
+    app.json.sort_keys = False
+    if cfg.trusted_proxies:
+        # Only when deployed behind named proxies is X-Forwarded-For believed.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=cfg.trusted_proxies, x_proto=cfg.trusted_proxies)
+    app.extensions["backends"] = backends.connect(cfg)
+    app.extensions["openapi"] = openapi.build(MODULES, cfg.public_domain)
+    requestlog.register(app)
+    errors.register(app)
+    for module in MODULES:
+        app.register_blueprint(module.bp)
+    return app

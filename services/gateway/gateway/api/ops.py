@@ -1,0 +1,77 @@
+"""Operations endpoints: liveness, readiness, status, the OpenAPI document, security.txt."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, Response, current_app, jsonify
+
+from gateway.openapi import json_body
+
+bp = Blueprint("ops", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    services = current_app.extensions["backends"].health()
+    ready = all(status == "SERVING" for status in services.values())
+    return jsonify(status="ready" if ready else "not ready", services=services), 200 if ready else 503
+
+
+@bp.get("/v1/status")
+def status():
+    services = current_app.extensions["backends"].health()
+    return jsonify(services=services, region=current_app.config["AICOSTS"].region)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(current_app.extensions["openapi"])
+
+
+@bp.get("/.well-known/security.txt")
+def security_txt():
+    domain = current_app.config["AICOSTS"].public_domain
+    expires = (dt.datetime.now(dt.UTC) + dt.timedelta(days=180)).strftime("%Y-%m-%dT00:00:00Z")
+    body = (
+        f"Contact: mailto:security@{domain}\n"
+        f"Expires: {expires}\n"
+        "Preferred-Languages: en\n"
+        f"Canonical: https://{domain}/.well-known/security.txt\n"
+    )
+    return Response(body, mimetype="text/plain")
+
+
+_STATUS_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "services": {
+            "type": "object",
+            "additionalProperties": {"type": "string", "enum": ["SERVING", "NOT_SERVING", "UNKNOWN"]},
+        },
+        "region": {"type": "string"},
+    },
+}
+
+OPENAPI_PATHS = {
+    "/healthz": {"get": {"summary": "Process is alive", "responses": {"200": json_body({"type": "object"})}}},
+    "/readyz": {
+        "get": {
+            "summary": "Every backend answers its health check",
+            "responses": {"200": json_body({"type": "object"}), "503": json_body({"type": "object"}, "Not ready")},
+        }
+    },
+    "/v1/status": {"get": {"summary": "Backend status and region", "responses": {"200": json_body(_STATUS_SCHEMA)}}},
+    "/openapi.json": {"get": {"summary": "This document", "responses": {"200": json_body({"type": "object"})}}},
+    "/.well-known/security.txt": {
+        "get": {
+            "summary": "RFC 9116 security contact",
+            "responses": {"200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}},
+        }
+    },
+}

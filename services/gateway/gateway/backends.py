@@ -1,0 +1,61 @@
+"""The gateway's gRPC clients: one mTLS channel per backend, created once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from aicosts.auth.v1 import auth_pb2_grpc
+from aicosts.keyvault.v1 import keyvault_pb2_grpc
+from aicosts.parser.v1 import parser_pb2_grpc
+from aicosts.usage.v1 import usage_pb2_grpc
+from gateway.config import GatewayConfig
+from svccommon import context
+from svccommon.channels import Backend, secure_channel
+
+# Per backend: proto service name, stub class, and the methods safe to retry on UNAVAILABLE.
+BACKEND_SPECS = {
+    "auth": ("aicosts.auth.v1.AuthService", auth_pb2_grpc.AuthServiceStub, ("GetServiceInfo",)),
+    "keyvault": ("aicosts.keyvault.v1.KeyVaultService", keyvault_pb2_grpc.KeyVaultServiceStub, ("GetServiceInfo",)),
+    "usage": ("aicosts.usage.v1.UsageService", usage_pb2_grpc.UsageServiceStub, ("GetServiceInfo",)),
+    "parser": ("aicosts.parser.v1.ParserService", parser_pb2_grpc.ParserServiceStub, ("GetServiceInfo",)),
+}
+
+HEALTH_TIMEOUT_S = 1.0
+
+
+@dataclass
+class Backends:
+    clients: dict[str, Backend]
+    service_names: dict[str, str]
+
+    def __getitem__(self, name: str) -> Backend:
+        return self.clients[name]
+
+    def health(self) -> dict[str, str]:
+        """Each backend's health status name: SERVING, NOT_SERVING or UNKNOWN (unreachable)."""
+        pending = {
+            name: health_pb2_grpc.HealthStub(client.channel).Check.future(
+                health_pb2.HealthCheckRequest(service=self.service_names[name]),
+                timeout=HEALTH_TIMEOUT_S,
+                metadata=context.current().to_metadata(),
+            )
+            for name, client in self.clients.items()
+        }  # all four in flight at once
+        result = {}
+        for name, future in pending.items():
+            try:
+                result[name] = health_pb2.HealthCheckResponse.ServingStatus.Name(future.result().status)
+            except grpc.RpcError:
+                result[name] = "UNKNOWN"
+        return result
+
+
+def connect(cfg: GatewayConfig) -> Backends:
+    clients = {}
+    for name, (service, stub_cls, idempotent) in BACKEND_SPECS.items():
+        channel = secure_channel(cfg.backends[name], cfg.tls, service, idempotent)
+        clients[name] = Backend(channel, stub_cls, cfg.backend_timeout_s)
+    return Backends(clients, {name: spec[0] for name, spec in BACKEND_SPECS.items()})

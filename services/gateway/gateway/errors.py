@@ -1,0 +1,80 @@
+"""Every error leaves the gateway as problem+json: HTTP errors, validation, backend status
+codes and unexpected exceptions (a 500 carries only the request id)."""
+
+from __future__ import annotations
+
+import logging
+
+import grpc
+from flask import Flask, Response
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
+
+from gateway.problems import Problem, problem_response
+
+log = logging.getLogger("gateway.errors")
+
+# Backend status → HTTP status. Backends put user-safe text in the details of 4xx-class codes.
+GRPC_TO_HTTP = {
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.OUT_OF_RANGE: 400,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.ABORTED: 409,
+    grpc.StatusCode.FAILED_PRECONDITION: 422,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 503,
+}
+
+
+def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
+    return [
+        {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]} for err in exc.errors()
+    ]
+
+
+def _from_http(exc: HTTPException) -> Response:
+    headers = {}
+    detail = exc.description or ""
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        detail = f"this endpoint allows {headers['Allow']}"
+    if isinstance(exc, RequestEntityTooLarge):
+        detail = "the request body is larger than this endpoint accepts"
+    return problem_response(Problem(exc.code or 500, detail, headers=headers))
+
+
+def _from_grpc(exc: grpc.RpcError) -> Response:
+    code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
+    status = GRPC_TO_HTTP.get(code, 500)
+    if status == 503:
+        detail = "a backend service is unavailable; try again shortly"
+        return problem_response(Problem(503, detail, headers={"Retry-After": "5"}))
+    if status == 500:
+        log.error("backend error", extra={"grpc_code": getattr(code, "name", str(code))})
+        return problem_response(Problem(500, "an internal error occurred; quote the request id to support"))
+    detail = exc.details() if hasattr(exc, "details") else ""
+    headers = {"Retry-After": "60"} if status == 429 else {}
+    return problem_response(Problem(status, detail or "request refused", headers=headers))
+
+
+def _unexpected(exc: Exception) -> Response:
+    # Type only: messages and tracebacks can carry request data.
+    log.error("unhandled error", extra={"error_type": type(exc).__name__})
+    return problem_response(Problem(500, "an internal error occurred; quote the request id to support"))
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(Problem, problem_response)
+    app.register_error_handler(HTTPException, _from_http)
+    app.register_error_handler(
+        ValidationError,
+        lambda exc: problem_response(
+            Problem(400, "the request is not valid", kind="validation", errors=validation_errors(exc))
+        ),
+    )
+    app.register_error_handler(grpc.RpcError, _from_grpc)
+    app.register_error_handler(Exception, _unexpected)
