@@ -8,9 +8,10 @@ import os
 import sys
 from pathlib import Path
 
-from devstack import secrets
 from svccommon.config import ConfigError, env_int
 from svccommon.services import DEFAULT_PORTS, GRPC_SERVICES
+
+from devstack import secrets
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DEVDB_PORT = 27117
@@ -56,7 +57,9 @@ def run(args: argparse.Namespace) -> None:
     processes = [*([] if external_db else ["db"]), *GRPC_SERVICES, "gateway"]
     scheme = "https" if env.get("GATEWAY_TLS_CERT_FILE") else "http"
     host = env.get("GATEWAY_HOST", "127.0.0.1")
-    print(f"AICosts is starting: {scheme}://{host}:{env['GATEWAY_PORT']}  (Ctrl-C stops everything)", flush=True)
+    print(
+        f"AICosts is starting: {scheme}://{host}:{env['GATEWAY_PORT']}  (Ctrl-C stops everything)", flush=True
+    )
     os.chdir(REPO_ROOT)
     honcho = str(Path(sys.executable).parent / "honcho")
     os.execve(honcho, [honcho, "start", "--procfile", "Procfile", *processes], env)

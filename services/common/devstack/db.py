@@ -16,7 +16,9 @@ TTL_SWEEP_SECONDS = 5
 
 def start(host: str, port: int, path: Path) -> SecantusDBServer:
     path.mkdir(parents=True, exist_ok=True)
-    server = SecantusDBServer(host=host, port=port, storage_path=str(path), ttl_sweep_seconds=TTL_SWEEP_SECONDS)
+    server = SecantusDBServer(
+        host=host, port=port, storage_path=str(path), ttl_sweep_seconds=TTL_SWEEP_SECONDS
+    )
     server.start()
     return server
 

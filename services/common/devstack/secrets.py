@@ -6,9 +6,9 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from svccommon.services import ALL_IDENTITIES
 
 from devstack import certs
-from svccommon.services import ALL_IDENTITIES
 
 
 def ensure_jwt_keys(private_path: Path, public_path: Path) -> None:
@@ -19,11 +19,15 @@ def ensure_jwt_keys(private_path: Path, public_path: Path) -> None:
     private_path.parent.mkdir(parents=True, exist_ok=True)
     private_path.touch(mode=0o600, exist_ok=True)
     private_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     )
     public_path.parent.mkdir(parents=True, exist_ok=True)
     public_path.write_bytes(
-        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
     )
 
 

@@ -37,7 +37,9 @@ def retry_service_config(service: str, idempotent_methods: Iterable[str]) -> str
     )
 
 
-def secure_channel(target: str, tls: TlsFiles, service: str = "", idempotent: Iterable[str] = ()) -> grpc.Channel:
+def secure_channel(
+    target: str, tls: TlsFiles, service: str = "", idempotent: Iterable[str] = ()
+) -> grpc.Channel:
     options = [("grpc.enable_retries", 1), ("grpc.service_config", retry_service_config(service, idempotent))]
     return grpc.secure_channel(target, channel_credentials(tls), options=options)
 

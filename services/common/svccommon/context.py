@@ -20,7 +20,9 @@ class RequestContext:
     user_agent: str = ""
 
     def to_metadata(self) -> tuple[tuple[str, str], ...]:
-        return tuple((f"x-{f.name.replace('_', '-')}", v) for f in fields(self) if (v := getattr(self, f.name)))
+        return tuple(
+            (f"x-{f.name.replace('_', '-')}", v) for f in fields(self) if (v := getattr(self, f.name))
+        )
 
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, str]) -> RequestContext:
@@ -30,7 +32,7 @@ class RequestContext:
         return cls(**values)
 
 
-_current: ContextVar[RequestContext] = ContextVar("request_context", default=RequestContext())
+_current: ContextVar[RequestContext] = ContextVar("request_context", default=RequestContext())  # noqa: B039 (frozen)
 
 
 def current() -> RequestContext:

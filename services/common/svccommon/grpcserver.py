@@ -54,7 +54,9 @@ class RunningServer:
             self.health_server.stop(0).wait()
 
 
-def build_server(cfg: CommonConfig, bindings: Sequence[ServiceBinding], max_workers: int = 16) -> RunningServer:
+def build_server(
+    cfg: CommonConfig, bindings: Sequence[ServiceBinding], max_workers: int = 16
+) -> RunningServer:
     allowlist: dict[str, list[str]] = {}
     for b in bindings:
         for method, callers in b.allowlist.items():
@@ -86,7 +88,9 @@ def build_server(cfg: CommonConfig, bindings: Sequence[ServiceBinding], max_work
     return RunningServer(server, port, health_servicer, health_server, health_port, bindings)
 
 
-def serve(cfg: CommonConfig, bindings: Sequence[ServiceBinding], on_stop: Callable[[], None] | None = None) -> None:
+def serve(
+    cfg: CommonConfig, bindings: Sequence[ServiceBinding], on_stop: Callable[[], None] | None = None
+) -> None:
     """Run until SIGTERM/SIGINT, then drain and return."""
     running = build_server(cfg, bindings)
     running.server.start()

@@ -13,9 +13,11 @@ import grpc
 from svccommon import context
 from svccommon.errors import ServiceError
 from svccommon.identity import peer_identity
+from svccommon.services import ALL_IDENTITIES
 
 log = logging.getLogger("svccommon.rpc")
 
+# Allowlist shorthand for "every AICosts service" (still only identities we issue certificates for).
 ANY_SERVICE = "*"
 # Methods every authenticated peer may call: health and (outside production) reflection.
 OPEN_METHOD_PREFIXES = ("/grpc.health.v1.Health/",)
@@ -36,7 +38,7 @@ class AccessInterceptor(grpc.ServerInterceptor):
         if method.startswith(REFLECTION_PREFIX):
             return self._allow_reflection
         callers = self._allow.get(method, frozenset())
-        return identity in callers or ANY_SERVICE in callers
+        return identity in callers or (ANY_SERVICE in callers and identity in ALL_IDENTITIES)
 
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)

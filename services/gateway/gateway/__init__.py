@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
-
-from gateway import backends, errors, openapi, requestlog
-from gateway.api import MODULES
-from gateway.config import GatewayConfig, load
 from svccommon import logs
 from svccommon.config import load_or_exit
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from gateway import authn, backends, errors, openapi, requestlog
+from gateway.api import MODULES
+from gateway.config import GatewayConfig, load
 
 
 def create_app(cfg: GatewayConfig | None = None) -> Flask:
@@ -29,6 +29,7 @@ def create_app(cfg: GatewayConfig | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=cfg.trusted_proxies, x_proto=cfg.trusted_proxies)
     app.extensions["backends"] = backends.connect(cfg)
     app.extensions["openapi"] = openapi.build(MODULES, cfg.public_domain)
+    authn.init_app(app)
     requestlog.register(app)
     errors.register(app)
     for module in MODULES:

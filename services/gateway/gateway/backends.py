@@ -5,20 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from aicosts.auth.v1 import auth_pb2_grpc
 from aicosts.keyvault.v1 import keyvault_pb2_grpc
 from aicosts.parser.v1 import parser_pb2_grpc
 from aicosts.usage.v1 import usage_pb2_grpc
-from gateway.config import GatewayConfig
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from svccommon import context
 from svccommon.channels import Backend, secure_channel
+
+from gateway.config import GatewayConfig
 
 # Per backend: proto service name, stub class, and the methods safe to retry on UNAVAILABLE.
 BACKEND_SPECS = {
     "auth": ("aicosts.auth.v1.AuthService", auth_pb2_grpc.AuthServiceStub, ("GetServiceInfo",)),
-    "keyvault": ("aicosts.keyvault.v1.KeyVaultService", keyvault_pb2_grpc.KeyVaultServiceStub, ("GetServiceInfo",)),
+    "keyvault": (
+        "aicosts.keyvault.v1.KeyVaultService",
+        keyvault_pb2_grpc.KeyVaultServiceStub,
+        ("GetServiceInfo",),
+    ),
     "usage": ("aicosts.usage.v1.UsageService", usage_pb2_grpc.UsageServiceStub, ("GetServiceInfo",)),
     "parser": ("aicosts.parser.v1.ParserService", parser_pb2_grpc.ParserServiceStub, ("GetServiceInfo",)),
 }

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, json, request
-from werkzeug.http import HTTP_STATUS_CODES
-
 from svccommon import context
+from werkzeug.http import HTTP_STATUS_CODES
 
 PROBLEM_TYPE_BASE = "https://aicosts.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -25,6 +24,7 @@ class Problem(Exception):
         kind: str | None = None,
         errors: list[dict[str, str]] | None = None,
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -33,6 +33,7 @@ class Problem(Exception):
         self.kind = kind
         self.errors = errors
         self.headers = headers or {}
+        self.extra = extra or {}  # RFC 9457 extension members
 
 
 def problem_response(problem: Problem) -> Response:
@@ -47,6 +48,7 @@ def problem_response(problem: Problem) -> Response:
     }
     if problem.errors:
         body["errors"] = problem.errors
+    body.update({k: v for k, v in problem.extra.items() if k not in body})
     response = Response(json.dumps(body), status=problem.status, mimetype=MEDIA_TYPE)
     for name, value in problem.headers.items():
         response.headers[name] = value

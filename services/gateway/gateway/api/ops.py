@@ -6,7 +6,8 @@ import datetime as dt
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from gateway.openapi import json_body
+from gateway.openapi import json_body, problem
+from gateway.problems import Problem
 
 bp = Blueprint("ops", __name__)
 
@@ -19,8 +20,10 @@ def healthz():
 @bp.get("/readyz")
 def readyz():
     services = current_app.extensions["backends"].health()
-    ready = all(status == "SERVING" for status in services.values())
-    return jsonify(status="ready" if ready else "not ready", services=services), 200 if ready else 503
+    down = sorted(name for name, status in services.items() if status != "SERVING")
+    if down:
+        raise Problem(503, f"not serving: {', '.join(down)}", kind="not-ready", extra={"services": services})
+    return jsonify(status="ready", services=services)
 
 
 @bp.get("/v1/status")
@@ -63,15 +66,21 @@ OPENAPI_PATHS = {
     "/readyz": {
         "get": {
             "summary": "Every backend answers its health check",
-            "responses": {"200": json_body({"type": "object"}), "503": json_body({"type": "object"}, "Not ready")},
+            "responses": {"200": json_body({"type": "object"}), "503": problem("A backend is not serving")},
         }
     },
-    "/v1/status": {"get": {"summary": "Backend status and region", "responses": {"200": json_body(_STATUS_SCHEMA)}}},
-    "/openapi.json": {"get": {"summary": "This document", "responses": {"200": json_body({"type": "object"})}}},
+    "/v1/status": {
+        "get": {"summary": "Backend status and region", "responses": {"200": json_body(_STATUS_SCHEMA)}}
+    },
+    "/openapi.json": {
+        "get": {"summary": "This document", "responses": {"200": json_body({"type": "object"})}}
+    },
     "/.well-known/security.txt": {
         "get": {
             "summary": "RFC 9116 security contact",
-            "responses": {"200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}},
+            "responses": {
+                "200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}
+            },
         }
     },
 }

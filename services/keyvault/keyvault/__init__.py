@@ -1,0 +1,1 @@
+"""Keyvault: envelope encryption of customer AI-provider API keys (A256CBC-HS512)."""

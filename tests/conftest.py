@@ -1,0 +1,36 @@
+"""Session fixtures: one database and one running stack shared by the integration tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+from support.mongo import mongo_server
+from support.stack import Stack, make_stack
+
+
+@pytest.fixture(scope="session")
+def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with mongo_server(tmp_path_factory.mktemp("mongo")) as uri:
+        yield uri
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, mongo_uri: str) -> Iterator[Stack]:
+    """The whole system (all services + gateway) on free ports, against the session database."""
+    s = make_stack(tmp_path_factory.mktemp("stack") / "var", {"MONGODB_URI": mongo_uri})
+    s.start()
+    try:
+        s.wait_ready()
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture()
+def http(stack: Stack) -> Iterator[requests.Session]:
+    session = requests.Session()
+    session.headers["User-Agent"] = "aicosts-tests"
+    yield session
+    session.close()

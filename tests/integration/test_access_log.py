@@ -1,0 +1,67 @@
+"""One structured access-log line per request with the agreed fields, and never the value of an
+Authorization header (or any other credential) anywhere in the logs."""
+
+from __future__ import annotations
+
+import json
+import time
+
+ACCESS_FIELDS = {
+    "time",
+    "method",
+    "path",
+    "status",
+    "duration_ms",
+    "bytes",
+    "request_id",
+    "account_id",
+    "client_ip",
+    "user_agent",
+}
+
+
+def _gateway_lines(stack, request_id: str, wait_s: float = 5.0) -> list[dict]:
+    deadline = time.monotonic() + wait_s
+    while True:
+        lines = []
+        for raw in stack.log_text().splitlines():
+            if "| {" not in raw:
+                continue
+            record = json.loads(raw.split("| ", 1)[1])
+            if record.get("request_id") == request_id and record.get("logger") == "gateway.access":
+                lines.append(record)
+        if lines or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.1)
+
+
+def test_access_line_has_fields_and_no_credentials(stack, http):
+    canary = "canary-token-7f3a9c1e5b"
+    response = http.get(
+        f"{stack.base_url}/v1/status?probe=1",
+        headers={
+            "Authorization": f"Bearer {canary}",
+            "X-Request-ID": "access-log-test-1",
+            "User-Agent": "ua-test/1",
+        },
+    )
+    assert response.status_code == 200
+    lines = _gateway_lines(stack, "access-log-test-1")
+    assert len(lines) == 1
+    line = lines[0]
+    assert line.keys() >= ACCESS_FIELDS
+    assert line["method"] == "GET" and line["path"] == "/v1/status" and line["status"] == 200
+    assert line["bytes"] == len(response.content)
+    assert line["client_ip"] == "127.0.0.1" and line["user_agent"] == "ua-test/1"
+    assert isinstance(line["duration_ms"], int | float)
+    assert canary not in stack.log_text()
+
+
+def test_request_id_reaches_backend_log_lines(stack, http):
+    http.get(f"{stack.base_url}/readyz", headers={"X-Request-ID": "follow-me-42"})
+    time.sleep(0.5)
+    services = set()
+    for raw in stack.log_text().splitlines():
+        if "follow-me-42" in raw and "| {" in raw:
+            services.add(json.loads(raw.split("| ", 1)[1])["service"])
+    assert {"gateway", "auth", "keyvault", "usage", "parser"} <= services

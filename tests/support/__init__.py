@@ -1,0 +1,1 @@
+"""Helpers shared by the project-level tests (importable as `support`)."""
