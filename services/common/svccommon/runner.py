@@ -30,10 +30,11 @@ def run_service(
     load_config: Callable[[], C],
     common_of: Callable[[C], CommonConfig],
     make_bindings: Callable[[C, Database], Sequence[ServiceBinding]],
+    max_message_bytes: int = 4 * 1024 * 1024,
 ) -> None:
     cfg = load_or_exit(load_config)
     common = common_of(cfg)
     logs.configure(common.service, common.log_level)
     db = mongo.connect(common)
     bindings = make_bindings(cfg, db)  # services create their indexes here, before serving
-    serve(common, bindings, on_stop=db.client.close)
+    serve(common, bindings, on_stop=db.client.close, max_message_bytes=max_message_bytes)
