@@ -55,7 +55,10 @@ class RunningServer:
 
 
 def build_server(
-    cfg: CommonConfig, bindings: Sequence[ServiceBinding], max_workers: int = 16
+    cfg: CommonConfig,
+    bindings: Sequence[ServiceBinding],
+    max_workers: int = 16,
+    max_message_bytes: int = 4 * 1024 * 1024,
 ) -> RunningServer:
     allowlist: dict[str, list[str]] = {}
     for b in bindings:
