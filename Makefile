@@ -35,7 +35,7 @@ proto-check: $(STAMP)
 run: $(PROTO_STAMP)
 	$(BIN)/python -m devstack run
 
-test: $(PROTO_STAMP) proto-check lint
+test: $(PROTO_STAMP) proto-check lint k8s-check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Everything but the slow end-to-end tests, for a quick loop while coding.
@@ -47,6 +47,11 @@ lint: $(STAMP)
 
 k8s-check: $(STAMP)
 	bash k8s/check.sh
+
+# Container images, one target per service of the multi-stage Dockerfile (needs a Docker engine).
+images:
+	@docker info >/dev/null 2>&1 || { echo "no Docker engine answers here: images cannot be built on this machine"; exit 1; }
+	for s in gateway auth keyvault usage parser; do docker build --target $$s -t aicosts/$$s:$${TAG:-dev} . || exit 1; done
 
 bench: $(PROTO_STAMP)
 	$(BIN)/python -m bench

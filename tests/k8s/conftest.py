@@ -7,6 +7,7 @@ silently skipped check would hide a broken deployment.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -20,6 +21,21 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+_VAR_REF = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
+
+
+def _expand(value: str, defined: dict[str, Any]) -> str:
+    """Kubernetes dependent-variable expansion: $(NAME) from variables defined before, $$ -> $."""
+
+    def sub(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        known = defined.get(match.group(1))
+        return known if isinstance(known, str) else match.group(0)
+
+    return _VAR_REF.sub(sub, value)
 
 
 @dataclass
@@ -73,7 +89,7 @@ class Rendered:
                 result[f"<envFrom {source}>"] = ("secret", source["secretRef"]["name"], "*")
         for var in container.get("env", []):
             if "value" in var:
-                result[var["name"]] = var["value"]
+                result[var["name"]] = _expand(var["value"], result)
             elif "secretKeyRef" in var.get("valueFrom", {}):
                 ref = var["valueFrom"]["secretKeyRef"]
                 result[var["name"]] = ("secret", ref["name"], ref["key"])

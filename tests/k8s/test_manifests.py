@@ -227,6 +227,7 @@ def test_probes(render, overlay):
                 get = c[probe].get("httpGet")
                 assert get and get["path"] == path, f"gateway {probe} must GET {path}"
                 assert ports.get(get["port"], get["port"]) == GATEWAY_PORT
+                assert get.get("scheme") == "HTTPS", "the gateway serves HTTPS off loopback"
         else:
             health = GRPC_PORTS[name] + 1000
             assert env.get("HEALTH_PORT") == str(health), f"{name}: HEALTH_PORT = gRPC port + 1000"
@@ -330,6 +331,11 @@ def test_addresses_and_ports_match_the_services(render, overlay):
         assert env[f"{name.upper()}_ADDR"] == f"{name}:{port}"
         assert env[f"{name.upper()}_PORT"] == str(port)
     assert env["GATEWAY_PORT"] == str(GATEWAY_PORT)
+    assert env["GATEWAY_HOST"] == env["BIND_HOST"] == "0.0.0.0", "listen on the pod IP, not loopback"
+    # gunicorn refuses plain HTTP off loopback: the gateway serves its certificate.
+    assert env["GATEWAY_TLS_CERT_FILE"] == env["TLS_CERT_FILE"]
+    assert env["GATEWAY_TLS_KEY_FILE"] == env["TLS_KEY_FILE"]
+    assert env["GATEWAY_TRUSTED_PROXIES"] == "1", "exactly one proxy hop (ingress-nginx) sets X-Forwarded-For"
 
 
 @per_overlay
@@ -355,10 +361,8 @@ def test_every_service_has_an_mtls_certificate_with_its_spiffe_id(render, overla
         }
         sa = m.pod_spec(dep)["serviceAccountName"]
         assert spec["uris"] == [f"spiffe://{env['TRUST_DOMAIN']}/ns/{NAMESPACE}/sa/{sa}"], name
-        assert "client auth" in spec["usages"], name
-        if name != "gateway":
-            assert "server auth" in spec["usages"], name
-            assert name in spec["dnsNames"], name
+        assert {"client auth", "server auth"} <= set(spec["usages"]), name
+        assert name in spec["dnsNames"], f"{name}: clients verify the host name of {name}:<port>"
         for var, file in (
             ("TLS_CA_FILE", "ca.crt"),
             ("TLS_CERT_FILE", "tls.crt"),
@@ -385,6 +389,16 @@ def test_only_the_gateway_has_an_ingress(render, overlay):
     assert all(t.get("secretName") for t in spec["tls"])
 
 
+@per_overlay
+def test_auth_links_and_sender_follow_the_public_domain(render, overlay):
+    m = render(f"overlays/{overlay}")
+    env = m.env(m.pod_spec(m.deployments["auth"])["containers"][0])
+    host = m.of_kind("Ingress")["gateway"]["spec"]["rules"][0]["host"]
+    assert env["PUBLIC_BASE_URL"] == f"https://{host}"
+    assert env["EMAIL_FROM"].endswith(f"@{host}>")
+    assert env["EMAIL_OUTBOX_DIR"].startswith("/tmp/"), "only /tmp is writable"
+
+
 def _nginx_size_to_bytes(size: str) -> int:
     match = re.fullmatch(r"(\d+)([kKmMgG]?)", size)
     assert match, size
@@ -397,6 +411,7 @@ def test_ingress_enforces_tls_and_the_body_limit(render, overlay):
     ann = m.of_kind("Ingress")["gateway"]["metadata"].get("annotations", {})
     assert ann.get("nginx.ingress.kubernetes.io/ssl-redirect") == "true"
     assert ann.get("nginx.ingress.kubernetes.io/force-ssl-redirect") == "true"
+    assert ann.get("nginx.ingress.kubernetes.io/backend-protocol") == "HTTPS"
     limit = m.env(m.pod_spec(m.deployments["gateway"])["containers"][0])["GATEWAY_MAX_BODY_BYTES"]
     assert (
         _nginx_size_to_bytes(ann["nginx.ingress.kubernetes.io/proxy-body-size"]) == int(limit) == 25 * 1024**2

@@ -71,6 +71,9 @@ def build_server(
             ("grpc.so_reuseport", 0),
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
+            # Clients reconnect every few minutes, so pods the autoscaler adds get traffic too.
+            ("grpc.max_connection_age_ms", 300_000),
+            ("grpc.max_connection_age_grace_ms", 30_000),
         ],
     )
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
