@@ -99,10 +99,13 @@ def build_server(
 
 
 def serve(
-    cfg: CommonConfig, bindings: Sequence[ServiceBinding], on_stop: Callable[[], None] | None = None
+    cfg: CommonConfig,
+    bindings: Sequence[ServiceBinding],
+    on_stop: Callable[[], None] | None = None,
+    max_message_bytes: int = 4 * 1024 * 1024,
 ) -> None:
     """Run until SIGTERM/SIGINT, then drain and return."""
-    running = build_server(cfg, bindings)
+    running = build_server(cfg, bindings, max_message_bytes=max_message_bytes)
     running.server.start()
     if running.health_server is not None:
         running.health_server.start()
