@@ -29,7 +29,7 @@ def stack_env(base: dict[str, str]) -> dict[str, str]:
     env.setdefault("SHUTDOWN_DELAY_SECONDS", "0.5")
     paths = secrets.ensure_all(var_dir / "secrets", env["TRUST_DOMAIN"])
     env.setdefault("TLS_DIR", str(paths["tls_dir"]))
-    env.setdefault("KEYVAULT_KEYRING_FILE", str(paths["keyring"]))
+    # KEYVAULT_KEYRING_FILE is not set here: the Procfile gives it to the keyvault process alone.
     env.setdefault("AUTH_JWT_PRIVATE_KEY_FILE", str(paths["jwt_private"]))
     env.setdefault("GATEWAY_JWT_PUBLIC_KEY_FILE", str(paths["jwt_public"]))
     env.setdefault("EMAIL_OUTBOX_DIR", str(var_dir / "outbox"))

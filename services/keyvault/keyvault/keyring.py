@@ -244,6 +244,16 @@ def retire(path: StrPath, version: int) -> Keyring:
     return ring
 
 
+def dumps(ring: Keyring) -> bytes:
+    """The file content for `ring` (secret: key material), e.g. to update a Kubernetes Secret."""
+    return ring._to_json()
+
+
+def save(path: StrPath, ring: Keyring) -> None:
+    """Replace the keyring file atomically with `ring`."""
+    _write_atomic(path, ring._to_json(), exclusive=False)
+
+
 def _write_atomic(path: StrPath, data: bytes, *, exclusive: bool) -> None:
     # Temp file in the same directory + os.replace: readers see the old or the new
     # file, never a torn one. mkstemp already creates the file with mode 0600.

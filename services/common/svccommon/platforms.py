@@ -1,0 +1,203 @@
+"""The one catalog of AI platforms the product knows (served by ``GET /v1/platforms``), and the
+shape check of a provider key for a platform. Pure data: the gateway validates with it before
+calling keyvault, keyvault validates again before storing, and usage's connectors read it.
+
+``validate_key`` raises ``InvalidKey`` whose message a user can act on (what kind of key, where
+to create it) and which never contains the key itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Connect = Literal["api_key", "file", "both"]
+MIN_KEY_LENGTH, MAX_KEY_LENGTH = 8, 1024
+
+
+class InvalidKey(ValueError):
+    """The platform or the key's shape is not acceptable; ``field`` names the input at fault."""
+
+    def __init__(self, message: str, field: str = "api_key") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UnknownPlatform(InvalidKey, KeyError):
+    """Also a KeyError, for code that looks platforms up like a mapping."""
+
+    def __init__(self, platform_id: str) -> None:
+        shown = platform_id if len(platform_id) <= 40 and platform_id.isprintable() else "that"
+        super().__init__(f"Unknown platform {shown!r}: GET /v1/platforms lists the platform ids.", "platform")
+        self.platform_id = platform_id
+
+
+@dataclass(frozen=True)
+class Platform:
+    id: str
+    name: str
+    connect: Connect
+    units: tuple[str, ...]
+    key_hint: str
+    # Documented key prefix; None where the provider documents no shape (lenient).
+    key_prefix: str | None = None
+
+    @property
+    def accepts_keys(self) -> bool:
+        return self.connect in ("api_key", "both")
+
+    def key_problem(self, api_key: str) -> str | None:
+        """A user-facing problem with the key's shape, or None if it looks usable."""
+        if not self.accepts_keys:
+            return f"{self.name} has no usage API we can read: upload a billing file instead."
+        if not isinstance(api_key, str) or not api_key.strip():
+            return "The key is empty."
+        if api_key != api_key.strip() or any(c.isspace() for c in api_key):
+            return "The key contains spaces or line breaks; paste it exactly as shown."
+        if not api_key.isascii() or not api_key.isprintable():
+            return "The key contains characters keys never have; paste it again."
+        if not MIN_KEY_LENGTH <= len(api_key) <= MAX_KEY_LENGTH:
+            return "The key is too short or too long to be a provider key."
+        if self.key_prefix and not api_key.startswith(self.key_prefix):
+            return f"{self.name} usage needs a key starting with {self.key_prefix}. {self.key_hint}"
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "connect": self.connect,
+            "units": list(self.units),
+            "key_hint": self.key_hint,
+        }
+
+
+_TOKENS = ("input_tokens", "output_tokens", "cached_input_tokens")
+_FILE_ONLY = "No usage API: upload a billing file."
+
+PLATFORMS: dict[str, Platform] = {
+    p.id: p
+    for p in (
+        Platform(
+            "openai",
+            "OpenAI",
+            "both",
+            (*_TOKENS, "requests", "characters", "seconds", "images", "operations"),
+            "An Admin key (sk-admin-...), not a project key: create one at "
+            "https://platform.openai.com/settings/organization/admin-keys",
+            "sk-admin-",
+        ),
+        Platform(
+            "anthropic",
+            "Anthropic",
+            "both",
+            (*_TOKENS, "cache_write_input_tokens", "operations"),
+            "An Admin API key (sk-ant-admin...): an organization admin creates it in the Claude "
+            "Console under Settings > Admin keys.",
+            "sk-ant-admin",
+        ),
+        Platform(
+            "elevenlabs",
+            "ElevenLabs",
+            "api_key",
+            ("characters",),
+            "An API key with usage access, from https://elevenlabs.io/app/settings/api-keys. "
+            "Costs are estimated from characters.",
+        ),
+        Platform(
+            "openrouter",
+            "OpenRouter",
+            "api_key",
+            ("input_tokens", "output_tokens", "reasoning_tokens", "requests"),
+            "A Management (provisioning) key, not an inference key: "
+            "https://openrouter.ai/settings/provisioning",
+        ),
+        Platform(
+            "deepgram",
+            "Deepgram",
+            "api_key",
+            ("seconds", "characters", "input_tokens", "output_tokens", "requests"),
+            "An API key with the Member role or higher (usage and billing read) from the Deepgram "
+            "Console: https://console.deepgram.com/",
+        ),
+        Platform(
+            "google",
+            "Google Gemini / Vertex AI",
+            "file",
+            ("input_tokens", "output_tokens", "characters", "seconds", "images"),
+            "No spend API for Gemini keys: upload a Cloud Billing export (BigQuery billing export "
+            "as CSV) covering 'Gemini API' and 'Vertex AI'.",
+        ),
+        Platform(
+            "aws_bedrock",
+            "AWS Bedrock",
+            "file",
+            ("input_tokens", "output_tokens", "requests"),
+            "Upload a Cost Explorer / Cost and Usage Report CSV that includes Amazon Bedrock and "
+            "the '(Amazon Bedrock Edition)' Marketplace services.",
+        ),
+        Platform(
+            "azure_openai",
+            "Azure OpenAI",
+            "file",
+            ("input_tokens", "output_tokens", "images"),
+            "Upload a Cost Management export (CSV) of the subscription with Azure OpenAI.",
+        ),
+        Platform(
+            "mistral",
+            "Mistral",
+            "file",
+            ("input_tokens", "output_tokens"),
+            "Upload the usage/billing export from the Mistral console.",
+        ),
+        Platform("cohere", "Cohere", "file", ("input_tokens", "output_tokens"), _FILE_ONLY),
+        Platform(
+            "groq", "Groq", "file", ("input_tokens", "output_tokens", "seconds", "characters"), _FILE_ONLY
+        ),
+        Platform("together", "Together AI", "file", ("input_tokens", "output_tokens", "images"), _FILE_ONLY),
+        Platform(
+            "perplexity", "Perplexity", "file", ("input_tokens", "output_tokens", "requests"), _FILE_ONLY
+        ),
+        Platform("assemblyai", "AssemblyAI", "file", ("seconds",), _FILE_ONLY),
+        Platform("replicate", "Replicate", "file", ("seconds",), _FILE_ONLY),
+        Platform(
+            "pinecone",
+            "Pinecone",
+            "file",
+            ("operations",),
+            "Upload the usage CSV from the Pinecone console (Settings > Usage).",
+        ),
+    )
+}
+
+
+def list_platforms() -> list[Platform]:
+    return list(PLATFORMS.values())
+
+
+def get_platform(platform_id: str) -> Platform:
+    """The platform with this id; raises UnknownPlatform (an InvalidKey) otherwise."""
+    platform = PLATFORMS.get(platform_id) if isinstance(platform_id, str) else None
+    if platform is None:
+        raise UnknownPlatform(str(platform_id))
+    return platform
+
+
+def key_problem(platform_id: str, api_key: str) -> str | None:
+    """The user-facing problem with (platform, key), or None if the key looks usable."""
+    try:
+        return get_platform(platform_id).key_problem(api_key)
+    except UnknownPlatform as exc:
+        return exc.message
+
+
+def validate_key(platform_id: str, api_key: str) -> None:
+    """Raise InvalidKey (field "platform" or "api_key") unless the key fits the platform."""
+    platform = get_platform(platform_id)
+    problem = platform.key_problem(api_key)
+    if problem is not None:
+        raise InvalidKey(problem, "api_key" if platform.accepts_keys else "platform")

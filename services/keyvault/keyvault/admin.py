@@ -1,0 +1,237 @@
+"""Operator commands for the keyring:  python -m keyvault.admin status|rotate|rewrap|retire VERSION
+
+Reads the same environment as the service: KEYVAULT_KEYRING_FILE, MONGODB_URI, MONGODB_DATABASE.
+  status            versions, which is current, and how many credentials use each
+  rotate            add a new version and make it current (a running keyvault picks it up)
+  rewrap            re-encrypt every credential under the current version (no plaintext output)
+  retire VERSION    stop a version decrypting; refused while credentials still use it
+rotate/retire rewrite the file in place, or with --output write the new file elsewhere ("-" =
+stdout) for a read-only mount such as a Kubernetes Secret. Each change writes an audit event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import socket
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from pymongo import MongoClient
+from pymongo.database import Database
+from pymongo.errors import PyMongoError
+from svccommon.audit import AuditLog
+from svccommon.config import ConfigError, env_str
+
+from keyvault import keyring
+from keyvault.config import KEYRING_ENV
+from keyvault.keyring import Keyring, KeyringError
+from keyvault.rewrap import rewrap_credentials
+from keyvault.store import CredentialStore
+
+DB_TIMEOUT_MS = 5000
+
+
+@dataclass(frozen=True)
+class AdminConfig:
+    keyring_file: Path
+    mongodb_uri: str
+    mongodb_database: str
+
+
+def load_config(env: Mapping[str, str]) -> AdminConfig:
+    return AdminConfig(
+        keyring_file=Path(env_str(env, KEYRING_ENV)),
+        mongodb_uri=env_str(env, "MONGODB_URI", "mongodb://127.0.0.1:27117/"),
+        mongodb_database=env_str(env, "MONGODB_DATABASE", "aicosts_keyvault"),
+    )
+
+
+class AdminError(Exception):
+    """A refusal or failure to report in one line (exit status 1)."""
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)  # stdout is reserved for --output -
+
+
+def _connect(cfg: AdminConfig) -> Database:
+    client: MongoClient = MongoClient(
+        cfg.mongodb_uri,
+        appname="aicosts-keyvault-admin",
+        tz_aware=True,
+        serverSelectionTimeoutMS=DB_TIMEOUT_MS,
+    )
+    return client[cfg.mongodb_database]
+
+
+def _operator() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry inside a container
+        user = str(os.getuid())
+    return f"operator:{user}@{socket.gethostname()}"
+
+
+def _audit(db: Database, action: str, version: int, details: dict) -> None:
+    AuditLog(db, "keyvault").record(
+        action, actor=_operator(), target_type="key_version", target_id=str(version), details=details
+    )
+
+
+def _write(cfg: AdminConfig, ring: Keyring, output: str | None) -> str:
+    if output == "-":
+        sys.stdout.buffer.write(keyring.dumps(ring))
+        sys.stdout.buffer.flush()
+        return "stdout"
+    target = Path(output) if output else cfg.keyring_file
+    try:
+        keyring.save(target, ring)
+    except OSError as exc:
+        raise AdminError(
+            f"cannot write {target} ({exc.strerror}); if it is a read-only mount (a Kubernetes Secret), "
+            "use --output - and update the Secret with the result"
+        ) from None
+    return str(target)
+
+
+def cmd_status(cfg: AdminConfig, db: Database, as_json: bool) -> None:
+    ring = keyring.load(cfg.keyring_file)
+    store = CredentialStore(db)
+    in_use = store.versions_in_use()
+    rows = [
+        {
+            "version": info.version,
+            "status": info.status,
+            "current": info.current,
+            "created_at": info.created_at,
+            "credentials": in_use.get(info.version, 0),
+            "secrets_last_seen": [
+                f"{u['caller']}/{u['purpose']} {u['last_seen_at']:%Y-%m-%dT%H:%M:%SZ}"
+                for u in store.secret_use_of(info.version)
+            ],
+        }
+        for info in ring.status()
+    ]
+    unknown = sorted(set(in_use) - {r["version"] for r in rows})
+    stale = sum(n for v, n in in_use.items() if v != ring.current_version)
+    if as_json:
+        doc = {"current_version": ring.current_version, "versions": rows, "stale_credentials": stale}
+        print(json.dumps(doc | {"credentials_under_unknown_versions": unknown}, indent=2))
+        return
+    print(f"keyring {cfg.keyring_file}: current version {ring.current_version}")
+    print(
+        f"{'version':>7}  {'status':8} {'current':7} {'created_at':20} {'credentials':>11}  secrets last seen"
+    )
+    for r in rows:
+        print(
+            f"{r['version']:>7}  {r['status']:8} {'yes' if r['current'] else '':7} "
+            f"{r['created_at'] or '-':20} {r['credentials']:>11}  {', '.join(r['secrets_last_seen']) or '-'}"
+        )
+    if unknown:
+        print(f"credentials under versions missing from the keyring: {unknown}")
+    if stale:
+        print(f"{stale} credential(s) are not on the current version: run `python -m keyvault.admin rewrap`")
+
+
+def cmd_rotate(cfg: AdminConfig, db: Database, output: str | None) -> None:
+    old = keyring.load(cfg.keyring_file)
+    ring = old.rotated()
+    where = _write(cfg, ring, output)
+    _say(f"key version {ring.current_version} added and made current (written to {where})")
+    try:
+        _audit(db, "keyring.rotate", ring.current_version, {"previous_version": old.current_version})
+    except PyMongoError as exc:
+        _say(f"warning: the audit event could not be written ({type(exc).__name__})")
+    _say("next: once every keyvault replica runs with it, run `python -m keyvault.admin rewrap`")
+
+
+def cmd_rewrap(cfg: AdminConfig, db: Database) -> None:
+    ring = keyring.load(cfg.keyring_file)
+    report = rewrap_credentials(CredentialStore(db), ring)
+    _audit(
+        db,
+        "keyring.rewrap",
+        ring.current_version,
+        {"rewrapped": report.rewrapped, "skipped": report.skipped, "failed": len(report.failed)},
+    )
+    print(
+        f"rewrapped {report.rewrapped} credential(s) to key version {report.current_version}; "
+        f"skipped {report.skipped} (changed or deleted meanwhile); failed {len(report.failed)}"
+    )
+    for credential_id, reason in sorted(report.failed.items()):
+        print(f"  failed {credential_id}: {reason}")
+    if report.failed:
+        raise AdminError("some credentials could not be rewrapped (listed above)")
+
+
+def cmd_retire(cfg: AdminConfig, db: Database, version: int, force: bool, output: str | None) -> None:
+    store = CredentialStore(db)
+    count = store.versions_in_use().get(version, 0)
+    if count:
+        raise AdminError(
+            f"refusing to retire key version {version}: {count} credential(s) still use it; "
+            "run `python -m keyvault.admin rewrap` first"
+        )
+    uses = store.secret_use_of(version)
+    if uses and not force:
+        seen = ", ".join(f"{u['caller']}/{u['purpose']} (last {u['last_seen_at']:%Y-%m-%d})" for u in uses)
+        raise AdminError(
+            f"refusing to retire key version {version}: secrets of other services were sealed under it "
+            f"({seen}); their owners must re-encrypt them with RewrapSecret, then retire with --force"
+        )
+    ring = keyring.load(cfg.keyring_file).retired(version)
+    where = _write(cfg, ring, output)
+    _audit(db, "keyring.retire", version, {"forced": bool(uses and force)})
+    _say(f"key version {version} retired (written to {where}); records under it now fail to decrypt")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m keyvault.admin", description="Keyvault key operations.")
+    sub = p.add_subparsers(dest="command", required=True)
+    status = sub.add_parser("status", help="show key versions and their use")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    rotate = sub.add_parser("rotate", help="add a new key version and make it current")
+    rotate.add_argument("--output", help="write the new keyring here instead ('-' = stdout)")
+    sub.add_parser("rewrap", help="re-encrypt all credentials under the current version")
+    retire = sub.add_parser("retire", help="retire a key version nothing uses any more")
+    retire.add_argument("version", type=int)
+    retire.add_argument("--force", action="store_true", help="even if other services' secrets used it")
+    retire.add_argument("--output", help="write the new keyring here instead ('-' = stdout)")
+    return p
+
+
+def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        cfg = load_config(os.environ if env is None else env)
+        db = _connect(cfg)
+        try:
+            if args.command == "status":
+                cmd_status(cfg, db, args.json)
+            elif args.command == "rotate":
+                cmd_rotate(cfg, db, args.output)
+            elif args.command == "rewrap":
+                cmd_rewrap(cfg, db)
+            else:
+                cmd_retire(cfg, db, args.version, args.force, args.output)
+        finally:
+            db.client.close()
+    except (ConfigError, KeyringError, AdminError) as exc:
+        _say(f"error: {exc}")
+        return 1
+    except OSError as exc:
+        _say(f"error: {exc.strerror or type(exc).__name__}: {getattr(exc, 'filename', '') or ''}")
+        return 1
+    except PyMongoError as exc:
+        _say(f"error: the database is not reachable ({type(exc).__name__}); check MONGODB_URI")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

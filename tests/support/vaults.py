@@ -1,0 +1,49 @@
+"""A keyvault CredentialVault + SecretBox on the session database, each test in its own
+database and with its own keyring file (no stack needed)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from keyvault.credentials import CredentialVault
+from keyvault.keys import KeyringSource
+from keyvault.secretbox import SecretBox
+from keyvault.store import CredentialStore
+from pymongo import MongoClient
+from pymongo.database import Database
+from svccommon.audit import AuditLog
+
+OPENAI_KEY = "sk-admin-" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4"
+
+
+@dataclass
+class Vault:
+    db: Database
+    keyring_file: Path
+    keys: KeyringSource
+    store: CredentialStore
+    vault: CredentialVault
+    box: SecretBox
+
+    def audit_events(self, **query) -> list[dict]:
+        return list(self.db["audit_events"].find(query).sort("at", 1))
+
+
+def make_vault(mongo_uri: str, tmp_path: Path, max_per_account: int = 50) -> Vault:
+    client: MongoClient = MongoClient(mongo_uri, tz_aware=True, uuidRepresentation="standard")
+    db = client[f"kvtest_{uuid.uuid4().hex[:12]}"]
+    keyring_file = tmp_path / "keyring.json"
+    keys = KeyringSource(keyring_file, create=True)
+    store = CredentialStore(db)
+    store.ensure_indexes()
+    audit = AuditLog(db, "keyvault")
+    return Vault(
+        db=db,
+        keyring_file=keyring_file,
+        keys=keys,
+        store=store,
+        vault=CredentialVault(store, keys, audit, max_per_account),
+        box=SecretBox(store, keys, audit),
+    )
