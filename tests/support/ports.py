@@ -1,18 +1,5 @@
-"""Free loopback ports for test stacks."""
+"""Free loopback ports (shared with devstack's launcher)."""
 
-from __future__ import annotations
+from devstack.ports import free_ports
 
-import socket
-
-
-def free_ports(n: int) -> list[int]:
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+__all__ = ["free_ports"]

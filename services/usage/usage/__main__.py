@@ -1,13 +1,26 @@
-"""Entry point: python -m usage"""
+"""Entry point: python -m usage (the gRPC service plus its sync workers and scheduler)."""
 
-from svccommon.runner import run_service
+from svccommon import logs, mongo
+from svccommon.config import load_or_exit
+from svccommon.grpcserver import serve
 
 from usage.config import load
-from usage.server import bindings
+from usage.server import build
 
 
 def main() -> None:
-    run_service(load, lambda cfg: cfg.common, bindings)
+    cfg = load_or_exit(load)
+    logs.configure(cfg.common.service, cfg.common.log_level)
+    db = mongo.connect(cfg.common)
+    app = build(cfg, db)  # creates the indexes before serving
+    app.engine.start()
+
+    def on_stop() -> None:
+        # gRPC has drained: let workers finish their day, give unfinished runs back, then close.
+        app.engine.stop()
+        db.client.close()
+
+    serve(cfg.common, app.bindings, on_stop=on_stop)
 
 
 if __name__ == "__main__":

@@ -4,16 +4,63 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from svccommon.config import CommonConfig, load_common
+from svccommon.config import CommonConfig, ConfigError, backend_address, env_float, env_int, load_common
+
+from usage.connectors import CONNECTORS
+from usage.connectors.base import BASE_URL_ENV_PREFIX, base_url_for
+
+DEFAULT_SYNC_INTERVAL_S = 6 * 3600
+
+
+@dataclass(frozen=True)
+class ProviderHttp:
+    """How connectors call providers (bounded retries so a sync can never hang)."""
+
+    max_attempts: int = 5
+    backoff_s: float = 1.0
+    retry_after_max_s: float = 60.0
+    timeout_s: float = 30.0
 
 
 @dataclass(frozen=True)
 class Config:
     common: CommonConfig
+    keyvault_addr: str
+    sync_interval_s: int  # 0: no scheduled syncs
+    sync_workers: int
+    sync_stale_s: int
+    provider_http: ProviderHttp
+    # PROVIDER_BASE_URL_<PLATFORM> values that were set (connectors default to the real APIs).
+    provider_base_urls: Mapping[str, str] = field(default_factory=dict)
+
+
+def _provider_base_urls(env: Mapping[str, str]) -> dict[str, str]:
+    urls = {}
+    for platform, cls in CONNECTORS.items():
+        name = BASE_URL_ENV_PREFIX + platform.upper()
+        if env.get(name, "").strip():
+            try:
+                urls[name] = base_url_for(platform, cls.default_base_url, env)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+    return urls
 
 
 def load(env: Mapping[str, str] | None = None) -> Config:
     env = os.environ if env is None else env
-    return Config(common=load_common("usage", env))
+    return Config(
+        common=load_common("usage", env),
+        keyvault_addr=backend_address(env, "keyvault"),
+        sync_interval_s=env_int(env, "USAGE_SYNC_INTERVAL_SECONDS", DEFAULT_SYNC_INTERVAL_S, minimum=0),
+        sync_workers=env_int(env, "USAGE_SYNC_WORKERS", 2, minimum=1, maximum=32),
+        sync_stale_s=env_int(env, "USAGE_SYNC_STALE_SECONDS", 300, minimum=10),
+        provider_http=ProviderHttp(
+            max_attempts=env_int(env, "USAGE_PROVIDER_MAX_ATTEMPTS", 5, minimum=1, maximum=10),
+            backoff_s=env_float(env, "USAGE_PROVIDER_BACKOFF_SECONDS", 1.0),
+            retry_after_max_s=env_float(env, "USAGE_PROVIDER_RETRY_AFTER_MAX_SECONDS", 60.0),
+            timeout_s=env_float(env, "USAGE_PROVIDER_TIMEOUT_SECONDS", 30.0, minimum=1.0),
+        ),
+        provider_base_urls=_provider_base_urls(env),
+    )

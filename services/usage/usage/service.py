@@ -2,15 +2,81 @@
 
 from __future__ import annotations
 
-from aicosts.usage.v1 import usage_pb2, usage_pb2_grpc
+from aicosts.usage.v1 import usage_pb2 as pb
+from aicosts.usage.v1 import usage_pb2_grpc
 from svccommon.runner import info_response
 
+from usage import convert
 from usage.config import Config
+from usage.imports import RecordImporter
+from usage.queries import UsageQueries
+from usage.recordstore import RecordFilter
+from usage.syncs import SyncController
 
 
 class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
-    def __init__(self, cfg: Config) -> None:
+    def __init__(
+        self, cfg: Config, syncs: SyncController, queries: UsageQueries, importer: RecordImporter
+    ) -> None:
         self.cfg = cfg
+        self.syncs = syncs
+        self.queries = queries
+        self.importer = importer
 
-    def GetServiceInfo(self, request, context):  # noqa: N802 (gRPC method name)
-        return info_response(usage_pb2.GetServiceInfoResponse, self.cfg.common)
+    def GetServiceInfo(self, request, context):  # noqa: N802 (gRPC method names)
+        return info_response(pb.GetServiceInfoResponse, self.cfg.common)
+
+    # --- sync runs ---------------------------------------------------------------
+
+    def StartSync(self, request, context):  # noqa: N802
+        run = self.syncs.start(
+            request.account_id, request.credential_id, request.from_date, request.to_date, request.reason
+        )
+        return pb.StartSyncResponse(run=convert.sync_run(run))
+
+    def GetSyncRun(self, request, context):  # noqa: N802
+        return pb.GetSyncRunResponse(run=convert.sync_run(self.syncs.get(request.account_id, request.run_id)))
+
+    def ListSyncRuns(self, request, context):  # noqa: N802
+        runs, cursor = self.syncs.list(
+            request.account_id, request.credential_id, request.limit, request.cursor
+        )
+        return pb.ListSyncRunsResponse(runs=[convert.sync_run(r) for r in runs], next_cursor=cursor)
+
+    def ForgetCredential(self, request, context):  # noqa: N802
+        cancelled, deleted = self.syncs.forget(
+            request.account_id, request.credential_id, request.delete_records
+        )
+        return pb.ForgetCredentialResponse(cancelled_runs=cancelled, deleted_records=deleted)
+
+    # --- queries -----------------------------------------------------------------
+
+    def _filter(self, request) -> RecordFilter:  # noqa: ANN001 (any request with account_id + filter)
+        f = request.filter
+        return self.queries.make_filter(
+            request.account_id, f.from_date, f.to_date, list(f.platforms), list(f.models), f.source
+        )
+
+    def GetUsageSummary(self, request, context):  # noqa: N802
+        result = self.queries.summary(self._filter(request), list(request.group_by))
+        return convert.summary(result)
+
+    def ListRecords(self, request, context):  # noqa: N802
+        docs, cursor = self.queries.page(self._filter(request), request.limit, request.cursor)
+        return pb.ListRecordsResponse(records=[convert.usage_record(d) for d in docs], next_cursor=cursor)
+
+    def ExportRecords(self, request, context):  # noqa: N802
+        flt = self._filter(request)  # validated before the first chunk is sent
+        for chunk in self.queries.export(flt):
+            yield pb.ExportRecordsResponse(chunk=chunk)
+
+    # --- billing files -----------------------------------------------------------
+
+    def ImportRecords(self, request, context):  # noqa: N802
+        rows = convert.record_inputs(request.records)
+        imported = self.importer.import_upload(request.account_id, request.upload_id, rows)
+        return pb.ImportRecordsResponse(imported=imported)
+
+    def DeleteImportedRecords(self, request, context):  # noqa: N802
+        deleted = self.importer.delete_upload(request.account_id, request.upload_id)
+        return pb.DeleteImportedRecordsResponse(deleted=deleted)

@@ -1,0 +1,86 @@
+"""Deepgram: billing dollars per line item, usage units per model, all projects summed."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from support.fakes import FakeDeepgram
+from usage.connectors.base import UnexpectedShape
+from usage.connectors.deepgram import DeepgramConnector, line_item_model
+from usage.records import total_cost
+
+D1, D2 = date(2026, 9, 1), date(2026, 9, 2)
+
+
+def connector(fake: FakeDeepgram, http: Any, clock: Any) -> DeepgramConnector:
+    return DeepgramConnector(http=http, base_url=fake.url, clock=clock)
+
+
+def test_line_item_model() -> None:
+    assert line_item_model("streaming::nova-3") == "nova-3"
+    assert line_item_model("aura-2") == "aura-2"
+    assert line_item_model(None) == "(other)"
+
+
+def test_billing_and_usage_over_projects(http: Any, clock: Any) -> None:
+    with FakeDeepgram(projects=("p1", "p2")) as fake:
+        fake.load_billing(
+            "p1",
+            [
+                {"date": D1, "line_item": "streaming::nova-3", "dollars": Decimal("1.2345")},
+                {"date": D1, "line_item": "sync::aura-2", "dollars": "0.30"},
+            ],
+        )
+        fake.load_billing("p2", [{"date": D1, "line_item": "batch::nova-3", "dollars": Decimal("0.0055")}])
+        fake.load_usage(
+            "p1",
+            [
+                {
+                    "date": D1,
+                    "models": ["nova-3"],
+                    "hours": Decimal("0.5"),
+                    "total_hours": Decimal("0.5"),
+                    "requests": 12,
+                    "tokens_in": 0,
+                    "tokens_out": 0,
+                    "tts_characters": 0,
+                },
+                {"date": D1, "models": ["aura-2"], "hours": 0, "requests": 3, "tts_characters": 4200},
+            ],
+        )
+        results = list(connector(fake, http, clock).fetch(fake.api_key, D1, D2))
+        billing = fake.calls("/projects/p1/billing/breakdown")
+        listed = fake.calls("/projects")
+    assert len(listed) == 1  # projects are listed once per sync
+    assert billing[0].param("start") == billing[0].param("end") == "2026-09-01"
+    assert billing[0].param("grouping") == "line_item"
+    assert total_cost(results[0].records) == Decimal("1.5400")
+    models = {r.model: r for r in results[0].records}
+    assert models["nova-3"].cost_usd == Decimal("1.2400")
+    assert {i.name for i in models["nova-3"].line_items} == {"streaming::nova-3", "batch::nova-3"}
+    assert models["nova-3"].units == {"seconds": 1800, "requests": 12}
+    assert models["aura-2"].units == {"characters": 4200, "requests": 3}
+    assert results[1].ok and results[1].records == ()
+
+
+def test_unknown_shape_fails_only_that_day(http: Any, clock: Any) -> None:
+    with FakeDeepgram() as fake:
+        fake.load_billing(
+            "project-1",
+            [
+                {"date": D1, "line_item": "streaming::nova-3", "dollars": Decimal("2")},
+                {"date": D2, "result": {"amount_usd": 2, "grouping": {"line_item": "streaming::nova-3"}}},
+            ],
+        )
+        results = list(connector(fake, http, clock).fetch(fake.api_key, D1, D2))
+    assert results[0].ok and total_cost(results[0].records) == Decimal("2")
+    assert isinstance(results[1].error, UnexpectedShape) and results[1].error.day == D2
+
+
+def test_bad_projects_listing_fails_every_day(http: Any, clock: Any) -> None:
+    with FakeDeepgram() as fake:
+        fake.serve_raw("/projects", {"items": []})
+        results = list(connector(fake, http, clock).fetch(fake.api_key, D1, D2))
+    assert all(isinstance(r.error, UnexpectedShape) for r in results)

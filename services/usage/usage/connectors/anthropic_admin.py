@@ -1,0 +1,121 @@
+"""Anthropic Admin API: cost_report (money, in cents) + usage_report/messages (tokens).
+
+Auth: an Admin key (``sk-ant-admin...``) in ``x-api-key`` plus ``anthropic-version``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from ..records import (
+    PRIORITY_COST_NOT_REPORTED,
+    UNATTRIBUTED_MODEL,
+    LineItem,
+    UsageRecord,
+    cents_to_usd,
+    to_count,
+)
+from .base import Connector, DayBuckets, UnexpectedShape, day_start
+
+COST_PATH = "/cost_report"
+USAGE_PATH = "/usage_report/messages"
+ANTHROPIC_VERSION = "2023-06-01"
+# Priority Tier usage never appears in cost_report (PROVIDERS.md), so its
+# records carry a warning instead of silently looking free.
+PRIORITY_TIERS = frozenset({"priority", "priority_on_demand"})
+
+
+def rfc3339_day(value: Any) -> date:
+    if not isinstance(value, str):
+        raise TypeError(f"expected an RFC 3339 string, got {value!r}")
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).date()
+
+
+def _rfc3339(day: date) -> str:
+    return day_start(day).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class AnthropicConnector(Connector):
+    platform = "anthropic"
+    default_base_url = "https://api.anthropic.com/v1/organizations"
+    invalid_key_message = (
+        "This key is not an Anthropic Admin API key (it should start with sk-ant-admin). "
+        "An organization admin can create one in the Claude Console under Settings > Admin keys: "
+        "https://console.anthropic.com/settings/admin-keys"
+    )
+    window_days = 31  # cost_report and daily usage: at most 31 buckets per page
+
+    def _headers(self, api_key: str) -> dict[str, str]:
+        return {"x-api-key": api_key, "anthropic-version": ANTHROPIC_VERSION}
+
+    def _fetch_window(self, api_key: str, buckets: DayBuckets) -> None:
+        window: list[tuple[str, str | int]] = [
+            ("starting_at", _rfc3339(buckets.first)),
+            ("ending_at", _rfc3339(buckets.last + timedelta(days=1))),
+            ("bucket_width", "1d"),
+            ("limit", (buckets.last - buckets.first).days + 1),
+        ]
+        # Grouping by description is what fills model/token_type on cost rows.
+        cost_params = window + [("group_by[]", "description"), ("group_by[]", "workspace_id")]
+        self._read(api_key, COST_PATH, cost_params, buckets, cost=True)
+        usage_params = window + [("group_by[]", "model"), ("group_by[]", "service_tier")]
+        self._read(api_key, USAGE_PATH, usage_params, buckets, cost=False)
+
+    def _read(
+        self, api_key: str, path: str, params: list[tuple[str, str | int]], buckets: DayBuckets, *, cost: bool
+    ) -> None:
+        for page in self._paginate(api_key, path, params):
+            for bucket in page["data"]:
+                day = None
+                with buckets.guard(None, path):
+                    day = rfc3339_day(bucket["starting_at"])
+                if day is None:
+                    continue
+                with buckets.guard(day, path):
+                    results = bucket["results"]
+                    if not isinstance(results, list):
+                        raise UnexpectedShape(day, "'results' is not a list")
+                    for result in results:
+                        parse = self._cost_record if cost else self._usage_record
+                        buckets.add(parse(day, result))
+
+    def _cost_record(self, day: date, result: dict[str, Any]) -> UsageRecord:
+        currency = str(result.get("currency") or "USD")
+        if currency.upper() != "USD":
+            raise UnexpectedShape(day, f"cost in {currency!r}, expected USD")
+        usd = cents_to_usd(result["amount"])  # amount is a cents decimal string
+        # Non-token costs (web search, code execution, sessions) have a null
+        # model; they stay on the unattributed model rather than being spread.
+        model = result.get("model") or UNATTRIBUTED_MODEL
+        name = result.get("description") or result.get("cost_type") or "unspecified"
+        unit = result.get("token_type") or result.get("cost_type") or ""
+        # cost_report gives no quantity; units come from the usage report.
+        item = LineItem(name=str(name), quantity=None, unit=str(unit), cost_usd=usd)
+        return UsageRecord(
+            self.platform, day, str(model), "api", cost_usd=usd, line_items=(item,), amount_original=usd
+        )
+
+    def _usage_record(self, day: date, result: dict[str, Any]) -> UsageRecord:
+        units = {
+            "input_tokens": to_count(result["uncached_input_tokens"]),
+            "output_tokens": to_count(result["output_tokens"]),
+            "cached_input_tokens": to_count(result.get("cache_read_input_tokens") or 0),
+        }
+        creation = result.get("cache_creation") or {}
+        writes_5m = to_count(creation.get("ephemeral_5m_input_tokens") or 0)
+        writes_1h = to_count(creation.get("ephemeral_1h_input_tokens") or 0)
+        units["cache_write_input_tokens"] = writes_5m + writes_1h
+        tools = result.get("server_tool_use") or {}
+        if tools.get("web_search_requests") is not None:
+            units["operations"] = to_count(tools["web_search_requests"])
+        # Keep the two always-present counts; drop optional ones that are zero.
+        units = {k: v for k, v in units.items() if v or k in ("input_tokens", "output_tokens")}
+        warnings: tuple[str, ...] = ()
+        if result.get("service_tier") in PRIORITY_TIERS and any(units.values()):
+            warnings = (PRIORITY_COST_NOT_REPORTED,)
+        model = result.get("model") or UNATTRIBUTED_MODEL
+        return UsageRecord(self.platform, day, str(model), "api", units=units, warnings=warnings)

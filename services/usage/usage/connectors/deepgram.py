@@ -1,0 +1,127 @@
+"""Deepgram billing breakdown (USD per line item) + usage breakdown (hours, characters).
+
+Auth: ``Authorization: Token <key>``; the key needs read access to usage/billing.
+Both endpoints are per project, so the projects the key can see are listed
+first and summed. Each day is asked separately (``start=end=day``; the API
+takes whole dates and we read the range as inclusive), so one bad day fails alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from ..records import UNATTRIBUTED_MODEL, LineItem, UsageRecord, to_decimal
+from .base import Connector, DayBuckets, DayResult, ProviderRejected, UnexpectedShape, iter_days
+
+PROJECTS_PATH = "/projects"
+_SECONDS_PER_HOUR = Decimal(3600)
+# usage breakdown field -> (normalized unit, multiplier)
+_USAGE_UNITS: dict[str, tuple[str, Decimal]] = {
+    "hours": ("seconds", _SECONDS_PER_HOUR),
+    "agent_hours": ("agent_seconds", _SECONDS_PER_HOUR),
+    "tts_characters": ("characters", Decimal(1)),
+    "tokens_in": ("input_tokens", Decimal(1)),
+    "tokens_out": ("output_tokens", Decimal(1)),
+    "requests": ("requests", Decimal(1)),
+}
+
+
+def line_item_model(line_item: str | None) -> str:
+    """``"streaming::nova-3"`` -> ``"nova-3"`` (the part after the method)."""
+    if not line_item:
+        return UNATTRIBUTED_MODEL
+    return line_item.rsplit("::", 1)[-1] or UNATTRIBUTED_MODEL
+
+
+class DeepgramConnector(Connector):
+    platform = "deepgram"
+    default_base_url = "https://api.deepgram.com/v1"
+    invalid_key_message = (
+        "Deepgram rejected this key or it cannot read usage and billing. Create an API key with "
+        "the Member role or higher (usage:read and billing:read) in the Deepgram Console: "
+        "https://console.deepgram.com/ > your project > API Keys."
+    )
+    window_days = 1
+
+    _projects: list[str] | None = None
+
+    def _headers(self, api_key: str) -> dict[str, str]:
+        return {"Authorization": f"Token {api_key}"}
+
+    def fetch(self, api_key: str, start: date, end: date) -> Iterator[DayResult]:
+        self._projects = None  # listed once per sync, lazily on the first day
+        yield from super().fetch(api_key, start, end)
+
+    def _project_ids(self, api_key: str) -> list[str]:
+        if self._projects is None:
+            body = self._get(api_key, PROJECTS_PATH)
+            try:
+                self._projects = [str(p["project_id"]) for p in body["projects"]]
+            except (KeyError, TypeError) as exc:
+                raise UnexpectedShape(None, f"{PROJECTS_PATH}: {exc!r}") from None
+        return self._projects
+
+    def _fetch_window(self, api_key: str, buckets: DayBuckets) -> None:
+        projects = self._project_ids(api_key)
+        for day in iter_days(buckets.first, buckets.last):
+            params: list[tuple[str, str | int]] = [("start", day.isoformat()), ("end", day.isoformat())]
+            for project in projects:
+                base = f"{PROJECTS_PATH}/{project}"
+                try:
+                    billing = self._get(
+                        api_key, f"{base}/billing/breakdown", params + [("grouping", "line_item")]
+                    )
+                    usage = self._get(api_key, f"{base}/usage/breakdown", params + [("grouping", "models")])
+                except ProviderRejected as exc:
+                    buckets.fail(day, exc)
+                    continue
+                self._read(buckets, day, "billing/breakdown", billing, self._billing_record)
+                self._read(buckets, day, "usage/breakdown", usage, self._usage_record)
+
+    def _read(
+        self,
+        buckets: DayBuckets,
+        day: date,
+        what: str,
+        body: Any,
+        parse: Callable[[date, dict[str, Any]], UsageRecord],
+    ) -> None:
+        with buckets.guard(day, what):
+            results = body["results"]
+            if not isinstance(results, list):
+                raise UnexpectedShape(day, "'results' is not a list")
+            for result in results:
+                grouping = result.get("grouping") or {}
+                started = grouping.get("start")
+                if started and date.fromisoformat(str(started)[:10]) != day:
+                    raise UnexpectedShape(day, f"result for {started} in the answer for {day}")
+                buckets.add(parse(day, result))
+
+    def _billing_record(self, day: date, result: dict[str, Any]) -> UsageRecord:
+        usd = to_decimal(result["dollars"])  # dollars are USD already
+        line_item = (result.get("grouping") or {}).get("line_item")
+        item = LineItem(name=str(line_item or "unspecified"), quantity=None, unit="", cost_usd=usd)
+        return UsageRecord(
+            self.platform,
+            day,
+            line_item_model(line_item),
+            "api",
+            cost_usd=usd,
+            line_items=(item,),
+            amount_original=usd,
+        )
+
+    def _usage_record(self, day: date, result: dict[str, Any]) -> UsageRecord:
+        units: dict[str, int] = {}
+        for field, (unit, factor) in _USAGE_UNITS.items():
+            if result.get(field) is not None:
+                exact = to_decimal(result[field]) * factor
+                units[unit] = int(exact.to_integral_value(ROUND_HALF_UP))
+        # Usage is grouped by model names; they may not match billing's line
+        # item names, in which case both records are kept separately.
+        models = [str(m) for m in ((result.get("grouping") or {}).get("models") or []) if m]
+        model = ",".join(models) or UNATTRIBUTED_MODEL
+        return UsageRecord(self.platform, day, model, "api", units={k: v for k, v in units.items() if v})

@@ -1,0 +1,281 @@
+"""Daily usage records in Mongo: idempotent day writes, file imports and indexed queries.
+
+One document per (account, day, platform, model, source, credential): the public key of
+ARCHITECTURE.md plus the credential that synced it ("" for billing files), so two keys of
+the same platform (two OpenAI organizations) never overwrite each other. Money is stored
+as Decimal128 and summed as Decimal128 inside Mongo; it never passes through a float.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from bson.decimal128 import Decimal128, create_decimal128_context
+from pymongo import ASCENDING, ReplaceOne
+from pymongo.collection import Collection
+from pymongo.command_cursor import CommandCursor
+from pymongo.cursor import Cursor
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError
+
+from usage.records import UsageRecord
+
+# The unique key, in the order queries sort and paginate by (after account_id).
+KEY_FIELDS = ("date", "platform", "model", "source", "credential_id")
+# Queries name this index explicitly: the embedded database's planner falls back to a collection
+# scan when a filter skips a key field (platform without model); MongoDB picks it anyway.
+RECORD_INDEX = "record_key"
+GROUP_FIELDS = {"day": "date", "platform": "platform", "model": "model", "source": "source"}
+_D128 = create_decimal128_context()
+
+
+def d128(value: Decimal) -> Decimal128:
+    """Decimal128 rounds to 34 significant digits at most, far below a cent for any real bill."""
+    return Decimal128(_D128.create_decimal(value))
+
+
+def from_d128(value: Any) -> Decimal:
+    if isinstance(value, Decimal128):
+        return value.to_decimal()
+    return Decimal(value or 0)
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    account_id: str
+    first: dt.date
+    last: dt.date
+    platforms: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    source: str = ""
+
+    def query(self) -> dict[str, Any]:
+        # account_id + date range is the prefix of the unique index: no collection scan.
+        q: dict[str, Any] = {
+            "account_id": self.account_id,
+            "date": {"$gte": self.first.isoformat(), "$lte": self.last.isoformat()},
+        }
+        if self.platforms:
+            q["platform"] = {"$in": list(self.platforms)}
+        if self.models:
+            q["model"] = {"$in": list(self.models)}
+        if self.source:
+            q["source"] = self.source
+        return q
+
+
+@dataclass(frozen=True)
+class Group:
+    key: dict[str, str]
+    cost_usd: Decimal
+    units: dict[str, int]
+    records: int
+
+
+class RecordStore:
+    def __init__(self, db: Database) -> None:
+        self.records: Collection = db["usage_records"]
+
+    def ensure_indexes(self) -> None:
+        self.records.create_index(
+            [("account_id", ASCENDING), *((f, ASCENDING) for f in KEY_FIELDS)],
+            unique=True,
+            name=RECORD_INDEX,
+        )
+        self.records.create_index([("account_id", ASCENDING), ("credential_id", ASCENDING)])
+        self.records.create_index([("account_id", ASCENDING), ("upload_id", ASCENDING)])
+
+    # --- writes ---------------------------------------------------------------
+
+    def replace_day(
+        self,
+        account_id: str,
+        credential_id: str,
+        platform: str,
+        day: dt.date,
+        records: Sequence[UsageRecord],
+        run_id: str,
+        now: dt.datetime,
+    ) -> int:
+        """Make the stored day of this credential equal ``records`` (upserts, then stale rows go)."""
+        docs = [
+            _document(account_id, r, credential_id=credential_id, run_id=run_id, now=now) for r in records
+        ]
+        self._upsert(docs)
+        self.records.delete_many(
+            {
+                "account_id": account_id,
+                "date": day.isoformat(),
+                "platform": platform,
+                "source": "api",
+                "credential_id": credential_id,
+                "model": {"$nin": [d["model"] for d in docs]},
+            }
+        )
+        return len(docs)
+
+    def import_file(
+        self, account_id: str, upload_id: str, records: Sequence[UsageRecord], now: dt.datetime
+    ) -> int:
+        """Upsert billing-file records; the latest import of a (platform, day, model) wins."""
+        docs = [_document(account_id, r, upload_id=upload_id, now=now) for r in records]
+        self._upsert(docs)
+        return len(docs)
+
+    def delete_upload(self, account_id: str, upload_id: str) -> int:
+        query = {"account_id": account_id, "upload_id": upload_id, "source": "file"}
+        return self.records.delete_many(query).deleted_count
+
+    def delete_credential(self, account_id: str, credential_id: str) -> int:
+        query = {"account_id": account_id, "credential_id": credential_id, "source": "api"}
+        return self.records.delete_many(query).deleted_count
+
+    def _upsert(self, docs: list[dict[str, Any]]) -> None:
+        if not docs:
+            return
+        ops = [ReplaceOne({k: d[k] for k in ("account_id", *KEY_FIELDS)}, d, upsert=True) for d in docs]
+        try:
+            self.records.bulk_write(ops, ordered=False)
+        except BulkWriteError as exc:
+            # Two writers upserting one new key at once: one insert loses with a duplicate-key
+            # error; done again, it updates the row the other inserted (MongoDB's advice).
+            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                raise
+            self.records.bulk_write(ops, ordered=False)
+
+    # --- reads ----------------------------------------------------------------
+
+    def page(self, flt: RecordFilter, limit: int, after: Sequence[str] | None) -> list[dict[str, Any]]:
+        """Up to ``limit`` records in key order, strictly after the key ``after``."""
+        query = flt.query()
+        if after is not None:
+            query["$or"] = _after(after)
+        return list(self._find(query).limit(limit))
+
+    def iterate(self, flt: RecordFilter, batch_size: int = 500) -> Iterator[dict[str, Any]]:
+        yield from self._find(flt.query()).batch_size(batch_size)
+
+    def _find(self, query: dict[str, Any]) -> Cursor:
+        return self.records.find(query).sort(_SORT).hint(RECORD_INDEX)
+
+    def explain(self, flt: RecordFilter) -> dict[str, Any]:
+        """The query plan of record pages and exports (tests check it uses the record index)."""
+        return self._find(flt.query()).explain()
+
+    def explain_match(self, flt: RecordFilter) -> dict[str, Any]:
+        """The plan of the $match every summary starts with."""
+        command = {
+            "aggregate": self.records.name,
+            "pipeline": [{"$match": flt.query()}, {"$group": {"_id": None, "n": {"$sum": 1}}}],
+            "cursor": {},
+            "hint": RECORD_INDEX,
+        }
+        return self.records.database.command("explain", command)
+
+    def _aggregate(self, pipeline: list[dict[str, Any]]) -> CommandCursor:
+        return self.records.aggregate(pipeline, hint=RECORD_INDEX)
+
+    def unit_names(self, flt: RecordFilter) -> list[str]:
+        pipeline = [
+            {"$match": flt.query()},
+            {"$project": {"u": {"$objectToArray": "$units"}}},
+            {"$unwind": "$u"},
+            {"$group": {"_id": "$u.k"}},
+        ]
+        return sorted(str(row["_id"]) for row in self._aggregate(pipeline))
+
+    def summary(self, flt: RecordFilter, group_by: Sequence[str]) -> list[Group]:
+        """Cost, record count and unit totals per distinct group key, sorted by that key."""
+        fields = {name: "$" + GROUP_FIELDS[name] for name in group_by}
+        costs = self._aggregate(
+            [
+                {"$match": flt.query()},
+                {"$group": {"_id": fields, "cost": {"$sum": "$cost_usd"}, "n": {"$sum": 1}}},
+            ]
+        )
+        groups: dict[tuple[str, ...], Group] = {}
+        for row in costs:
+            key = {name: str(row["_id"].get(name) or "") for name in group_by}
+            groups[tuple(key.values())] = Group(key, from_d128(row["cost"]), {}, int(row["n"]))
+        # Units are a dynamic map: object -> (k, v) pairs -> unwind (never "$array.path", which the
+        # embedded database resolves to missing inside expressions).
+        project = {GROUP_FIELDS[name]: 1 for name in group_by}
+        units = self._aggregate(
+            [
+                {"$match": flt.query()},
+                {"$project": {**project, "u": {"$objectToArray": "$units"}}},
+                {"$unwind": "$u"},
+                {"$group": {"_id": {**fields, "unit": "$u.k"}, "n": {"$sum": "$u.v"}}},
+            ]
+        )
+        for row in units:
+            group = groups.get(tuple(str(row["_id"].get(name) or "") for name in group_by))
+            if group is not None:
+                group.units[str(row["_id"]["unit"])] = int(row["n"])
+        return [groups[k] for k in sorted(groups)]
+
+
+_SORT = [("date", ASCENDING), *((f, ASCENDING) for f in KEY_FIELDS[1:])]
+
+
+def _after(key: Sequence[str]) -> list[dict[str, Any]]:
+    """Lexicographic "greater than ``key``" over KEY_FIELDS as an $or of prefixes."""
+    branches = []
+    for i, name in enumerate(KEY_FIELDS):
+        branch: dict[str, Any] = {KEY_FIELDS[j]: key[j] for j in range(i)}
+        branch[name] = {"$gt": key[i]}
+        branches.append(branch)
+    return branches
+
+
+def record_key(doc: dict[str, Any]) -> list[str]:
+    return [str(doc[f]) for f in KEY_FIELDS]
+
+
+def _document(
+    account_id: str,
+    record: UsageRecord,
+    *,
+    credential_id: str = "",
+    upload_id: str = "",
+    run_id: str = "",
+    now: dt.datetime,
+) -> dict[str, Any]:
+    return {
+        "account_id": account_id,
+        "date": record.date.isoformat(),
+        "platform": record.platform,
+        "model": record.model,
+        "source": record.source,
+        "credential_id": credential_id,
+        "upload_id": upload_id,
+        "cost_usd": d128(record.cost_usd),
+        "currency_original": record.currency_original,
+        "amount_original": d128(record.amount_original) if record.amount_original is not None else None,
+        "units": dict(record.units),
+        "line_items": [_line_item(i) for i in record.line_items],
+        "provisional": record.provisional,
+        "estimated": record.estimated,
+        "warnings": list(record.warnings),
+        "synced_at": now,
+        "sync_run_id": run_id or None,
+    }
+
+
+def _line_item(item: Any) -> dict[str, Any]:
+    quantity = item.quantity
+    if isinstance(quantity, Decimal):
+        quantity = d128(quantity)
+    return {"name": item.name, "quantity": quantity, "unit": item.unit, "cost_usd": d128(item.cost_usd)}
+
+
+def iter_line_items(doc: dict[str, Any]) -> Iterable[tuple[str, Decimal | int | None, str, Decimal]]:
+    for item in doc.get("line_items") or ():
+        quantity = item.get("quantity")
+        if isinstance(quantity, Decimal128):
+            quantity = quantity.to_decimal()
+        yield str(item.get("name", "")), quantity, str(item.get("unit", "")), from_d128(item.get("cost_usd"))

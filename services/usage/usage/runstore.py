@@ -1,0 +1,234 @@
+"""Sync runs (a small job queue) and sync targets (credentials synced on a schedule) in Mongo.
+
+Runs move queued → running → succeeded | partial | failed. Any replica may claim a queued run;
+the claim is one atomic update, and a partial unique index allows one running run per
+credential, so two workers never write the same credential's days at once. A running run
+carries its worker's ``owner`` id and a heartbeat; a run whose heartbeat is older than the
+stale limit (its process died) is queued again, up to MAX_ATTEMPTS, then marked failed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.collection import Collection
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+ACTIVE = ("queued", "running")
+FINISHED = ("succeeded", "partial", "failed")
+MAX_ATTEMPTS = 3
+INTERRUPTED = "The sync was interrupted {n} times (service restarts); start it again."
+
+
+def now_ms() -> dt.datetime:
+    """Mongo keeps milliseconds: round here so cursors built from stored times match exactly."""
+    now = dt.datetime.now(dt.UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+class RunStore:
+    def __init__(self, db: Database) -> None:
+        self.runs: Collection = db["sync_runs"]
+        self.targets: Collection = db["sync_targets"]
+
+    def ensure_indexes(self) -> None:
+        self.runs.create_index([("status", ASCENDING), ("queued_at", ASCENDING)])
+        self.runs.create_index([("account_id", ASCENDING), ("queued_at", DESCENDING), ("_id", DESCENDING)])
+        self.runs.create_index(
+            [("account_id", ASCENDING), ("credential_id", ASCENDING), ("queued_at", DESCENDING)]
+        )
+        self.runs.create_index(
+            "credential_id",
+            unique=True,
+            partialFilterExpression={"status": "running"},
+            name="one_running_run_per_credential",
+        )
+        self.targets.create_index([("account_id", ASCENDING), ("credential_id", ASCENDING)], unique=True)
+        self.targets.create_index([("status", ASCENDING), ("next_sync_at", ASCENDING)])
+
+    # --- runs -------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        account_id: str,
+        credential_id: str,
+        platform: str,
+        reason: str,
+        first: dt.date,
+        last: dt.date,
+        now: dt.datetime,
+    ) -> dict[str, Any]:
+        run = {
+            "_id": uuid.uuid4().hex,
+            "account_id": account_id,
+            "credential_id": credential_id,
+            "platform": platform,
+            "reason": reason,
+            "status": "queued",
+            "from_date": first.isoformat(),
+            "to_date": last.isoformat(),
+            "days": 0,
+            "days_total": (last - first).days + 1,
+            "records": 0,
+            "error": "",
+            "failed_days": [],
+            "queued_at": now,
+            "started_at": None,
+            "finished_at": None,
+            "owner": None,
+            "heartbeat_at": None,
+            "attempts": 0,
+        }
+        self.runs.insert_one(run)
+        return run
+
+    def active_run(self, account_id: str, credential_id: str) -> dict[str, Any] | None:
+        query = {"account_id": account_id, "credential_id": credential_id, "status": {"$in": list(ACTIVE)}}
+        return self.runs.find_one(query, sort=[("queued_at", DESCENDING)])
+
+    def claim(self, owner: str, now: dt.datetime, scan: int = 20) -> dict[str, Any] | None:
+        """Atomically take the oldest queued run whose credential has no running run."""
+        for candidate in (
+            self.runs.find({"status": "queued"}, {"_id": 1}).sort("queued_at", ASCENDING).limit(scan)
+        ):
+            try:
+                run = self.runs.find_one_and_update(
+                    {"_id": candidate["_id"], "status": "queued"},
+                    {
+                        "$set": {"status": "running", "owner": owner, "started_at": now, "heartbeat_at": now},
+                        "$inc": {"attempts": 1},
+                    },
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:
+                continue  # this credential is being synced right now; it waits its turn
+            if run is not None:
+                return run
+        return None
+
+    def progress(
+        self,
+        run_id: str,
+        owner: str,
+        now: dt.datetime,
+        *,
+        records: int = 0,
+        failed: tuple[str, str] | None = None,
+    ) -> None:
+        update: dict[str, Any] = {"$set": {"heartbeat_at": now}}
+        if failed is None:
+            update["$inc"] = {"days": 1, "records": records}
+        else:
+            update["$push"] = {"failed_days": {"date": failed[0], "error": failed[1]}}
+        self.runs.update_one({"_id": run_id, "owner": owner, "status": "running"}, update)
+
+    def finish(
+        self,
+        run_id: str,
+        owner: str,
+        status: str,
+        error: str,
+        now: dt.datetime,
+        failed_days: Iterable[tuple[str, str]] = (),
+    ) -> bool:
+        update: dict[str, Any] = {
+            "$set": {"status": status, "error": error, "finished_at": now, "owner": None}
+        }
+        more = [{"date": day, "error": message} for day, message in failed_days]
+        if more:
+            update["$push"] = {"failed_days": {"$each": more}}
+        result = self.runs.update_one({"_id": run_id, "owner": owner, "status": "running"}, update)
+        return result.modified_count == 1
+
+    def release(self, run_ids: Iterable[str], owner: str) -> int:
+        """Give runs back to the queue (this process is stopping); their stored days stay."""
+        result = self.runs.update_many(
+            {"_id": {"$in": list(run_ids)}, "owner": owner, "status": "running"},
+            {"$set": {"status": "queued", "owner": None, "heartbeat_at": None}, "$inc": {"attempts": -1}},
+        )
+        return result.modified_count
+
+    def heartbeat(self, owner: str, now: dt.datetime) -> None:
+        self.runs.update_many({"owner": owner, "status": "running"}, {"$set": {"heartbeat_at": now}})
+
+    def requeue_stale(self, older_than: dt.datetime, now: dt.datetime) -> tuple[int, int]:
+        """Runs whose worker died: queue them again, or fail them after MAX_ATTEMPTS."""
+        stale = {"status": "running", "heartbeat_at": {"$lt": older_than}}
+        failed = self.runs.update_many(
+            {**stale, "attempts": {"$gte": MAX_ATTEMPTS}},
+            {
+                "$set": {
+                    "status": "failed",
+                    "error": INTERRUPTED.format(n=MAX_ATTEMPTS),
+                    "finished_at": now,
+                    "owner": None,
+                }
+            },
+        ).modified_count
+        requeued = self.runs.update_many(
+            stale, {"$set": {"status": "queued", "owner": None, "heartbeat_at": None}}
+        ).modified_count
+        return requeued, failed
+
+    def cancel_queued(self, account_id: str, credential_id: str, error: str, now: dt.datetime) -> int:
+        result = self.runs.update_many(
+            {"account_id": account_id, "credential_id": credential_id, "status": "queued"},
+            {"$set": {"status": "failed", "error": error, "finished_at": now}},
+        )
+        return result.modified_count
+
+    def get(self, account_id: str, run_id: str) -> dict[str, Any] | None:
+        return self.runs.find_one({"_id": run_id, "account_id": account_id})
+
+    def page(
+        self, account_id: str, credential_id: str, limit: int, after: tuple[dt.datetime, str] | None
+    ) -> list[dict[str, Any]]:
+        """Newest first; ``after`` is the (queued_at, id) of the previous page's last run."""
+        query: dict[str, Any] = {"account_id": account_id}
+        if credential_id:
+            query["credential_id"] = credential_id
+        if after is not None:
+            query["$or"] = [
+                {"queued_at": {"$lt": after[0]}},
+                {"queued_at": after[0], "_id": {"$lt": after[1]}},
+            ]
+        cursor = self.runs.find(query).sort([("queued_at", DESCENDING), ("_id", DESCENDING)]).limit(limit)
+        return list(cursor)
+
+    # --- targets ----------------------------------------------------------------
+
+    def register_target(
+        self, account_id: str, credential_id: str, platform: str, next_sync_at: dt.datetime, now: dt.datetime
+    ) -> None:
+        self.targets.update_one(
+            {"account_id": account_id, "credential_id": credential_id},
+            {
+                "$set": {"platform": platform, "status": "active", "next_sync_at": next_sync_at},
+                "$setOnInsert": {"registered_at": now, "synced_until": None, "retry_from": None},
+            },
+            upsert=True,
+        )
+
+    def get_target(self, account_id: str, credential_id: str) -> dict[str, Any] | None:
+        return self.targets.find_one({"account_id": account_id, "credential_id": credential_id})
+
+    def update_target(self, account_id: str, credential_id: str, fields: dict[str, Any]) -> None:
+        self.targets.update_one({"account_id": account_id, "credential_id": credential_id}, {"$set": fields})
+
+    def forget_target(self, account_id: str, credential_id: str) -> bool:
+        result = self.targets.delete_one({"account_id": account_id, "credential_id": credential_id})
+        return result.deleted_count == 1
+
+    def claim_due_target(self, now: dt.datetime, interval: dt.timedelta) -> dict[str, Any] | None:
+        """One active target whose next sync is due, pushed one interval ahead (atomic: one replica wins)."""
+        return self.targets.find_one_and_update(
+            {"status": "active", "next_sync_at": {"$lte": now}},
+            {"$set": {"next_sync_at": now + interval}},
+            sort=[("next_sync_at", ASCENDING)],
+            return_document=ReturnDocument.BEFORE,
+        )

@@ -1,0 +1,212 @@
+"""One sync run, start to finish: reveal the key, fetch day by day, store each completed day,
+and end with a status the user can act on.
+
+- Every completed day is written at once (and stays, whatever happens later in the run).
+- A day the provider answered in an unknown shape fails alone; it is never stored as zero.
+- 401/403: the credential is marked invalid in keyvault with the connector's message.
+- Provider outage: the run ends (partial when some days were stored, else failed) and the
+  days not reached are listed as failed; the next scheduled sync retries from the first one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from svccommon import context
+
+from usage.connectors import (
+    PLATFORMS,
+    Connector,
+    ConnectorError,
+    InvalidCredential,
+    ProviderRejected,
+    ProviderUnavailable,
+    UnexpectedShape,
+)
+from usage.connectors.base import iter_days
+from usage.credentials import CredentialGone, Credentials, KeyvaultUnavailable
+from usage.recordstore import RecordStore
+from usage.runstore import RunStore
+
+log = logging.getLogger(__name__)
+
+ConnectorFactory = Callable[[str], Connector]
+
+
+class Interrupted(Exception):
+    """The process is stopping: the run goes back to the queue."""
+
+
+@dataclass
+class Outcome:
+    stored: list[dt.date] = field(default_factory=list)
+    failed: list[tuple[dt.date, str]] = field(default_factory=list)
+    unreached: list[tuple[dt.date, str]] = field(default_factory=list)  # after a whole-run error
+    error: str = ""
+
+    def status(self) -> str:
+        if self.failed or self.error:
+            return "partial" if self.stored else "failed"
+        return "succeeded"
+
+
+def platform_name(platform: str) -> str:
+    known = PLATFORMS.get(platform)
+    return known.name if known else platform
+
+
+def day_error(platform: str, error: ConnectorError) -> str:
+    name = platform_name(platform)
+    if isinstance(error, UnexpectedShape):
+        return f"{name} answered in a shape we do not recognise ({error.detail}); this day was not stored."
+    if isinstance(error, ProviderRejected):
+        return f"{name} refused the request for this day (HTTP {error.status}: {error.detail})."
+    return f"{name}: {error}"
+
+
+class SyncJob:
+    def __init__(
+        self,
+        runs: RunStore,
+        records: RecordStore,
+        credentials: Credentials,
+        connectors: ConnectorFactory,
+        owner: str,
+        clock: Callable[[], dt.datetime],
+        stopping: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.runs = runs
+        self.records = records
+        self.credentials = credentials
+        self.connectors = connectors
+        self.owner = owner
+        self.clock = clock
+        self.stopping = stopping
+
+    def execute(self, run: dict[str, Any]) -> str:
+        """Run a claimed run; returns its final status ("queued" when given back on shutdown)."""
+        ctx = context.RequestContext(request_id=run["_id"], account_id=run["account_id"])
+        with context.bound(ctx):
+            log.info("sync started", extra={"run_id": run["_id"], "platform": run["platform"]})
+            try:
+                outcome = self._sync(run)
+            except Interrupted:
+                self.runs.release([run["_id"]], self.owner)
+                log.info("sync released for later", extra={"run_id": run["_id"]})
+                return "queued"
+            except Exception as exc:  # never let one run take the worker down
+                log.error("sync crashed", extra={"run_id": run["_id"], "error_type": type(exc).__name__})
+                outcome = Outcome(error="The sync stopped on an internal error; it will be retried.")
+            status = outcome.status()
+            error = _summary(outcome)
+            unreached = [(d.isoformat(), e) for d, e in outcome.unreached]
+            self.runs.finish(run["_id"], self.owner, status, error, self.clock(), unreached)
+            self._after(run, outcome)
+            log.info(
+                "sync finished",
+                extra={"run_id": run["_id"], "status": status, "days": len(outcome.stored)},
+            )
+            return status
+
+    def _sync(self, run: dict[str, Any]) -> Outcome:
+        account_id, credential_id = run["account_id"], run["credential_id"]
+        first, last = dt.date.fromisoformat(run["from_date"]), dt.date.fromisoformat(run["to_date"])
+        outcome = Outcome()
+        try:
+            platform, api_key = self.credentials.reveal(account_id, credential_id)
+        except CredentialGone:
+            self.runs.forget_target(account_id, credential_id)
+            outcome.error = "The credential was deleted; nothing was synced."
+            return outcome
+        except KeyvaultUnavailable:
+            outcome.error = "The key store did not answer; the sync will be retried."
+            return outcome
+        if platform != run["platform"]:
+            outcome.error = "The credential no longer matches this platform; nothing was synced."
+            return outcome
+        done: set[dt.date] = set()
+        try:
+            connector = self.connectors(platform)
+            for result in connector.fetch(api_key, first, last):
+                if self.stopping():
+                    raise Interrupted()
+                done.add(result.day)
+                if result.ok:
+                    n = self.records.replace_day(
+                        account_id,
+                        credential_id,
+                        platform,
+                        result.day,
+                        result.records,
+                        run["_id"],
+                        self.clock(),
+                    )
+                    self.runs.progress(run["_id"], self.owner, self.clock(), records=n)
+                    outcome.stored.append(result.day)
+                else:
+                    message = _scrub(day_error(platform, result.error), api_key)  # type: ignore[arg-type]
+                    self.runs.progress(
+                        run["_id"], self.owner, self.clock(), failed=(result.day.isoformat(), message)
+                    )
+                    outcome.failed.append((result.day, message))
+        except InvalidCredential as exc:
+            outcome.error = exc.message_for_user
+            self._mark_invalid(account_id, credential_id, exc.message_for_user)
+        except ProviderUnavailable as exc:
+            outcome.error = _scrub(
+                f"{platform_name(platform)} is not answering ({exc.detail}). Data already stored is kept; "
+                "the next sync retries.",
+                api_key,
+            )
+        except ConnectorError as exc:
+            outcome.error = _scrub(f"{platform_name(platform)}: {exc}", api_key)
+        if outcome.error:
+            today = self.clock().date()
+            for day in iter_days(first, min(last, today)):
+                if day not in done:
+                    outcome.unreached.append((day, outcome.error))
+            outcome.failed.extend(outcome.unreached)
+        return outcome
+
+    def _mark_invalid(self, account_id: str, credential_id: str, message: str) -> None:
+        try:
+            self.credentials.mark_invalid(account_id, credential_id, message)
+        except (CredentialGone, KeyvaultUnavailable, Exception) as exc:  # the run result says it anyway
+            log.warning("could not mark credential invalid", extra={"error_type": type(exc).__name__})
+        self.runs.update_target(account_id, credential_id, {"status": "invalid"})
+
+    def _after(self, run: dict[str, Any], outcome: Outcome) -> None:
+        """Remember how far this credential is synced, and tell keyvault when a sync worked."""
+        account_id, credential_id = run["account_id"], run["credential_id"]
+        target = self.runs.get_target(account_id, credential_id)
+        if target is not None:
+            fields: dict[str, Any] = {"last_run_id": run["_id"]}
+            if outcome.stored:
+                latest = max(outcome.stored).isoformat()
+                fields["synced_until"] = max(latest, target.get("synced_until") or latest)
+            fields["retry_from"] = min(d for d, _ in outcome.failed).isoformat() if outcome.failed else None
+            self.runs.update_target(account_id, credential_id, fields)
+        if outcome.stored:
+            try:
+                self.credentials.mark_synced(account_id, credential_id, self.clock())
+            except Exception as exc:  # status is informative; the data is stored already
+                log.warning("could not record the sync in keyvault", extra={"error_type": type(exc).__name__})
+
+
+def _summary(outcome: Outcome) -> str:
+    if outcome.error:
+        return outcome.error
+    if outcome.failed:
+        total = len(outcome.failed) + len(outcome.stored)
+        first = outcome.failed[0][1]
+        return f"{len(outcome.failed)} of {total} days could not be read; see failed_days. {first}"
+    return ""
+
+
+def _scrub(text: str, api_key: str) -> str:
+    """Provider messages can echo the key: never let it reach a run, a log or a response."""
+    return text.replace(api_key, "***") if api_key else text

@@ -1,0 +1,130 @@
+"""Starting, forgetting and reading sync runs (the domain side of the sync RPCs)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from svccommon.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+
+from usage import limits
+from usage.connectors import CONNECTORS
+from usage.credentials import CredentialGone, Credentials, KeyvaultUnavailable
+from usage.recordstore import RecordStore
+from usage.runstore import RunStore
+from usage.syncjob import platform_name
+
+_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+FORGOTTEN = "The credential was deleted before this sync started."
+
+
+def check_id(value: str, name: str) -> str:
+    if not _ID.fullmatch(value or ""):
+        raise InvalidArgument(f"{name} is missing or malformed")
+    return value
+
+
+class SyncController:
+    def __init__(
+        self,
+        runs: RunStore,
+        records: RecordStore,
+        credentials: Credentials,
+        clock: Callable[[], dt.datetime],
+        interval_s: int,
+        wake: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.runs = runs
+        self.records = records
+        self.credentials = credentials
+        self.clock = clock
+        self.interval = dt.timedelta(seconds=interval_s) if interval_s else dt.timedelta(days=36500)
+        self.wake = wake
+
+    def start(
+        self, account_id: str, credential_id: str, from_date: str, to_date: str, reason: str
+    ) -> dict[str, Any]:
+        check_id(account_id, "account_id")
+        if not _ID.fullmatch(credential_id or ""):
+            raise NotFound("credential not found")
+        reason = reason or "manual"
+        if reason not in ("manual", "backfill"):
+            raise InvalidArgument("reason must be manual or backfill")
+        now = self.clock()
+        days = limits.sync_range(from_date, to_date, reason, now.date())
+        try:
+            credential = self.credentials.get(account_id, credential_id)
+        except CredentialGone:
+            raise NotFound("credential not found") from None
+        except KeyvaultUnavailable:
+            raise Unavailable("the key store is not answering; try again shortly") from None
+        if credential.platform not in CONNECTORS:
+            raise FailedPrecondition(
+                f"{platform_name(credential.platform)} has no usage API we can read: upload a billing file."
+            )
+        self.runs.register_target(account_id, credential_id, credential.platform, now + self.interval, now)
+        active = self.runs.active_run(account_id, credential_id)
+        if active is not None and _covers(active, days):
+            return active  # a queued or running run already reads these days
+        run = self.runs.enqueue(
+            account_id, credential_id, credential.platform, reason, days.first, days.last, now
+        )
+        self.wake()
+        return run
+
+    def forget(self, account_id: str, credential_id: str, delete_records: bool) -> tuple[int, int]:
+        """Stop scheduling the credential, cancel its queued runs, optionally drop its records."""
+        check_id(account_id, "account_id")
+        check_id(credential_id, "credential_id")
+        now = self.clock()
+        self.runs.forget_target(account_id, credential_id)
+        cancelled = self.runs.cancel_queued(account_id, credential_id, FORGOTTEN, now)
+        deleted = self.records.delete_credential(account_id, credential_id) if delete_records else 0
+        return cancelled, deleted
+
+    def get(self, account_id: str, run_id: str) -> dict[str, Any]:
+        check_id(account_id, "account_id")
+        run = self.runs.get(account_id, run_id) if _ID.fullmatch(run_id or "") else None
+        if run is None:
+            raise NotFound("sync run not found")
+        return run
+
+    def list(
+        self, account_id: str, credential_id: str, limit: int, cursor: str
+    ) -> tuple[list[dict[str, Any]], str]:
+        check_id(account_id, "account_id")
+        if credential_id:
+            check_id(credential_id, "credential_id")
+        size = limits.page_size(limit, limits.DEFAULT_RUNS_PAGE)
+        runs = self.runs.page(
+            account_id, credential_id, size + 1, decode_run_cursor(cursor) if cursor else None
+        )
+        if len(runs) <= size:
+            return runs, ""
+        last = runs[size - 1]
+        return runs[:size], encode_run_cursor(last["queued_at"], last["_id"])
+
+
+def _covers(run: dict[str, Any], days: limits.DayRange) -> bool:
+    return run["from_date"] <= days.first.isoformat() and run["to_date"] >= days.last.isoformat()
+
+
+def encode_run_cursor(queued_at: dt.datetime, run_id: str) -> str:
+    raw = json.dumps([queued_at.isoformat(), run_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_run_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        stamp, run_id = json.loads(raw)
+        when = dt.datetime.fromisoformat(stamp)
+        if when.tzinfo is None or not isinstance(run_id, str):
+            raise ValueError
+        return when, run_id
+    except (ValueError, TypeError):
+        raise InvalidArgument("cursor is not valid; start again without it") from None

@@ -1,0 +1,100 @@
+"""Fake OpenAI organization Costs + Usage API (``/v1/organization/...``)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime
+from typing import Any
+
+from .base import FakeProviderServer, as_date, days_between, unix
+
+USAGE_ENDPOINTS = (
+    "completions",
+    "embeddings",
+    "moderations",
+    "images",
+    "audio_speeches",
+    "audio_transcriptions",
+    "vector_stores",
+    "code_interpreter_sessions",
+)
+_DAY = 86400
+
+
+class FakeOpenAI(FakeProviderServer):
+    """Rows are loaded per day; every day in the asked range gets a bucket.
+
+    ``load_costs([{"date": "2026-09-01", "amount": "12.50", "line_item": "gpt-4o, input",
+    "quantity": 1000, "quantity_unit": "tokens", "project_id": "proj_a"}])``; a row
+    with a ``"result"`` key is served verbatim (for unknown shapes).
+    """
+
+    path_prefix = "/v1"
+    default_key = "sk-admin-fake-0123456789"
+
+    def __init__(self, api_key: str | None = None) -> None:
+        super().__init__(api_key)
+        self._rows: dict[str, dict[date, list[Any]]] = defaultdict(lambda: defaultdict(list))
+
+    def load_costs(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            self._rows["costs"][as_date(row["date"])].append(row.get("result") or _cost_result(row))
+
+    def load_usage(self, endpoint: str, rows: list[dict[str, Any]]) -> None:
+        if endpoint not in USAGE_ENDPOINTS:
+            raise ValueError(f"unknown usage endpoint {endpoint}")
+        for row in rows:
+            result = row.get("result") or {
+                "object": f"organization.usage.{endpoint}.result",
+                "project_id": None,
+                "user_id": None,
+                "api_key_id": None,
+                **{k: v for k, v in row.items() if k != "date"},
+            }
+            self._rows[endpoint][as_date(row["date"])].append(result)
+
+    def authorized(self, headers: dict[str, str]) -> bool:
+        return headers.get("authorization") == f"Bearer {self.api_key}"
+
+    def error_body(self, status: int, message: str) -> Any:
+        kind = "invalid_request_error" if status < 500 else "server_error"
+        return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+
+    def route(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+        if path == "/organization/costs":
+            stream = "costs"
+        elif path.startswith("/organization/usage/") and path.rsplit("/", 1)[1] in USAGE_ENDPOINTS:
+            stream = path.rsplit("/", 1)[1]
+        else:
+            return 404, self.error_body(404, f"unknown path {path}")
+        start = int(query["start_time"][0])
+        end = int(query.get("end_time", [str(start + 7 * _DAY)])[0])
+        limit = int(query.get("limit", ["7"])[0])
+        first = datetime.fromtimestamp(start, UTC).date()
+        stop = datetime.fromtimestamp(end - 1, UTC).date()
+        buckets = [
+            {
+                "object": "bucket",
+                "start_time": unix(day),
+                "end_time": unix(day) + _DAY,
+                "results": list(self._rows[stream].get(day, [])),
+            }
+            for day in days_between(first, date.fromordinal(stop.toordinal() + 1))
+        ]
+        chunk, cursor = self.page(buckets, limit, query.get("page", [None])[0])
+        return 200, {"object": "page", "data": chunk, "has_more": cursor is not None, "next_page": cursor}
+
+
+def _cost_result(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "object": "organization.costs.result",
+        "amount": {"value": row["amount"], "currency": row.get("currency", "usd")},
+        "line_item": row.get("line_item"),
+        "project_id": row.get("project_id"),
+        "api_key_id": None,
+        "quantity": row.get("quantity"),
+        "quantity_unit": row.get("quantity_unit"),
+        # Real results carry these too; connectors must ignore unknown fields.
+        "organization_id": "org-fake",
+        "organization_name": "Fake Org",
+    }
