@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from support.fakes import ProviderFakes
 from support.mongo import mongo_server
 from support.stack import Stack, make_stack
 
@@ -17,9 +18,20 @@ def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory, mongo_uri: str) -> Iterator[Stack]:
-    """The whole system (all services + gateway) on free ports, against the session database."""
-    s = make_stack(tmp_path_factory.mktemp("stack") / "var", {"MONGODB_URI": mongo_uri})
+def provider_fakes() -> Iterator[ProviderFakes]:
+    """Fake AI provider APIs for the session stack; each test loads its own tenant's data."""
+    with ProviderFakes() as fakes:
+        yield fakes
+
+
+@pytest.fixture(scope="session")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, mongo_uri: str, provider_fakes: ProviderFakes
+) -> Iterator[Stack]:
+    """The whole system (all services + gateway) on free ports, against the session database,
+    with every connector pointed at the provider fakes (PROVIDER_BASE_URL_<PLATFORM>)."""
+    env = {"MONGODB_URI": mongo_uri, **provider_fakes.stack_env()}
+    s = make_stack(tmp_path_factory.mktemp("stack") / "var", env)
     s.start()
     try:
         s.wait_ready()

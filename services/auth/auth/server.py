@@ -2,25 +2,85 @@
 
 from __future__ import annotations
 
+import logging
+
 from aicosts.auth.v1 import auth_pb2, auth_pb2_grpc
 from pymongo.database import Database
+from svccommon.access_tokens import load_private_key
+from svccommon.audit import AuditLog
 from svccommon.grpcserver import ServiceBinding
 from svccommon.interceptors import ANY_SERVICE
 
-from auth.config import Config
+from auth.config import Config, EmailConfig
+from auth.core import Core
+from auth.hashing import PasswordHasher
+from auth.mailer import Mailer, MailQueue, OutboxMailer, SendGridMailer
+from auth.ratelimit import LoginLimiter
+from auth.secretbox import KeyvaultSecretBox
 from auth.service import AuthServicer
+from auth.store import Stores
+
+log = logging.getLogger("auth.server")
 
 SERVICE = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
+GATEWAY_METHODS = (
+    "Signup",
+    "VerifyEmail",
+    "ResendVerification",
+    "GetAccount",
+    "UpdateAccount",
+    "Login",
+    "CompleteMfaLogin",
+    "Refresh",
+    "Logout",
+    "LogoutAll",
+    "CheckSession",
+    "ChangePassword",
+    "RequestPasswordReset",
+    "ConfirmPasswordReset",
+    "SetupTotp",
+    "ConfirmTotp",
+    "DisableTotp",
+    "RegenerateBackupCodes",
+)
 
 
 def allowlist() -> dict[str, tuple[str, ...]]:
-    return {
-        f"/{SERVICE}/GetServiceInfo": (ANY_SERVICE,),
-    }
+    rules: dict[str, tuple[str, ...]] = {f"/{SERVICE}/{m}": ("gateway",) for m in GATEWAY_METHODS}
+    rules[f"/{SERVICE}/GetServiceInfo"] = (ANY_SERVICE,)
+    return rules
+
+
+def make_mailer(cfg: EmailConfig) -> Mailer:
+    if cfg.sendgrid_api_key_file is not None:
+        return SendGridMailer(cfg.sendgrid_api_key_file.read_text().strip(), cfg.sender)
+    log.info("email goes to the outbox folder", extra={"outbox": str(cfg.outbox_dir)})
+    return OutboxMailer(cfg.outbox_dir, cfg.sender)
+
+
+def build_core(cfg: Config, db: Database) -> Core:
+    stores = Stores.of(db)
+    stores.ensure_indexes()
+    audit = AuditLog(db, "auth")
+    audit.ensure_indexes()
+    hasher = PasswordHasher(cfg.bcrypt_cost)
+    hasher.warm_up()
+    return Core(
+        stores=stores,
+        hasher=hasher,
+        limiter=LoginLimiter(stores.failures, cfg.limits),
+        mail=MailQueue(make_mailer(cfg.email)),
+        box=KeyvaultSecretBox.connect(cfg.keyvault_addr, cfg.common.tls),
+        audit=audit,
+        signing_key=load_private_key(cfg.jwt_private_key_file.read_bytes()),
+        access_ttl_s=cfg.access_token_ttl_s,
+        session_ttl_s=cfg.session_ttl_s,
+        base_url=cfg.email.public_base_url,
+    )
 
 
 def bindings(cfg: Config, db: Database) -> list[ServiceBinding]:
-    servicer = AuthServicer(cfg)
+    servicer = AuthServicer(cfg, build_core(cfg, db))
     return [
         ServiceBinding(
             full_name=SERVICE,

@@ -2,15 +2,171 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
 from aicosts.auth.v1 import auth_pb2, auth_pb2_grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from svccommon.errors import ServiceError
 from svccommon.runner import info_response
 
+from auth import accounts, recovery, sessions, twofactor
 from auth.config import Config
+from auth.core import Core, Doc
 
 
-class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
-    def __init__(self, cfg: Config) -> None:
+def rpc(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Attach a domain error's metadata (bad field, retry-after) before the interceptor aborts."""
+
+    @functools.wraps(method)
+    def wrapper(self: AuthServicer, request: Any, context: Any) -> Any:
+        try:
+            return method(self, request, context)
+        except ServiceError as exc:
+            metadata = getattr(exc, "metadata", None)
+            if metadata:
+                context.set_trailing_metadata(metadata)
+            raise
+
+    return wrapper
+
+
+def account_message(doc: Doc) -> auth_pb2.Account:
+    created = Timestamp()
+    created.FromDatetime(doc["created_at"])
+    return auth_pb2.Account(
+        id=doc["_id"],
+        email=doc["email"],
+        name=doc["name"],
+        role=doc.get("role", accounts.OWNER),
+        email_verified=bool(doc.get("email_verified")),
+        plan=doc.get("plan") or accounts.DEFAULT_PLAN,
+        totp_enabled=bool((doc.get("totp") or {}).get("enabled")),
+        created_at=created,
+    )
+
+
+def token_pair(tokens: sessions.Tokens) -> auth_pb2.TokenPair:
+    return auth_pb2.TokenPair(
+        access_token=tokens.access_token, refresh_token=tokens.refresh_token, expires_in=tokens.expires_in
+    )
+
+
+class AuthServicer(auth_pb2_grpc.AuthServiceServicer):  # noqa: N802 (gRPC method names throughout)
+    def __init__(self, cfg: Config, core: Core) -> None:
         self.cfg = cfg
+        self.core = core
 
-    def GetServiceInfo(self, request, context):  # noqa: N802 (gRPC method name)
+    def GetServiceInfo(self, request, context):  # noqa: N802
         return info_response(auth_pb2.GetServiceInfoResponse, self.cfg.common)
+
+    # --- accounts ---------------------------------------------------------------------------
+
+    @rpc
+    def Signup(self, request, context):  # noqa: N802
+        doc = accounts.signup(self.core, request.email, request.password, request.name)
+        return auth_pb2.SignupResponse(account=account_message(doc))
+
+    @rpc
+    def VerifyEmail(self, request, context):  # noqa: N802
+        return auth_pb2.VerifyEmailResponse(
+            account=account_message(accounts.verify_email(self.core, request.token))
+        )
+
+    @rpc
+    def ResendVerification(self, request, context):  # noqa: N802
+        accounts.resend_verification(self.core, request.account_id)
+        return auth_pb2.ResendVerificationResponse()
+
+    @rpc
+    def GetAccount(self, request, context):  # noqa: N802
+        return auth_pb2.GetAccountResponse(
+            account=account_message(accounts.require(self.core, request.account_id))
+        )
+
+    @rpc
+    def UpdateAccount(self, request, context):  # noqa: N802
+        doc = accounts.update_name(self.core, request.account_id, request.name)
+        return auth_pb2.UpdateAccountResponse(account=account_message(doc))
+
+    # --- sessions ---------------------------------------------------------------------------
+
+    @rpc
+    def Login(self, request, context):  # noqa: N802
+        result = sessions.login(self.core, request.email, request.password)
+        if result.mfa_token is not None:
+            return auth_pb2.LoginResponse(mfa_token=result.mfa_token)
+        assert result.tokens is not None
+        return auth_pb2.LoginResponse(tokens=token_pair(result.tokens))
+
+    @rpc
+    def CompleteMfaLogin(self, request, context):  # noqa: N802
+        tokens = sessions.complete_mfa(self.core, request.mfa_token, request.code)
+        return auth_pb2.CompleteMfaLoginResponse(tokens=token_pair(tokens))
+
+    @rpc
+    def Refresh(self, request, context):  # noqa: N802
+        return auth_pb2.RefreshResponse(tokens=token_pair(sessions.refresh(self.core, request.refresh_token)))
+
+    @rpc
+    def Logout(self, request, context):  # noqa: N802
+        sessions.logout(self.core, request.refresh_token)
+        return auth_pb2.LogoutResponse()
+
+    @rpc
+    def LogoutAll(self, request, context):  # noqa: N802
+        sessions.logout_all(self.core, request.account_id)
+        return auth_pb2.LogoutAllResponse()
+
+    @rpc
+    def CheckSession(self, request, context):  # noqa: N802
+        active = sessions.check_session(
+            self.core, request.account_id, request.session_id, request.token_version
+        )
+        return auth_pb2.CheckSessionResponse(active=active)
+
+    # --- passwords --------------------------------------------------------------------------
+
+    @rpc
+    def ChangePassword(self, request, context):  # noqa: N802
+        recovery.change_password(
+            self.core, request.account_id, request.session_id, request.current_password, request.new_password
+        )
+        return auth_pb2.ChangePasswordResponse()
+
+    @rpc
+    def RequestPasswordReset(self, request, context):  # noqa: N802
+        recovery.request_reset(self.core, request.email)
+        return auth_pb2.RequestPasswordResetResponse()
+
+    @rpc
+    def ConfirmPasswordReset(self, request, context):  # noqa: N802
+        recovery.confirm_reset(self.core, request.token, request.new_password, request.code)
+        return auth_pb2.ConfirmPasswordResetResponse()
+
+    # --- two-factor -------------------------------------------------------------------------
+
+    @rpc
+    def SetupTotp(self, request, context):  # noqa: N802
+        setup = twofactor.setup(self.core, request.account_id)
+        return auth_pb2.SetupTotpResponse(
+            secret=setup.secret, otpauth_uri=setup.otpauth_uri, qr_svg=setup.qr_svg
+        )
+
+    @rpc
+    def ConfirmTotp(self, request, context):  # noqa: N802
+        codes = twofactor.confirm(self.core, request.account_id, request.session_id, request.code)
+        return auth_pb2.ConfirmTotpResponse(backup_codes=codes)
+
+    @rpc
+    def DisableTotp(self, request, context):  # noqa: N802
+        twofactor.disable(self.core, request.account_id, request.session_id, request.password, request.code)
+        return auth_pb2.DisableTotpResponse()
+
+    @rpc
+    def RegenerateBackupCodes(self, request, context):  # noqa: N802
+        codes = twofactor.regenerate_backup_codes(
+            self.core, request.account_id, request.session_id, request.password, request.code
+        )
+        return auth_pb2.RegenerateBackupCodesResponse(backup_codes=codes)

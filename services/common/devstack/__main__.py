@@ -34,6 +34,8 @@ def stack_env(base: dict[str, str]) -> dict[str, str]:
     env.setdefault("GATEWAY_JWT_PUBLIC_KEY_FILE", str(paths["jwt_public"]))
     env.setdefault("EMAIL_OUTBOX_DIR", str(var_dir / "outbox"))
     env.setdefault("UPLOAD_DIR", str(var_dir / "uploads"))
+    gateway_port = env.get("GATEWAY_PORT") or str(DEFAULT_PORTS["gateway"])
+    env.setdefault("PUBLIC_BASE_URL", f"http://{env.get('GATEWAY_HOST', '127.0.0.1')}:{gateway_port}")
     for name in (*GRPC_SERVICES, "gateway"):
         port = env_int(env, f"{name.upper()}_PORT", DEFAULT_PORTS[name], minimum=1, maximum=65535)
         env[f"{name.upper()}_PORT"] = str(port)

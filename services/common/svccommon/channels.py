@@ -38,9 +38,18 @@ def retry_service_config(service: str, idempotent_methods: Iterable[str]) -> str
 
 
 def secure_channel(
-    target: str, tls: TlsFiles, service: str = "", idempotent: Iterable[str] = ()
+    target: str,
+    tls: TlsFiles,
+    service: str = "",
+    idempotent: Iterable[str] = (),
+    max_message_bytes: int = 4 * 1024 * 1024,
 ) -> grpc.Channel:
-    options = [("grpc.enable_retries", 1), ("grpc.service_config", retry_service_config(service, idempotent))]
+    options = [
+        ("grpc.enable_retries", 1),
+        ("grpc.service_config", retry_service_config(service, idempotent)),
+        ("grpc.max_send_message_length", max_message_bytes),
+        ("grpc.max_receive_message_length", max_message_bytes),
+    ]
     return grpc.secure_channel(target, channel_credentials(tls), options=options)
 
 
@@ -53,8 +62,11 @@ class Backend:
         self.timeout_s = timeout_s
 
     def call(self, method: str, request: Any, timeout: float | None = None) -> Any:
+        # wait_for_ready: a channel still (re)connecting waits within the deadline instead of
+        # failing at once, so a backend that is up is never reported unavailable.
         return getattr(self.stub, method)(
             request,
             timeout=timeout or self.timeout_s,
             metadata=context.current().to_metadata(),
+            wait_for_ready=True,
         )

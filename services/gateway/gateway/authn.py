@@ -1,12 +1,16 @@
 """Bearer-token authentication for API routes: the access JWT is verified with the public key
-only (EdDSA pinned; iss, aud, exp, nbf, iat, typ and sub checked)."""
+only (EdDSA pinned; iss, aud, exp, nbf, iat, typ and sub checked), then the auth service confirms
+its session is still live (not logged out, token_version current)."""
 
 from __future__ import annotations
 
 import functools
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
+from aicosts.auth.v1 import auth_pb2
 from flask import current_app, g, request
 from svccommon import context
 from svccommon.access_tokens import Claims, InvalidToken, load_public_key, verify_access_token
@@ -14,11 +18,65 @@ from svccommon.access_tokens import Claims, InvalidToken, load_public_key, verif
 from gateway.problems import Problem
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="aicosts"'}
+SESSION_CHECK_TIMEOUT_S = 2.0
+
+
+def auth_rpc(method: str, message: Any, timeout: float | None = None) -> Any:
+    """Call the auth service with the house rules (deadline, request context). wait_for_ready: a
+    channel still connecting or backing off (auth just started or restarted) is waited for within
+    the deadline instead of failing the call at once with a spurious 503."""
+    backend = current_app.extensions["backends"]["auth"]
+    return getattr(backend.stub, method)(
+        message,
+        timeout=timeout or backend.timeout_s,
+        metadata=context.current().to_metadata(),
+        wait_for_ready=True,
+    )
+
+
+class SessionCheck:
+    """Asks auth's CheckSession for every request, so a logged-out token fails at once (in every
+    worker). Only "ended" answers are cached, until the token would expire anyway: an ended session
+    never comes back and token versions only grow, so that cache can never wrongly admit anyone."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._ended: dict[tuple[str, str, int], int] = {}
+        self._lock = threading.Lock()
+
+    def _known_ended(self, key: tuple[str, str, int]) -> bool:
+        with self._lock:
+            expires = self._ended.get(key)
+            if expires is not None and expires <= time.time():
+                del self._ended[key]
+                return False
+            return expires is not None
+
+    def _remember(self, key: tuple[str, str, int], expires: int) -> None:
+        with self._lock:
+            if len(self._ended) >= self.MAX_ENTRIES:
+                self._ended.pop(next(iter(self._ended)))  # the oldest entry
+            self._ended[key] = expires
+
+    def __call__(self, claims: Claims) -> bool:
+        key = (claims.account_id, claims.session_id, claims.token_version)
+        if self._known_ended(key):
+            return False
+        message = auth_pb2.CheckSessionRequest(
+            account_id=claims.account_id, session_id=claims.session_id, token_version=claims.token_version
+        )
+        # Fails closed: if auth cannot answer, the gRPC error becomes a 503, never an admission.
+        reply = auth_rpc("CheckSession", message, timeout=SESSION_CHECK_TIMEOUT_S)
+        if not reply.active:
+            self._remember(key, claims.exp)
+        return reply.active
 
 
 def init_app(app) -> None:
     cfg = app.config["AICOSTS"]
     app.extensions["jwt_public_key"] = load_public_key(cfg.jwt_public_key_file.read_bytes())
+    app.extensions.setdefault("session_checks", []).append(SessionCheck())
 
 
 def _unauthorized(detail: str) -> Problem:

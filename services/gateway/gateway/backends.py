@@ -17,17 +17,38 @@ from gateway.config import GatewayConfig
 
 # Per backend: proto service name, stub class, and the methods safe to retry on UNAVAILABLE.
 BACKEND_SPECS = {
-    "auth": ("aicosts.auth.v1.AuthService", auth_pb2_grpc.AuthServiceStub, ("GetServiceInfo",)),
+    "auth": (
+        "aicosts.auth.v1.AuthService",
+        auth_pb2_grpc.AuthServiceStub,
+        ("GetServiceInfo", "GetAccount", "CheckSession", "Logout"),
+    ),
     "keyvault": (
         "aicosts.keyvault.v1.KeyVaultService",
         keyvault_pb2_grpc.KeyVaultServiceStub,
-        ("GetServiceInfo",),
+        ("GetServiceInfo", "ListCredentials", "GetCredential"),
     ),
-    "usage": ("aicosts.usage.v1.UsageService", usage_pb2_grpc.UsageServiceStub, ("GetServiceInfo",)),
-    "parser": ("aicosts.parser.v1.ParserService", parser_pb2_grpc.ParserServiceStub, ("GetServiceInfo",)),
+    "usage": (
+        "aicosts.usage.v1.UsageService",
+        usage_pb2_grpc.UsageServiceStub,
+        (
+            "GetServiceInfo",
+            "GetSyncRun",
+            "ListSyncRuns",
+            "ForgetCredential",
+            "GetUsageSummary",
+            "ListRecords",
+        ),
+    ),
+    "parser": (
+        "aicosts.parser.v1.ParserService",
+        parser_pb2_grpc.ParserServiceStub,
+        ("GetServiceInfo", "GetUpload", "ListUploads", "ImportUpload"),
+    ),
 }
 
 HEALTH_TIMEOUT_S = 1.0
+# Uploads travel to the parser in one message (the parser caps files at 20 MiB).
+MAX_MESSAGE_BYTES = {"parser": 25 * 1024 * 1024}
 
 
 @dataclass
@@ -60,6 +81,12 @@ class Backends:
 def connect(cfg: GatewayConfig) -> Backends:
     clients = {}
     for name, (service, stub_cls, idempotent) in BACKEND_SPECS.items():
-        channel = secure_channel(cfg.backends[name], cfg.tls, service, idempotent)
+        channel = secure_channel(
+            cfg.backends[name],
+            cfg.tls,
+            service,
+            idempotent,
+            max_message_bytes=MAX_MESSAGE_BYTES.get(name, 4 << 20),
+        )
         clients[name] = Backend(channel, stub_cls, cfg.backend_timeout_s)
     return Backends(clients, {name: spec[0] for name, spec in BACKEND_SPECS.items()})

@@ -1,26 +1,56 @@
-"""Wiring only: which servicers this process serves and which services may call each method."""
+"""Wiring only: storage, store, parsers, the OpenAI client (when configured), the usage client,
+the servicer, and which services may call each method."""
 
 from __future__ import annotations
+
+import logging
 
 from aicosts.parser.v1 import parser_pb2, parser_pb2_grpc
 from pymongo.database import Database
 from svccommon.grpcserver import ServiceBinding
 from svccommon.interceptors import ANY_SERVICE
 
+from parser.ai.extract import Extractor
 from parser.config import Config
+from parser.parse import Parser
 from parser.service import ParserServicer
+from parser.storage import LocalStorage
+from parser.store import UploadStore
+from parser.uploads import Uploads
+from parser.usage_client import UsageImporter
+
+log = logging.getLogger(__name__)
 
 SERVICE = parser_pb2.DESCRIPTOR.services_by_name["ParserService"].full_name
+GATEWAY_METHODS = ("CreateUpload", "GetUpload", "ListUploads", "ImportUpload", "DeleteUpload")
 
 
 def allowlist() -> dict[str, tuple[str, ...]]:
-    return {
-        f"/{SERVICE}/GetServiceInfo": (ANY_SERVICE,),
-    }
+    rules: dict[str, tuple[str, ...]] = {f"/{SERVICE}/GetServiceInfo": (ANY_SERVICE,)}
+    rules.update({f"/{SERVICE}/{m}": ("gateway",) for m in GATEWAY_METHODS})
+    return rules
+
+
+def build_uploads(cfg: Config, db: Database) -> Uploads:
+    store = UploadStore(db)
+    store.ensure_indexes()
+    extractor = Extractor(cfg.openai) if cfg.openai.configured else None
+    log.info(
+        "parser ready",
+        extra={"ai_parsing": extractor is not None, "openai_model": cfg.openai.model if extractor else None},
+    )
+    return Uploads(
+        store=store,
+        storage=LocalStorage(cfg.upload_dir),
+        parser=Parser(cfg.limits, extractor, cfg.openai.max_input_chars),
+        importer=UsageImporter(cfg.usage_addr, cfg.common.tls, cfg.usage_timeout_s),
+        limits=cfg.limits,
+        ai_daily_limit=cfg.openai.daily_limit_per_account,
+    )
 
 
 def bindings(cfg: Config, db: Database) -> list[ServiceBinding]:
-    servicer = ParserServicer(cfg)
+    servicer = ParserServicer(cfg, build_uploads(cfg, db))
     return [
         ServiceBinding(
             full_name=SERVICE,

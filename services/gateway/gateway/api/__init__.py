@@ -1,5 +1,5 @@
 """The REST API, one blueprint module per area; each also declares its OpenAPI paths."""
 
-from gateway.api import ops
+from gateway.api import accounts, credentials, me, ops, platforms, uploads, usage
 
-MODULES = (ops,)
+MODULES = (ops, platforms, credentials, accounts, me, usage, uploads)

@@ -1,0 +1,113 @@
+"""Sending email: SendGrid's SDK in production, .eml files in an outbox folder locally and in tests.
+
+Either way only the subject and recipient are logged, never the body (it carries one-time links).
+Messages go out on a background thread so a request never waits for (or reveals, by its timing)
+the mail provider."""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import logging
+import os
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Protocol
+
+log = logging.getLogger("auth.mail")
+SENDGRID_TIMEOUT_S = 10
+
+
+@dataclass(frozen=True)
+class Message:
+    to: str
+    subject: str
+    text: str
+
+
+class Mailer(Protocol):
+    def send(self, message: Message) -> None: ...
+
+
+class OutboxMailer:
+    """Writes each message as an RFC 5322 .eml file (stdlib `email`), atomically."""
+
+    def __init__(self, outbox: Path, sender: str) -> None:
+        self.outbox = outbox
+        self.sender = sender
+
+    def send(self, message: Message) -> None:
+        self.outbox.mkdir(parents=True, exist_ok=True)
+        mail = EmailMessage()
+        mail["From"] = self.sender
+        mail["To"] = message.to
+        mail["Subject"] = message.subject
+        mail["Date"] = format_datetime(dt.datetime.now(dt.UTC))
+        mail["Message-ID"] = make_msgid(domain="aicosts.local")
+        mail.set_content(message.text)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        final = self.outbox / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
+        partial = final.with_suffix(".tmp")
+        # The outbox holds live one-time links: readable by this user only.
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(mail.as_bytes())
+        partial.replace(final)  # readers never see half a message
+        log.info("email written to outbox", extra={"to": message.to, "subject": message.subject})
+
+
+class SendGridMailer:
+    """The real SendGrid v3 Mail Send call through the official SDK (`host` is for tests only)."""
+
+    def __init__(self, api_key: str, sender: str, host: str | None = None) -> None:
+        from sendgrid import SendGridAPIClient
+
+        self.client = SendGridAPIClient(api_key=api_key, **({"host": host} if host else {}))
+        self.client.client.timeout = SENDGRID_TIMEOUT_S  # the SDK's default is to wait forever
+        self.sender = sender
+
+    def send(self, message: Message) -> None:
+        from sendgrid.helpers.mail import Mail
+
+        mail = Mail(
+            from_email=self.sender,
+            to_emails=message.to,
+            subject=message.subject,
+            plain_text_content=message.text,
+        )
+        response = self.client.send(mail)
+        log.info(
+            "email sent",
+            extra={"to": message.to, "subject": message.subject, "status": response.status_code},
+        )
+
+
+class MailQueue:
+    """Sends on a worker thread, carrying the request context (request id) into the log lines."""
+
+    def __init__(self, mailer: Mailer, workers: int = 2) -> None:
+        self.mailer = mailer
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="auth-mail")
+
+    def _send(self, message: Message) -> None:
+        try:
+            self.mailer.send(message)
+        except Exception as exc:
+            # The type only: provider errors can echo the message body (with its link) back.
+            extra = {"to": message.to, "subject": message.subject, "error_type": type(exc).__name__}
+            log.error("email not sent", extra=extra)
+
+    def send(self, message: Message) -> Future[None]:
+        return self.submit(self._send, message)
+
+    def submit(self, fn, *args) -> Future:  # type: ignore[no-untyped-def]
+        """Run `fn(*args)` in the background with a copy of the caller's context."""
+        ctx = contextvars.copy_context()
+        return self._pool.submit(ctx.run, fn, *args)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)

@@ -1,0 +1,33 @@
+"""The auth service's MongoDB collections: the only pymongo code of the service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pymongo.database import Database
+
+from auth.store.accounts import AccountStore
+from auth.store.counters import FailureCounter
+from auth.store.sessions import SessionStore
+from auth.store.tokens import OneTimeTokenStore
+
+
+@dataclass(frozen=True)
+class Stores:
+    accounts: AccountStore
+    sessions: SessionStore
+    tokens: OneTimeTokenStore
+    failures: FailureCounter
+
+    @classmethod
+    def of(cls, db: Database) -> Stores:
+        return cls(
+            accounts=AccountStore(db),
+            sessions=SessionStore(db),
+            tokens=OneTimeTokenStore(db),
+            failures=FailureCounter(db),
+        )
+
+    def ensure_indexes(self) -> None:
+        for store in (self.accounts, self.sessions, self.tokens, self.failures):
+            store.ensure_indexes()

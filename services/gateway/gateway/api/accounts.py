@@ -1,0 +1,226 @@
+"""Accounts and sessions, unauthenticated side (/v1/auth/*): signup, email verification, sign-in
+with optional 2FA, refresh, logout, password reset. The auth service does the work; this maps
+JSON to its RPCs. Secrets in bodies never reach a log line (the access log has no bodies)."""
+
+from __future__ import annotations
+
+from aicosts.auth.v1 import auth_pb2
+from flask import Blueprint, g, jsonify
+from pydantic import EmailStr
+
+from gateway.api import auth_support
+from gateway.api.auth_support import (
+    AUTH,
+    BAD_INPUT,
+    RATE_LIMITED,
+    UNAUTHORIZED,
+    Body,
+    Code,
+    Name,
+    Password,
+    Token,
+    account_json,
+    body_of,
+    call_auth,
+    parse,
+    tokens_json,
+)
+from gateway.authn import require_account
+from gateway.openapi import json_body, problem, ref
+
+bp = Blueprint("accounts", __name__)
+
+RESET_ACCEPTED = {
+    "status": "accepted",
+    "detail": "If an account uses this email address, a link to reset its password is on its way.",
+}
+
+
+class SignupBody(Body):
+    email: EmailStr
+    password: Password
+    name: Name
+
+
+class LoginBody(Body):
+    email: EmailStr
+    password: Password
+
+
+class MfaLoginBody(Body):
+    mfa_token: Token
+    code: Code
+
+
+class TokenBody(Body):
+    token: Token
+
+
+class RefreshBody(Body):
+    refresh_token: Token
+
+
+class EmailBody(Body):
+    email: EmailStr
+
+
+class ResetConfirmBody(Body):
+    token: Token
+    new_password: Password
+    code: Code | None = None
+
+
+@bp.post("/v1/auth/signup")
+def signup():
+    body = parse(SignupBody)
+    reply = call_auth(
+        "Signup", auth_pb2.SignupRequest(email=body.email, password=body.password, name=body.name)
+    )
+    return jsonify(account=account_json(reply.account)), 201
+
+
+@bp.post("/v1/auth/verify-email")
+def verify_email():
+    body = parse(TokenBody)
+    reply = call_auth("VerifyEmail", auth_pb2.VerifyEmailRequest(token=body.token))
+    return jsonify(account=account_json(reply.account))
+
+
+@bp.post("/v1/auth/login")
+def login():
+    body = parse(LoginBody)
+    reply = call_auth("Login", auth_pb2.LoginRequest(email=body.email, password=body.password))
+    if reply.WhichOneof("result") == "mfa_token":
+        return jsonify(mfa_required=True, mfa_token=reply.mfa_token)
+    return jsonify(tokens_json(reply.tokens))
+
+
+@bp.post("/v1/auth/login/mfa")
+def login_mfa():
+    body = parse(MfaLoginBody)
+    reply = call_auth(
+        "CompleteMfaLogin", auth_pb2.CompleteMfaLoginRequest(mfa_token=body.mfa_token, code=body.code)
+    )
+    return jsonify(tokens_json(reply.tokens))
+
+
+@bp.post("/v1/auth/refresh")
+def refresh():
+    body = parse(RefreshBody)
+    reply = call_auth("Refresh", auth_pb2.RefreshRequest(refresh_token=body.refresh_token))
+    return jsonify(tokens_json(reply.tokens))
+
+
+@bp.post("/v1/auth/logout")
+def logout():
+    body = parse(RefreshBody)
+    call_auth("Logout", auth_pb2.LogoutRequest(refresh_token=body.refresh_token))
+    return "", 204
+
+
+@bp.post("/v1/auth/logout-all")
+@require_account
+def logout_all():
+    call_auth("LogoutAll", auth_pb2.LogoutAllRequest(account_id=g.account_id))
+    return "", 204
+
+
+@bp.post("/v1/auth/password-reset")
+def password_reset():
+    body = parse(EmailBody)
+    call_auth("RequestPasswordReset", auth_pb2.RequestPasswordResetRequest(email=body.email))
+    return jsonify(RESET_ACCEPTED), 202
+
+
+@bp.post("/v1/auth/password-reset/confirm")
+def password_reset_confirm():
+    body = parse(ResetConfirmBody)
+    request = auth_pb2.ConfirmPasswordResetRequest(
+        token=body.token, new_password=body.new_password, code=body.code or ""
+    )
+    call_auth("ConfirmPasswordReset", request)
+    return "", 204
+
+
+OPENAPI_SCHEMAS = auth_support.OPENAPI_SCHEMAS
+
+_TOKENS = json_body(ref("TokenPair"), "A new session's tokens")
+_ACCOUNT = json_body(ref("AccountEnvelope"))
+_NO_CONTENT = {"description": "Done"}
+
+
+def _post(summary: str, body: str | None, responses: dict, **extra) -> dict:
+    operation = {
+        "summary": summary,
+        "responses": {**responses, "415": problem("The body is not JSON")},
+        **extra,
+    }
+    if body:
+        operation["requestBody"] = body_of(body)
+    return {"post": operation}
+
+
+OPENAPI_PATHS = {
+    "/v1/auth/signup": _post(
+        "Create an account (sends a verification email)",
+        "Signup",
+        {
+            "201": {**_ACCOUNT, "description": "Created"},
+            "400": BAD_INPUT,
+            "409": problem("Email already used"),
+        },
+    ),
+    "/v1/auth/verify-email": _post(
+        "Confirm the email address with the token from the verification link",
+        "TokenOnly",
+        {"200": _ACCOUNT, "400": problem("The link is invalid, expired or used")},
+    ),
+    "/v1/auth/login": _post(
+        "Sign in with email and password",
+        "Login",
+        {
+            "200": json_body(
+                {"oneOf": [ref("TokenPair"), ref("MfaRequired")]},
+                "Tokens, or an MFA challenge when 2FA is on",
+            ),
+            "400": BAD_INPUT,
+            "401": problem("The email or password is incorrect"),
+            "429": RATE_LIMITED,
+        },
+    ),
+    "/v1/auth/login/mfa": _post(
+        "Finish a 2FA sign-in with a TOTP code or a backup code",
+        "MfaLogin",
+        {
+            "200": _TOKENS,
+            "400": BAD_INPUT,
+            "401": problem("Wrong code, or the challenge expired or locked"),
+            "429": RATE_LIMITED,
+        },
+    ),
+    "/v1/auth/refresh": _post(
+        "Exchange a refresh token for a new token pair (the old refresh token is spent)",
+        "RefreshToken",
+        {
+            "200": _TOKENS,
+            "400": BAD_INPUT,
+            "401": problem("Invalid, expired, revoked or reused refresh token"),
+        },
+    ),
+    "/v1/auth/logout": _post(
+        "End the session of this refresh token", "RefreshToken", {"204": _NO_CONTENT, "400": BAD_INPUT}
+    ),
+    "/v1/auth/logout-all": _post(
+        "End every session of the account", None, {"204": _NO_CONTENT, "401": UNAUTHORIZED}, security=AUTH
+    ),
+    "/v1/auth/password-reset": _post(
+        "Ask for a password-reset email (same answer whether or not the account exists)",
+        "EmailOnly",
+        {"202": json_body({"type": "object"}, "Accepted"), "400": BAD_INPUT},
+    ),
+    "/v1/auth/password-reset/confirm": _post(
+        "Set a new password with the emailed token (and a 2FA code when 2FA is on); ends all sessions",
+        "ResetConfirm",
+        {"204": _NO_CONTENT, "400": BAD_INPUT, "429": RATE_LIMITED},
+    ),
+}

@@ -1,0 +1,175 @@
+"""Shared by the accounts (auth/*) and me (me/*) blueprints: calling the auth service, reading
+JSON bodies, the account and token JSON shapes, and their OpenAPI schemas."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, TypeVar
+
+import grpc
+from aicosts.auth.v1 import auth_pb2
+from flask import request
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from gateway.authn import auth_rpc
+from gateway.openapi import problem, ref
+from gateway.problems import Problem
+
+M = TypeVar("M", bound=BaseModel)
+
+# Length caps are generous: the auth service applies the real rules (and explains them).
+Password = Annotated[StrictStr, Field(min_length=1, max_length=1024)]
+Token = Annotated[StrictStr, Field(min_length=1, max_length=512)]
+Code = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="ignore", hide_input_in_errors=True)
+
+
+def parse(model: type[M]) -> M:
+    """The request's JSON object as `model`; 415/400 problems otherwise (ValidationError → 400)."""
+    if request.mimetype != "application/json":
+        raise Problem(415, "send the body as application/json", kind="unsupported-media-type")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Problem(400, "the body must be a JSON object", kind="validation")
+    return model.model_validate(body)
+
+
+def call_auth(method: str, message: Any) -> Any:
+    """Call the auth service. A bad field becomes a validation problem naming it; a rate limit
+    becomes 429 with the service's Retry-After; anything else goes to the generic mapping."""
+    try:
+        return auth_rpc(method, message)
+    except grpc.RpcError as exc:
+        code = exc.code() if hasattr(exc, "code") else None
+        meta = dict(exc.trailing_metadata() or ()) if hasattr(exc, "trailing_metadata") else {}
+        detail = exc.details() if hasattr(exc, "details") else ""
+        if code == grpc.StatusCode.INVALID_ARGUMENT and meta.get("x-field"):
+            errors = [
+                {"field": meta["x-field"], "message": detail, "code": meta.get("x-error-code", "invalid")}
+            ]
+            raise Problem(400, detail, kind="validation", errors=errors) from None
+        if code == grpc.StatusCode.RESOURCE_EXHAUSTED and meta.get("retry-after", "").isdigit():
+            raise Problem(
+                429, detail, kind="rate-limited", headers={"Retry-After": meta["retry-after"]}
+            ) from None
+        raise
+
+
+def timestamp(message: Any, field: str) -> str | None:
+    if not message.HasField(field):
+        return None
+    return getattr(message, field).ToDatetime(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def account_json(account: auth_pb2.Account) -> dict[str, Any]:
+    return {
+        "id": account.id,
+        "email": account.email,
+        "name": account.name,
+        "role": account.role,
+        "email_verified": account.email_verified,
+        "plan": account.plan,
+        "totp_enabled": account.totp_enabled,
+        "created_at": timestamp(account, "created_at"),
+    }
+
+
+def tokens_json(tokens: auth_pb2.TokenPair) -> dict[str, Any]:
+    return {
+        "access_token": tokens.access_token,
+        "refresh_token": tokens.refresh_token,
+        "token_type": "Bearer",
+        "expires_in": tokens.expires_in,
+    }
+
+
+# --- OpenAPI ------------------------------------------------------------------------------------
+
+AUTH = [{"bearer": []}]
+BAD_INPUT = problem("Bad input: missing or malformed fields, a weak password or a wrong code")
+UNAUTHORIZED = problem("Not authenticated")
+RATE_LIMITED = problem("Too many failed attempts; see Retry-After")
+
+
+def body_of(schema: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": ref(schema)}}}
+
+
+def _object(required: list[str], **properties: Any) -> dict[str, Any]:
+    return {"type": "object", "required": required, "properties": properties}
+
+
+_STR = {"type": "string"}
+_SECRET = {"type": "string", "writeOnly": True}
+
+OPENAPI_SCHEMAS: dict[str, Any] = {
+    "Account": _object(
+        ["id", "email", "name", "role", "email_verified", "plan", "totp_enabled", "created_at"],
+        id=_STR,
+        email={"type": "string", "format": "email"},
+        name=_STR,
+        role={"type": "string", "enum": ["owner"]},
+        email_verified={"type": "boolean"},
+        plan=_STR,
+        totp_enabled={"type": "boolean"},
+        created_at={"type": "string", "format": "date-time"},
+    ),
+    "AccountEnvelope": _object(["account"], account=ref("Account")),
+    "TokenPair": _object(
+        ["access_token", "refresh_token", "token_type", "expires_in"],
+        access_token={"type": "string", "description": "EdDSA-signed JWT, valid for expires_in seconds"},
+        refresh_token={"type": "string", "description": "Opaque; works once (each refresh rotates it)"},
+        token_type={"type": "string", "enum": ["Bearer"]},
+        expires_in={"type": "integer"},
+    ),
+    "MfaRequired": _object(
+        ["mfa_required", "mfa_token"],
+        mfa_required={"type": "boolean", "enum": [True]},
+        mfa_token={"type": "string", "description": "Send with a code to POST /v1/auth/login/mfa"},
+    ),
+    "BackupCodes": _object(
+        ["backup_codes"],
+        backup_codes={
+            "type": "array",
+            "items": _STR,
+            "minItems": 10,
+            "maxItems": 10,
+            "description": "Shown once",
+        },
+    ),
+    "Signup": _object(
+        ["email", "password", "name"],
+        email={"type": "string", "format": "email"},
+        password={**_SECRET, "minLength": 8, "description": "8+ characters, at most 72 bytes"},
+        name={"type": "string", "maxLength": 100},
+    ),
+    "Login": _object(["email", "password"], email={"type": "string", "format": "email"}, password=_SECRET),
+    "MfaLogin": _object(
+        ["mfa_token", "code"], mfa_token=_STR, code={**_SECRET, "description": "TOTP or backup code"}
+    ),
+    "TokenOnly": _object(["token"], token=_SECRET),
+    "RefreshToken": _object(["refresh_token"], refresh_token=_SECRET),
+    "EmailOnly": _object(["email"], email={"type": "string", "format": "email"}),
+    "ResetConfirm": _object(
+        ["token", "new_password"],
+        token=_SECRET,
+        new_password=_SECRET,
+        code={**_SECRET, "description": "Required when 2FA is on"},
+    ),
+    "NameOnly": _object(["name"], name={"type": "string", "maxLength": 100}),
+    "PasswordChange": _object(
+        ["current_password", "new_password"], current_password=_SECRET, new_password=_SECRET
+    ),
+    "CodeOnly": _object(["code"], code=_SECRET),
+    "PasswordAndCode": _object(["password", "code"], password=_SECRET, code=_SECRET),
+    "TotpSetup": _object(
+        ["secret", "otpauth_uri", "qr_svg"],
+        secret={"type": "string", "description": "Base32 seed, for typing into an authenticator app"},
+        otpauth_uri=_STR,
+        qr_svg={"type": "string", "description": "The otpauth URI as an inline SVG QR code"},
+    ),
+}

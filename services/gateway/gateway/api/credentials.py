@@ -1,0 +1,273 @@
+"""Provider credentials: add a provider API key (stored encrypted by keyvault), list them (the
+last 4 characters only), get one, delete one. The key itself is never returned or logged."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from typing import Any
+
+import grpc
+from aicosts.keyvault.v1 import keyvault_pb2 as kv
+from aicosts.usage.v1 import usage_pb2 as usage_pb
+from flask import Blueprint, current_app, g, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from svccommon import platforms
+
+from gateway.api.usage import sync_run_json
+from gateway.authn import require_account
+from gateway.openapi import json_body, problem, ref
+from gateway.problems import Problem
+
+bp = Blueprint("credentials", __name__)
+log = logging.getLogger(__name__)
+
+_CREDENTIAL_ID = re.compile(r"[0-9a-f]{32}")
+
+
+class NewCredential(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    platform: str = Field(min_length=1, max_length=64)
+    # SecretStr: never shown by repr() if the model ends up in a log or error.
+    api_key: SecretStr
+    label: str | None = Field(default=None, max_length=100)
+
+    @field_validator("api_key")
+    @classmethod
+    def _trim_key(cls, value: SecretStr) -> SecretStr:
+        key = value.get_secret_value().strip()
+        if not key:
+            raise ValueError("the key is empty")
+        if len(key) > platforms.MAX_KEY_LENGTH:
+            raise ValueError(f"the key is longer than {platforms.MAX_KEY_LENGTH} characters")
+        return SecretStr(key)
+
+    @field_validator("label")
+    @classmethod
+    def _trim_label(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if not value.isprintable():
+            raise ValueError("the label must not contain control characters or line breaks")
+        return value or None
+
+
+def _keyvault():
+    return current_app.extensions["backends"]["keyvault"]
+
+
+def _time(message: Any, field: str) -> str | None:
+    if not message.HasField(field):
+        return None
+    return getattr(message, field).ToDatetime(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def credential_json(c: kv.Credential) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "platform": c.platform,
+        "label": c.label,
+        "last4": c.last4,
+        "status": c.status,
+        "status_message": c.status_message or None,
+        "created_at": _time(c, "created_at"),
+        "last_sync_at": _time(c, "last_sync_at"),
+    }
+
+
+def _json_body() -> dict[str, Any]:
+    if request.mimetype != "application/json":
+        raise Problem(415, "send the body as application/json", kind="unsupported-media-type")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Problem(400, "the body must be a JSON object", kind="validation")
+    return body
+
+
+def _credential_id(raw: str) -> str:
+    if not _CREDENTIAL_ID.fullmatch(raw):
+        raise Problem(404, "credential not found", kind="not-found")
+    return raw
+
+
+@bp.post("/v1/credentials")
+@require_account
+def create_credential():
+    body = NewCredential.model_validate(_json_body())
+    api_key = body.api_key.get_secret_value()
+    try:
+        platforms.validate_key(body.platform, api_key)
+    except platforms.InvalidKey as exc:
+        raise Problem(
+            400, exc.message, kind="validation", errors=[{"field": exc.field, "message": exc.message}]
+        ) from None
+    reply = _keyvault().call(
+        "StoreCredential",
+        kv.StoreCredentialRequest(
+            account_id=g.account_id, platform=body.platform, api_key=api_key, label=body.label or ""
+        ),
+    )
+    response = jsonify(
+        credential=credential_json(reply.credential), sync_run=_start_backfill(reply.credential.id)
+    )
+    response.status_code = 201
+    response.headers["Location"] = f"/v1/credentials/{reply.credential.id}"
+    return response
+
+
+def _start_backfill(credential_id: str) -> dict[str, Any] | None:
+    """A new credential starts a 90-day backfill (and so joins the scheduled syncs). The key is
+    already stored, so a usage outage does not fail the request: the user can sync by hand."""
+    try:
+        reply = current_app.extensions["backends"]["usage"].call(
+            "StartSync",
+            usage_pb.StartSyncRequest(
+                account_id=g.account_id, credential_id=credential_id, reason="backfill"
+            ),
+        )
+    except grpc.RpcError as exc:
+        code = exc.code() if hasattr(exc, "code") else None
+        log.warning("backfill not started", extra={"grpc_code": getattr(code, "name", "?")})
+        return None
+    return sync_run_json(reply.run)
+
+
+@bp.get("/v1/credentials")
+@require_account
+def list_credentials():
+    reply = _keyvault().call("ListCredentials", kv.ListCredentialsRequest(account_id=g.account_id))
+    return jsonify(items=[credential_json(c) for c in reply.credentials], next_cursor=None)
+
+
+@bp.get("/v1/credentials/<credential_id>")
+@require_account
+def get_credential(credential_id: str):
+    reply = _keyvault().call(
+        "GetCredential",
+        kv.GetCredentialRequest(account_id=g.account_id, credential_id=_credential_id(credential_id)),
+    )
+    return jsonify(credential=credential_json(reply.credential))
+
+
+@bp.delete("/v1/credentials/<credential_id>")
+@require_account
+def delete_credential(credential_id: str):
+    credential_id = _credential_id(credential_id)
+    _keyvault().call(
+        "DeleteCredential", kv.DeleteCredentialRequest(account_id=g.account_id, credential_id=credential_id)
+    )
+    # The key is gone (keyvault is authoritative); stopping its scheduled syncs is best effort:
+    # a sync that still starts finds no credential and stops.
+    try:
+        current_app.extensions["backends"]["usage"].call(
+            "ForgetCredential",
+            usage_pb.ForgetCredentialRequest(account_id=g.account_id, credential_id=credential_id),
+        )
+    except grpc.RpcError as exc:
+        code = exc.code() if hasattr(exc, "code") else None
+        log.warning(
+            "usage could not forget a deleted credential", extra={"grpc_code": getattr(code, "name", "?")}
+        )
+    return "", 204
+
+
+_TIME = {"type": ["string", "null"], "format": "date-time"}
+
+OPENAPI_SCHEMAS = {
+    "Credential": {
+        "type": "object",
+        "required": ["id", "platform", "label", "last4", "status", "created_at", "last_sync_at"],
+        "properties": {
+            "id": {"type": "string"},
+            "platform": {"type": "string"},
+            "label": {"type": "string"},
+            "last4": {
+                "type": "string",
+                "description": "The key's last 4 characters; the key is never returned",
+            },
+            "status": {"type": "string", "enum": ["active", "invalid"]},
+            "status_message": {"type": ["string", "null"], "description": "Why the key is invalid"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "last_sync_at": _TIME,
+        },
+    },
+    "NewCredential": {
+        "type": "object",
+        "required": ["platform", "api_key"],
+        "additionalProperties": False,
+        "properties": {
+            "platform": {"type": "string", "description": "A platform id from GET /v1/platforms"},
+            "api_key": {"type": "string", "writeOnly": True, "maxLength": platforms.MAX_KEY_LENGTH},
+            "label": {"type": "string", "maxLength": 100},
+        },
+    },
+}
+
+_ONE = json_body({"type": "object", "properties": {"credential": ref("Credential")}})
+_AUTH = [{"bearer": []}]
+_UNAUTHORIZED = problem("Not authenticated")
+_NOT_FOUND = problem("No such credential in this account")
+
+OPENAPI_PATHS = {
+    "/v1/credentials": {
+        "post": {
+            "summary": "Add a provider API key (stored encrypted; only its last 4 characters are shown)",
+            "security": _AUTH,
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": ref("NewCredential")}},
+            },
+            "responses": {
+                "201": json_body(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "credential": ref("Credential"),
+                            "sync_run": {
+                                "description": "The 90-day backfill of the key (null if usage is down)",
+                                "anyOf": [ref("SyncRun"), {"type": "null"}],
+                            },
+                        },
+                    },
+                    "Created",
+                ),
+                "400": problem("Unknown platform or a key of the wrong kind"),
+                "401": _UNAUTHORIZED,
+                "415": problem("The body is not JSON"),
+                "422": problem("The account holds the maximum number of credentials"),
+            },
+        },
+        "get": {
+            "summary": "The account's provider credentials",
+            "security": _AUTH,
+            "responses": {
+                "200": json_body(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "items": {"type": "array", "items": ref("Credential")},
+                            "next_cursor": {"type": ["string", "null"]},
+                        },
+                    }
+                ),
+                "401": _UNAUTHORIZED,
+            },
+        },
+    },
+    "/v1/credentials/{credential_id}": {
+        "parameters": [
+            {"name": "credential_id", "in": "path", "required": True, "schema": {"type": "string"}}
+        ],
+        "get": {
+            "summary": "One credential",
+            "security": _AUTH,
+            "responses": {"200": _ONE, "401": _UNAUTHORIZED, "404": _NOT_FOUND},
+        },
+        "delete": {
+            "summary": "Delete a credential (its encrypted key is erased)",
+            "security": _AUTH,
+            "responses": {"204": {"description": "Deleted"}, "401": _UNAUTHORIZED, "404": _NOT_FOUND},
+        },
+    },
+}

@@ -1,0 +1,182 @@
+"""The signed-in account (/v1/me*): profile, password change, TOTP 2FA and backup codes.
+The account and session ids come from the verified access token, never from the body."""
+
+from __future__ import annotations
+
+from aicosts.auth.v1 import auth_pb2
+from flask import Blueprint, g, jsonify
+
+from gateway.api.auth_support import (
+    AUTH,
+    BAD_INPUT,
+    RATE_LIMITED,
+    UNAUTHORIZED,
+    Body,
+    Code,
+    Name,
+    Password,
+    account_json,
+    body_of,
+    call_auth,
+    parse,
+)
+from gateway.authn import require_account
+from gateway.openapi import json_body, problem, ref
+
+bp = Blueprint("me", __name__)
+
+
+class NameBody(Body):
+    name: Name
+
+
+class PasswordChangeBody(Body):
+    current_password: Password
+    new_password: Password
+
+
+class CodeBody(Body):
+    code: Code
+
+
+class PasswordAndCodeBody(Body):
+    password: Password
+    code: Code
+
+
+@bp.get("/v1/me")
+@require_account
+def get_me():
+    reply = call_auth("GetAccount", auth_pb2.GetAccountRequest(account_id=g.account_id))
+    return jsonify(account=account_json(reply.account))
+
+
+@bp.patch("/v1/me")
+@require_account
+def update_me():
+    body = parse(NameBody)
+    reply = call_auth("UpdateAccount", auth_pb2.UpdateAccountRequest(account_id=g.account_id, name=body.name))
+    return jsonify(account=account_json(reply.account))
+
+
+@bp.post("/v1/me/email-verification")
+@require_account
+def resend_verification():
+    call_auth("ResendVerification", auth_pb2.ResendVerificationRequest(account_id=g.account_id))
+    return jsonify(status="sent"), 202
+
+
+@bp.post("/v1/me/password")
+@require_account
+def change_password():
+    body = parse(PasswordChangeBody)
+    request = auth_pb2.ChangePasswordRequest(
+        account_id=g.account_id,
+        session_id=g.claims.session_id,
+        current_password=body.current_password,
+        new_password=body.new_password,
+    )
+    call_auth("ChangePassword", request)
+    return "", 204
+
+
+@bp.post("/v1/me/2fa/setup")
+@require_account
+def totp_setup():
+    reply = call_auth("SetupTotp", auth_pb2.SetupTotpRequest(account_id=g.account_id))
+    return jsonify(secret=reply.secret, otpauth_uri=reply.otpauth_uri, qr_svg=reply.qr_svg)
+
+
+@bp.post("/v1/me/2fa/confirm")
+@require_account
+def totp_confirm():
+    body = parse(CodeBody)
+    request = auth_pb2.ConfirmTotpRequest(
+        account_id=g.account_id, session_id=g.claims.session_id, code=body.code
+    )
+    reply = call_auth("ConfirmTotp", request)
+    return jsonify(backup_codes=list(reply.backup_codes))
+
+
+@bp.post("/v1/me/2fa/disable")
+@require_account
+def totp_disable():
+    body = parse(PasswordAndCodeBody)
+    request = auth_pb2.DisableTotpRequest(
+        account_id=g.account_id, session_id=g.claims.session_id, password=body.password, code=body.code
+    )
+    call_auth("DisableTotp", request)
+    return "", 204
+
+
+@bp.post("/v1/me/2fa/backup-codes")
+@require_account
+def backup_codes():
+    body = parse(PasswordAndCodeBody)
+    request = auth_pb2.RegenerateBackupCodesRequest(
+        account_id=g.account_id, session_id=g.claims.session_id, password=body.password, code=body.code
+    )
+    reply = call_auth("RegenerateBackupCodes", request)
+    return jsonify(backup_codes=list(reply.backup_codes))
+
+
+_ACCOUNT = json_body(ref("AccountEnvelope"))
+_DONE = {"description": "Done"}
+_NOT_JSON = problem("The body is not JSON")
+_STATE = problem("2FA is not in a state that allows this (already on, not on, or no setup started)")
+
+
+def _op(summary: str, responses: dict, body: str | None = None) -> dict:
+    operation = {"summary": summary, "security": AUTH, "responses": {"401": UNAUTHORIZED, **responses}}
+    if body:
+        operation["requestBody"] = body_of(body)
+        operation["responses"].update({"400": BAD_INPUT, "415": _NOT_JSON})
+    return operation
+
+
+OPENAPI_PATHS = {
+    "/v1/me": {
+        "get": _op("The signed-in account", {"200": _ACCOUNT}),
+        "patch": _op("Change the account's name", {"200": _ACCOUNT}, "NameOnly"),
+    },
+    "/v1/me/email-verification": {
+        "post": _op(
+            "Send the verification email again",
+            {"202": json_body({"type": "object"}, "Sent"), "422": problem("Already verified")},
+        ),
+    },
+    "/v1/me/password": {
+        "post": _op(
+            "Change the password (every other session ends)",
+            {"204": _DONE, "429": RATE_LIMITED},
+            "PasswordChange",
+        ),
+    },
+    "/v1/me/2fa/setup": {
+        "post": _op(
+            "Start TOTP setup: a new secret, its otpauth URI and QR code",
+            {"200": json_body(ref("TotpSetup")), "409": _STATE},
+        ),
+    },
+    "/v1/me/2fa/confirm": {
+        "post": _op(
+            "Turn 2FA on with a current code; returns 10 backup codes, shown once",
+            {"200": json_body(ref("BackupCodes")), "409": _STATE, "422": _STATE},
+            "CodeOnly",
+        ),
+    },
+    "/v1/me/2fa/disable": {
+        "post": _op(
+            "Turn 2FA off (password and a code required; other sessions end)",
+            {"204": _DONE, "422": _STATE, "429": RATE_LIMITED},
+            "PasswordAndCode",
+        ),
+    },
+    "/v1/me/2fa/backup-codes": {
+        "post": _op(
+            "Replace the backup codes (password and a code required; old codes stop working)",
+            {"200": json_body(ref("BackupCodes")), "422": _STATE, "429": RATE_LIMITED},
+            "PasswordAndCode",
+        ),
+    },
+}

@@ -1,0 +1,50 @@
+"""GET /v1/platforms: the AI platforms AICosts can read, and what kind of key or file each needs."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+from svccommon import platforms
+
+from gateway.openapi import json_body, ref
+
+bp = Blueprint("platforms", __name__)
+
+
+@bp.get("/v1/platforms")
+def list_platforms():
+    # Public catalog (no account data): the connect page shows it before any key exists.
+    return jsonify(items=[p.to_dict() for p in platforms.list_platforms()], next_cursor=None)
+
+
+OPENAPI_SCHEMAS = {
+    "Platform": {
+        "type": "object",
+        "required": ["id", "name", "connect", "units", "key_hint"],
+        "properties": {
+            "id": {"type": "string", "examples": ["openai"]},
+            "name": {"type": "string"},
+            "connect": {"type": "string", "enum": ["api_key", "file", "both"]},
+            "units": {"type": "array", "items": {"type": "string"}},
+            "key_hint": {"type": "string", "description": "What key (or file) to use and where to get it"},
+        },
+    },
+}
+
+OPENAPI_PATHS = {
+    "/v1/platforms": {
+        "get": {
+            "summary": "Platforms that can be connected by API key or billing file",
+            "responses": {
+                "200": json_body(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "items": {"type": "array", "items": ref("Platform")},
+                            "next_cursor": {"type": ["string", "null"]},
+                        },
+                    }
+                )
+            },
+        }
+    },
+}

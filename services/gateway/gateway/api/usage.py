@@ -1,0 +1,271 @@
+"""Usage: start a sync of a credential, follow sync runs, and read the account's daily usage
+(summary, record pages, CSV export). Everything is scoped to the caller's account."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from aicosts.usage.v1 import usage_pb2 as pb
+from flask import Blueprint, Response, current_app, g, jsonify, request, stream_with_context
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from gateway.api.usage_openapi import OPENAPI_PATHS, OPENAPI_SCHEMAS  # noqa: F401 (module contract)
+from gateway.authn import require_account
+from gateway.problems import Problem
+
+bp = Blueprint("usage", __name__)
+
+EXPORT_TIMEOUT_S = 300.0  # the whole CSV stream; each page of records is read inside it
+_MAX_LIST_VALUES = 50
+
+
+def _usage():
+    return current_app.extensions["backends"]["usage"]
+
+
+def _day(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        if len(value) != 10:
+            raise ValueError
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise ValueError("must be a day as YYYY-MM-DD") from None
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class _Days(_Strict):
+    """Inclusive UTC days ``from`` and ``to`` (``from`` is a Python keyword, hence the alias)."""
+
+    from_: str | None = Field(default=None, alias="from")
+    to: str | None = None
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _valid_day(cls, value: str | None) -> str | None:
+        return _day(value)
+
+
+class SyncBody(_Days):
+    pass
+
+
+class RangeQuery(_Days):
+    platform: list[str] = Field(default_factory=list, max_length=_MAX_LIST_VALUES)
+    model: list[str] = Field(default_factory=list, max_length=_MAX_LIST_VALUES)
+    source: Literal["api", "file"] | None = None
+
+    def filter(self) -> pb.UsageFilter:
+        return pb.UsageFilter(
+            from_date=self.from_ or "",
+            to_date=self.to or "",
+            platforms=self.platform,
+            models=self.model,
+            source=self.source or "",
+        )
+
+
+class SummaryQuery(RangeQuery):
+    group_by: list[Literal["day", "platform", "model", "source"]] = Field(default_factory=list, max_length=4)
+
+
+class RecordsQuery(RangeQuery):
+    limit: int = Field(default=100, ge=1, le=500)
+    cursor: str | None = Field(default=None, max_length=2048)
+
+
+class ExportQuery(RangeQuery):
+    format: Literal["csv"] = "csv"
+
+
+class RunsQuery(_Strict):
+    credential_id: str | None = Field(default=None, max_length=128)
+    limit: int = Field(default=50, ge=1, le=500)
+    cursor: str | None = Field(default=None, max_length=2048)
+
+
+_LIST_PARAMS = ("platform", "model", "group_by")
+
+
+def _query(model: type[BaseModel]) -> Any:
+    """Query string → model. Lists take repeated keys and/or commas (group_by=day,model)."""
+    raw: dict[str, Any] = {}
+    for key in request.args:
+        values = request.args.getlist(key)
+        if key in _LIST_PARAMS:
+            raw[key] = [part.strip() for v in values for part in v.split(",") if part.strip()]
+        else:
+            raw[key] = values[-1]
+    return model.model_validate(raw)
+
+
+def _time(message: Any, field: str) -> str | None:
+    if not message.HasField(field):
+        return None
+    return getattr(message, field).ToDatetime(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sync_run_json(run: pb.SyncRun) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "credential_id": run.credential_id,
+        "platform": run.platform,
+        "status": run.status,
+        "reason": run.reason,
+        "from": run.from_date,
+        "to": run.to_date,
+        "days": run.days,
+        "days_total": run.days_total,
+        "records": run.records,
+        "error": run.error or None,
+        "failed_days": [{"date": f.date, "error": f.error} for f in run.failed_days],
+        "queued_at": _time(run, "queued_at"),
+        "started_at": _time(run, "started_at"),
+        "finished_at": _time(run, "finished_at"),
+    }
+
+
+def record_json(r: pb.UsageRecord) -> dict[str, Any]:
+    return {
+        "date": r.date,
+        "platform": r.platform,
+        "model": r.model,
+        "source": r.source,
+        "cost_usd": r.cost_usd,
+        "units": dict(sorted(r.units.items())),
+        "line_items": [
+            {"name": i.name, "quantity": i.quantity or None, "unit": i.unit, "cost_usd": i.cost_usd}
+            for i in r.line_items
+        ],
+        "provisional": r.provisional,
+        "estimated": r.estimated,
+        "credential_id": r.credential_id or None,
+        "upload_id": r.upload_id or None,
+        "warnings": list(r.warnings),
+        "synced_at": _time(r, "synced_at"),
+    }
+
+
+def _json_body_or_empty() -> dict[str, Any]:
+    if not request.get_data(cache=True):
+        return {}
+    if request.mimetype != "application/json":
+        raise Problem(415, "send the body as application/json", kind="unsupported-media-type")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Problem(400, "the body must be a JSON object", kind="validation")
+    return body
+
+
+@bp.post("/v1/credentials/<credential_id>/sync")
+@require_account
+def start_sync(credential_id: str):
+    body = SyncBody.model_validate(_json_body_or_empty())
+    reply = _usage().call(
+        "StartSync",
+        pb.StartSyncRequest(
+            account_id=g.account_id,
+            credential_id=credential_id[:200],
+            from_date=body.from_ or "",
+            to_date=body.to or "",
+            reason="manual",
+        ),
+    )
+    response = jsonify(sync_run=sync_run_json(reply.run))
+    response.status_code = 202
+    response.headers["Location"] = f"/v1/sync-runs/{reply.run.id}"
+    return response
+
+
+@bp.get("/v1/sync-runs")
+@require_account
+def list_sync_runs():
+    query = _query(RunsQuery)
+    reply = _usage().call(
+        "ListSyncRuns",
+        pb.ListSyncRunsRequest(
+            account_id=g.account_id,
+            credential_id=query.credential_id or "",
+            limit=query.limit,
+            cursor=query.cursor or "",
+        ),
+    )
+    return jsonify(items=[sync_run_json(r) for r in reply.runs], next_cursor=reply.next_cursor or None)
+
+
+@bp.get("/v1/sync-runs/<run_id>")
+@require_account
+def get_sync_run(run_id: str):
+    reply = _usage().call("GetSyncRun", pb.GetSyncRunRequest(account_id=g.account_id, run_id=run_id[:200]))
+    return jsonify(sync_run=sync_run_json(reply.run))
+
+
+@bp.get("/v1/usage/summary")
+@require_account
+def usage_summary():
+    query = _query(SummaryQuery)
+    reply = _usage().call(
+        "GetUsageSummary",
+        pb.GetUsageSummaryRequest(account_id=g.account_id, filter=query.filter(), group_by=query.group_by),
+    )
+    groups = []
+    for group in reply.groups:
+        item: dict[str, Any] = {name: getattr(group, name) for name in query.group_by}
+        item.update(cost_usd=group.cost_usd, units=dict(sorted(group.units.items())), records=group.records)
+        groups.append(item)
+    return jsonify(
+        {
+            "from": reply.from_date,
+            "to": reply.to_date,
+            "currency": reply.currency,
+            "total_cost_usd": reply.total_cost_usd,
+            "units": dict(sorted(reply.units.items())),
+            "records": reply.records,
+            "groups": groups,
+        }
+    )
+
+
+@bp.get("/v1/usage/records")
+@require_account
+def usage_records():
+    query = _query(RecordsQuery)
+    reply = _usage().call(
+        "ListRecords",
+        pb.ListRecordsRequest(
+            account_id=g.account_id, filter=query.filter(), limit=query.limit, cursor=query.cursor or ""
+        ),
+    )
+    return jsonify(items=[record_json(r) for r in reply.records], next_cursor=reply.next_cursor or None)
+
+
+@bp.get("/v1/usage/export")
+@require_account
+def usage_export():
+    query = _query(ExportQuery)
+    stream = _usage().call(
+        "ExportRecords",
+        pb.ExportRecordsRequest(account_id=g.account_id, filter=query.filter()),
+        timeout=EXPORT_TIMEOUT_S,
+    )
+    # The first chunk is read before answering, so a bad range still becomes a problem+json.
+    first = next(stream, None)
+
+    def body():
+        if first is not None:
+            yield first.chunk
+        for part in stream:
+            yield part.chunk
+
+    dates = f"-{query.from_}-to-{query.to}" if query.from_ and query.to else ""
+    name = f"aicosts-usage{dates}.csv"
+    response = Response(stream_with_context(body()), mimetype="text/csv")
+    response.headers["Content-Type"] = "text/csv; charset=utf-8; header=present"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

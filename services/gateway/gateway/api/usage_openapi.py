@@ -1,0 +1,230 @@
+"""OpenAPI paths and schemas of the usage endpoints (gateway.api.usage)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.openapi import json_body, problem, ref
+
+_MONEY = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "description": "USD, exact decimal"}
+_DAY = {"type": "string", "format": "date"}
+_TIME = {"type": ["string", "null"], "format": "date-time"}
+_UNITS = {"type": "object", "additionalProperties": {"type": "integer"}}
+
+OPENAPI_SCHEMAS: dict[str, Any] = {
+    "SyncRun": {
+        "type": "object",
+        "required": [
+            "id",
+            "credential_id",
+            "platform",
+            "status",
+            "from",
+            "to",
+            "days",
+            "records",
+            "started_at",
+            "finished_at",
+        ],
+        "properties": {
+            "id": {"type": "string"},
+            "credential_id": {"type": "string"},
+            "platform": {"type": "string"},
+            "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed", "partial"]},
+            "reason": {"type": "string", "enum": ["manual", "backfill", "scheduled"]},
+            "from": _DAY,
+            "to": _DAY,
+            "days": {"type": "integer", "description": "Days fetched and stored so far"},
+            "days_total": {"type": "integer", "description": "Days in the range, up to today"},
+            "records": {"type": "integer", "description": "Records written"},
+            "error": {"type": ["string", "null"], "description": "Why the run failed or was partial"},
+            "failed_days": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"date": _DAY, "error": {"type": "string"}},
+                },
+            },
+            "queued_at": _TIME,
+            "started_at": _TIME,
+            "finished_at": _TIME,
+        },
+    },
+    "SyncRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "from": {**_DAY, "description": "Default: 29 days before `to`; at most 365 days back"},
+            "to": {**_DAY, "description": "Default: today (UTC)"},
+        },
+    },
+    "UsageGroup": {
+        "type": "object",
+        "required": ["cost_usd", "units"],
+        "properties": {
+            "day": _DAY,
+            "platform": {"type": "string"},
+            "model": {"type": "string"},
+            "source": {"type": "string", "enum": ["api", "file"]},
+            "cost_usd": _MONEY,
+            "units": _UNITS,
+            "records": {"type": "integer"},
+        },
+    },
+    "UsageSummary": {
+        "type": "object",
+        "required": ["from", "to", "currency", "total_cost_usd", "units", "groups"],
+        "properties": {
+            "from": _DAY,
+            "to": _DAY,
+            "currency": {"type": "string", "const": "USD"},
+            "total_cost_usd": _MONEY,
+            "units": _UNITS,
+            "records": {"type": "integer"},
+            "groups": {"type": "array", "items": ref("UsageGroup")},
+        },
+    },
+    "UsageRecord": {
+        "type": "object",
+        "required": [
+            "date",
+            "platform",
+            "model",
+            "source",
+            "cost_usd",
+            "units",
+            "line_items",
+            "provisional",
+            "estimated",
+        ],
+        "properties": {
+            "date": _DAY,
+            "platform": {"type": "string"},
+            "model": {"type": "string"},
+            "source": {"type": "string", "enum": ["api", "file"]},
+            "cost_usd": _MONEY,
+            "units": _UNITS,
+            "line_items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "name": {"type": "string"},
+                        "quantity": {"type": ["string", "null"]},
+                        "unit": {"type": "string"},
+                        "cost_usd": _MONEY,
+                    },
+                },
+            },
+            "provisional": {"type": "boolean", "description": "A recent day the provider may revise"},
+            "estimated": {"type": "boolean", "description": "Cost computed from a price table"},
+            "credential_id": {"type": ["string", "null"]},
+            "upload_id": {"type": ["string", "null"]},
+            "warnings": {"type": "array", "items": {"type": "string"}},
+            "synced_at": _TIME,
+        },
+    },
+}
+
+
+def _param(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "query", "description": description, "schema": schema or {"type": "string"}}
+
+
+_AUTH = [{"bearer": []}]
+_401 = problem("Not authenticated")
+_400 = problem("Invalid parameters")
+_RANGE = [
+    _param("from", "First day (inclusive); default 29 days before `to`", _DAY),
+    _param("to", "Last day (inclusive); default today (UTC)", _DAY),
+    _param("platform", "Platform ids, comma-separated or repeated"),
+    _param("model", "Model names, comma-separated or repeated"),
+    _param("source", "api or file", {"type": "string", "enum": ["api", "file"]}),
+]
+_PAGE = [
+    _param("limit", "Page size (max 500)", {"type": "integer", "minimum": 1, "maximum": 500}),
+    _param("cursor", "next_cursor of the previous page"),
+]
+
+
+def _list_of(schema: str) -> dict[str, Any]:
+    return json_body(
+        {
+            "type": "object",
+            "properties": {
+                "items": {"type": "array", "items": ref(schema)},
+                "next_cursor": {"type": ["string", "null"]},
+            },
+        }
+    )
+
+
+_ONE_RUN = {"type": "object", "properties": {"sync_run": ref("SyncRun")}}
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/v1/credentials/{credential_id}/sync": {
+        "parameters": [
+            {"name": "credential_id", "in": "path", "required": True, "schema": {"type": "string"}}
+        ],
+        "post": {
+            "summary": "Sync this credential's usage now (default: the last 30 days; up to 365 days back)",
+            "security": _AUTH,
+            "requestBody": {"content": {"application/json": {"schema": ref("SyncRequest")}}},
+            "responses": {
+                "202": json_body(_ONE_RUN, "Queued (or the queued/running run that already covers it)"),
+                "400": _400,
+                "401": _401,
+                "404": problem("No such credential in this account"),
+                "415": problem("The body is not JSON"),
+                "422": problem("The platform has no usage API (upload a billing file)"),
+            },
+        },
+    },
+    "/v1/sync-runs": {
+        "get": {
+            "summary": "The account's sync runs, newest first",
+            "security": _AUTH,
+            "parameters": [_param("credential_id", "Only this credential's runs"), *_PAGE],
+            "responses": {"200": _list_of("SyncRun"), "400": _400, "401": _401},
+        }
+    },
+    "/v1/sync-runs/{run_id}": {
+        "parameters": [{"name": "run_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "get": {
+            "summary": "One sync run",
+            "security": _AUTH,
+            "responses": {"200": json_body(_ONE_RUN), "401": _401, "404": problem("No such sync run")},
+        },
+    },
+    "/v1/usage/summary": {
+        "get": {
+            "summary": "Total cost and units, grouped by any ordered subset of day, platform, model",
+            "security": _AUTH,
+            "parameters": [
+                *_RANGE,
+                _param("group_by", "Ordered, comma-separated: day, platform, model, source"),
+            ],
+            "responses": {"200": json_body(ref("UsageSummary")), "400": _400, "401": _401},
+        }
+    },
+    "/v1/usage/records": {
+        "get": {
+            "summary": "Daily records by date, platform, model (cursor pagination)",
+            "security": _AUTH,
+            "parameters": [*_RANGE, *_PAGE],
+            "responses": {"200": _list_of("UsageRecord"), "400": _400, "401": _401},
+        }
+    },
+    "/v1/usage/export": {
+        "get": {
+            "summary": "The records as CSV (RFC 4180; text cells are formula-injection safe)",
+            "security": _AUTH,
+            "parameters": [*_RANGE, _param("format", "csv", {"type": "string", "enum": ["csv"]})],
+            "responses": {
+                "200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                "400": _400,
+                "401": _401,
+            },
+        }
+    },
+}

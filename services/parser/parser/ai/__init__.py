@@ -1,0 +1,1 @@
+"""OpenAI structured extraction (Professional plan)."""

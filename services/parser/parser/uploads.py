@@ -1,0 +1,171 @@
+"""The upload lifecycle: parse → keep (file + preview) → import → delete.
+
+A file is parsed before anything is kept, so a bad file leaves nothing behind. Records reach
+usage only on import. Usage replaces file records per (platform, day, model), so importing an
+upload again, or the same file from another upload, never double counts. Deleting an imported
+upload deletes the records it still owns in usage first."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from bson.decimal128 import Decimal128
+
+from parser.config import Limits
+from parser.parse import FileToParse, Parser
+from parser.problems import BadRequest, NotFound, NotReady, QuotaExceeded
+from parser.records import Record
+from parser.storage import Storage, new_stored_name
+from parser.store import UploadStore, record_doc, record_from_doc
+
+log = logging.getLogger(__name__)
+
+MAX_PAGE = 500
+DEFAULT_PAGE = 50
+
+
+class Importer(Protocol):
+    def import_records(self, account_id: str, upload_id: str, records: list[Record]) -> int: ...
+
+    def delete_imported(self, account_id: str, upload_id: str) -> int: ...
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def display_name(filename: str) -> str:
+    """The user's filename for display only: last path part, printable, at most 200 characters."""
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(c for c in base if c.isprintable()).strip()
+    return cleaned[:200] or "upload"
+
+
+class Uploads:
+    def __init__(
+        self,
+        store: UploadStore,
+        storage: Storage,
+        parser: Parser,
+        importer: Importer,
+        limits: Limits,
+        ai_daily_limit: int,
+        now: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.storage = storage
+        self.parser = parser
+        self.importer = importer
+        self.limits = limits
+        self.ai_daily_limit = ai_daily_limit
+        self.now = now
+
+    def create(self, account_id: str, filename: str, data: bytes, platform: str, plan: str) -> dict[str, Any]:
+        if self.store.count(account_id) >= self.limits.max_uploads_per_account:
+            raise QuotaExceeded(
+                f"this account has {self.limits.max_uploads_per_account} uploads, the most allowed; "
+                "delete old uploads first"
+            )
+        upload = FileToParse(data=data, filename=filename, platform=platform.strip(), plan=plan)
+        kind, result = self.parser.parse(upload, lambda: self._admit_ai(account_id))
+        sha256 = hashlib.sha256(data).hexdigest()
+        warnings = list(result.warnings)
+        earlier = self.store.find_same_content(account_id, sha256)
+        if earlier:
+            warnings.append(f"The same file was uploaded before (upload {earlier}); it can be imported once.")
+        stored_name = new_stored_name()
+        self.storage.put(stored_name, data)
+        doc = {
+            "_id": uuid.uuid4().hex,
+            "account_id": account_id,
+            "filename": display_name(filename),
+            "stored_name": stored_name,
+            "size": len(data),
+            "sha256": sha256,
+            "content_type": kind.value,
+            "platform": result.platform,
+            "status": "parsed",
+            "parser": result.parser,
+            "records": [record_doc(r) for r in result.records],
+            "record_count": len(result.records),
+            "total_cost_usd": Decimal128(result.total_cost_usd),
+            "warnings": warnings,
+            "columns_used": result.columns_used,
+            "error": "",
+            "records_imported": 0,
+            "created_at": self.now(),
+            "imported_at": None,
+        }
+        try:
+            self.store.insert(doc)
+        except BaseException:
+            self.storage.delete(stored_name)
+            raise
+        log.info(
+            "upload parsed",
+            extra={"upload_id": doc["_id"], "parser": result.parser, "records": len(result.records)},
+        )
+        return doc
+
+    def _admit_ai(self, account_id: str) -> None:
+        now = self.now()
+        if self.store.ai_calls_since(account_id, now - dt.timedelta(days=1)) >= self.ai_daily_limit:
+            raise QuotaExceeded(
+                f"AI parsing is limited to {self.ai_daily_limit} documents a day; try again tomorrow"
+            )
+        self.store.record_ai_call(account_id, now)
+
+    def get(self, account_id: str, upload_id: str) -> dict[str, Any]:
+        doc = self.store.get(account_id, upload_id) if upload_id else None
+        if doc is None:
+            raise NotFound("upload not found")
+        return doc
+
+    def list(self, account_id: str, limit: int, cursor: str) -> tuple[list[dict[str, Any]], str]:
+        limit = DEFAULT_PAGE if limit <= 0 else min(limit, MAX_PAGE)
+        docs = self.store.page(account_id, limit + 1, decode_cursor(cursor) if cursor else None)
+        if len(docs) <= limit:
+            return docs, ""
+        docs = docs[:limit]
+        return docs, encode_cursor(docs[-1]["created_at"], docs[-1]["_id"])
+
+    def import_(self, account_id: str, upload_id: str) -> dict[str, Any]:
+        doc = self.get(account_id, upload_id)
+        if doc["status"] == "imported":
+            return doc  # idempotent: the second import changes nothing
+        if doc["status"] != "parsed":
+            raise NotReady(f"the upload cannot be imported while it is {doc['status']}")
+        records = [record_from_doc(r) for r in doc["records"]]
+        imported = self.importer.import_records(account_id, upload_id, records)
+        fields = {"status": "imported", "records_imported": imported, "imported_at": self.now()}
+        log.info("upload imported", extra={"upload_id": upload_id, "records": imported})
+        return self.store.update(account_id, upload_id, fields) or {**doc, **fields}
+
+    def delete(self, account_id: str, upload_id: str) -> None:
+        doc = self.get(account_id, upload_id)
+        if doc["status"] == "imported":
+            # Records first: if usage is down, nothing is deleted and the user can retry.
+            self.importer.delete_imported(account_id, upload_id)
+        self.storage.delete(doc["stored_name"])
+        self.store.delete(account_id, upload_id)
+
+
+def encode_cursor(created_at: dt.datetime, upload_id: str) -> str:
+    raw = f"{created_at.astimezone(dt.UTC).isoformat()}|{upload_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, upload_id = raw.split("|", 1)
+        return dt.datetime.fromisoformat(at), upload_id
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadRequest("the cursor is not valid; use next_cursor from the previous page") from None

@@ -1,0 +1,73 @@
+"""The auth service's gRPC contract as other services see it: only the gateway may call the
+account and session methods, and errors carry the documented trailing metadata."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from aicosts.auth.v1 import auth_pb2, auth_pb2_grpc
+from support.accounts import new_account
+from support.grpc_clients import channel_as, identity_files
+
+
+@pytest.fixture(scope="module")
+def stub_as(stack, tmp_path_factory):
+    channels = []
+
+    def make(identity: str) -> auth_pb2_grpc.AuthServiceStub:
+        files = identity_files(stack.var_dir / "secrets" / "tls", identity, tmp_path_factory.mktemp(identity))
+        channel = channel_as(f"127.0.0.1:{stack.ports['auth']}", files)
+        channels.append(channel)
+        return auth_pb2_grpc.AuthServiceStub(channel)
+
+    yield make
+    for channel in channels:
+        channel.close()
+
+
+@pytest.mark.parametrize("identity", ["usage", "parser", "keyvault"])
+def test_only_the_gateway_may_call_account_methods(stub_as, identity):
+    stub = stub_as(identity)
+    calls = [
+        (stub.Login, auth_pb2.LoginRequest(email="a@example.com", password="x")),
+        (stub.CheckSession, auth_pb2.CheckSessionRequest(account_id="a", session_id="s", token_version=0)),
+        (stub.GetAccount, auth_pb2.GetAccountRequest(account_id="a")),
+        (stub.SetupTotp, auth_pb2.SetupTotpRequest(account_id="a")),
+    ]
+    for method, request in calls:
+        with pytest.raises(grpc.RpcError) as caught:
+            method(request, timeout=5)
+        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert stub.GetServiceInfo(auth_pb2.GetServiceInfoRequest(), timeout=5).service == "auth"
+
+
+def test_bad_field_is_named_in_trailing_metadata(stub_as):
+    stub = stub_as("gateway")
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.Signup(auth_pb2.SignupRequest(email="a@example.com", password="short", name="A"), timeout=10)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    metadata = dict(caught.value.trailing_metadata())
+    assert metadata["x-field"] == "password" and metadata["x-error-code"] == "password_too_short"
+
+
+def test_check_session_answers_for_live_and_ended_sessions(stack, stub_as):
+    import base64
+    import json
+
+    account = new_account(stack)
+    claims = json.loads(base64.urlsafe_b64decode(account.access_token.split(".")[1] + "=="))
+    stub = stub_as("gateway")
+    live = auth_pb2.CheckSessionRequest(
+        account_id=claims["sub"], session_id=claims["sid"], token_version=claims["ver"]
+    )
+    assert stub.CheckSession(live, timeout=5).active is True
+    stale = auth_pb2.CheckSessionRequest(
+        account_id=claims["sub"], session_id=claims["sid"], token_version=claims["ver"] + 1
+    )
+    assert stub.CheckSession(stale, timeout=5).active is False
+    foreign = auth_pb2.CheckSessionRequest(
+        account_id="someone-else", session_id=claims["sid"], token_version=claims["ver"]
+    )
+    assert stub.CheckSession(foreign, timeout=5).active is False
+    stub.Logout(auth_pb2.LogoutRequest(refresh_token=account.refresh_token), timeout=5)
+    assert stub.CheckSession(live, timeout=5).active is False

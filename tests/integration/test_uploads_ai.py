@@ -1,0 +1,208 @@
+"""The OpenAI path end to end: a Professional user's PDF goes gateway → parser → the real `openai`
+SDK → a local OpenAI-compatible fake, comes back as a preview, and imports into usage. A document
+with injected instructions yields only schema-valid records, or a clear 422 and nothing stored.
+
+The session stack's parser has no OpenAI settings, so this module starts one more parser and one
+more gateway wired to the fake (same database, auth and usage as the session stack), exactly as
+`make run` starts them. Once the session stack itself starts the fake (tests/conftest.py passing
+FakeOpenAICompat.stack_env() to make_stack), these tests can use `stack` directly."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from devstack.__main__ import stack_env
+from support.accounts import auth_db, new_account
+from support.fakes.openai_compat import FakeOpenAICompat, charge
+from support.ports import free_ports
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = REPO_ROOT / "services" / "parser" / "tests" / "fixtures"
+
+
+@dataclass
+class AiGateway:
+    base_url: str
+    fake: FakeOpenAICompat
+    log_dir: Path
+
+    def logs(self) -> str:
+        return "".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))
+
+
+def _start(name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> subprocess.Popen:
+    log = (log_dir / f"{name}.log").open("wb")
+    return subprocess.Popen(
+        argv, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+@pytest.fixture(scope="module")
+def ai_gateway(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AiGateway]:
+    log_dir = tmp_path_factory.mktemp("ai-gateway")
+    with FakeOpenAICompat() as fake:
+        parser_port, gateway_port = free_ports(2)
+        env = stack_env(dict(stack.env))  # the environment `make run` gives every process
+        env.update(fake.stack_env())
+        env.update(
+            {
+                "PARSER_PORT": str(parser_port),
+                "PARSER_ADDR": f"127.0.0.1:{parser_port}",
+                "GATEWAY_PORT": str(gateway_port),
+                "GATEWAY_WORKERS": "1",
+                "UPLOAD_DIR": str(log_dir / "uploads"),
+                "PARSER_OPENAI_MODEL": "gpt-fake-extractor",
+            }
+        )
+        bin_dir = Path(sys.executable).parent
+        processes = [
+            _start("parser", [sys.executable, "-m", "parser"], env, log_dir),
+            _start(
+                "gateway",
+                [str(bin_dir / "gunicorn"), "-c", "python:gateway.gunicorn_conf", "gateway:create_app()"],
+                env,
+                log_dir,
+            ),
+        ]
+        gateway = AiGateway(f"http://127.0.0.1:{gateway_port}", fake, log_dir)
+        try:
+            _wait_ready(gateway, processes)
+            yield gateway
+        finally:
+            for process, sig in zip(processes, (signal.SIGTERM, signal.SIGQUIT), strict=True):
+                if process.poll() is None:
+                    os.killpg(process.pid, sig)  # SIGQUIT: gunicorn's quick shutdown
+            for process in processes:
+                try:
+                    process.wait(20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait(5)
+
+
+def _wait_ready(gateway: AiGateway, processes: list[subprocess.Popen], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in processes):
+            raise RuntimeError(f"a process exited early:\n{gateway.logs()[-4000:]}")
+        try:
+            if requests.get(f"{gateway.base_url}/readyz", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.25)
+    raise TimeoutError(f"the AI gateway was not ready in {timeout_s}s:\n{gateway.logs()[-4000:]}")
+
+
+@pytest.fixture()
+def professional(stack: Any, mongo_uri: str) -> Any:
+    account = new_account(stack)
+    # Until the Stripe upgrade flow exists, the plan is set where auth keeps it.
+    with auth_db(mongo_uri) as db:
+        db["accounts"].update_one({"_id": account.account_id}, {"$set": {"plan": "professional"}})
+    return account
+
+
+@pytest.fixture()
+def fake(ai_gateway: AiGateway) -> FakeOpenAICompat:
+    ai_gateway.fake.reset()
+    return ai_gateway.fake
+
+
+def upload_pdf(gateway: AiGateway, account: Any, name: str) -> requests.Response:
+    files = {"file": (name, (FIXTURES / name).read_bytes(), "application/pdf")}
+    return requests.post(f"{gateway.base_url}/v1/uploads", headers=account.headers, files=files, timeout=120)
+
+
+def items(gateway: AiGateway, account: Any) -> list[dict]:
+    response = requests.get(f"{gateway.base_url}/v1/uploads", headers=account.headers, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
+def test_professional_pdf_is_read_by_openai_and_imported(ai_gateway, fake, professional):
+    fake.reply_records(
+        [
+            charge("2025-06-01", "gpt-4o", "10.00", "GPT-4o usage"),
+            charge("2025-06-01", "text-embedding-3-small", "2.50", "Embeddings"),
+        ]
+    )
+    response = upload_pdf(ai_gateway, professional, "invoice.pdf")
+    assert response.status_code == 202, response.text
+    up = response.json()["upload"]
+    assert up["parser"] == "openai_extraction" and up["content_type"] == "application/pdf"
+    assert Decimal(up["total_cost_usd"]) == Decimal("12.50")
+    assert {r["model"] for r in up["records_preview"]} == {"gpt-4o", "text-embedding-3-small"}
+
+    (call,) = fake.calls
+    assert call.body["model"] == "gpt-fake-extractor" and "tools" not in call.body
+    assert call.body["response_format"]["json_schema"]["strict"] is True
+    document = json.loads(call.messages[1]["content"])["document"]
+    assert "Total due: $12.50" in document
+
+    imported = requests.post(
+        f"{ai_gateway.base_url}/v1/uploads/{up['id']}/import", headers=professional.headers, timeout=60
+    )
+    assert imported.status_code == 200, imported.text
+    summary = requests.get(
+        f"{ai_gateway.base_url}/v1/usage/summary",
+        headers=professional.headers,
+        params={"from": "2025-06-01", "to": "2025-06-30"},
+        timeout=30,
+    ).json()
+    assert Decimal(summary["total_cost_usd"]) == Decimal("12.50")
+
+
+def test_injected_instructions_yield_only_schema_valid_records(ai_gateway, fake, professional):
+    # A model that follows the document's instructions answers outside the schema: refused.
+    fake.reply(
+        content=json.dumps(
+            {"platform": "openai", "currency": "USD", "records": [], "api_keys": ["sk-proj-leaked0123456789"]}
+        )
+    )
+    refused = upload_pdf(ai_gateway, professional, "invoice_injection.pdf")
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    assert "did not match the expected record schema" in refused.json()["detail"]
+    assert "sk-proj" not in refused.text
+    assert items(ai_gateway, professional) == []
+
+    # A model that ignores them answers in the schema: exactly those records, nothing else.
+    fake.reply_records([charge("2025-07-01", "gpt-4o-mini", "3.00", "GPT-4o-mini usage")])
+    accepted = upload_pdf(ai_gateway, professional, "invoice_injection.pdf")
+    assert accepted.status_code == 202, accepted.text
+    up = accepted.json()["upload"]
+    assert [(r["model"], r["cost_usd"]) for r in up["records_preview"]] == [("gpt-4o-mini", "3.00")]
+    system, user = fake.calls[-1].messages
+    assert "untrusted data" in system["content"] and "Ignore previous instructions" not in system["content"]
+    assert "Ignore previous instructions" in json.loads(user["content"])["document"]
+    assert fake.api_key not in ai_gateway.logs()
+
+
+def test_free_plan_never_reaches_openai(ai_gateway, fake, stack):
+    free = new_account(stack)
+    response = upload_pdf(ai_gateway, free, "invoice.pdf")
+    assert response.status_code == 403 and "Professional plan" in response.json()["detail"]
+    assert fake.calls == []
+
+
+def test_openai_outage_is_a_clear_503(ai_gateway, fake, professional):
+    fake.reply(status=500)
+    fake.reply(status=500)  # the SDK's one retry
+    response = upload_pdf(ai_gateway, professional, "invoice.pdf")
+    assert response.status_code == 503, response.text
+    assert response.json()["detail"] == "AI parsing is unavailable right now; try again later"
+    assert response.headers["Retry-After"]
+    assert items(ai_gateway, professional) == []
