@@ -48,7 +48,8 @@ class OutboxMailer:
         mail["Subject"] = message.subject
         mail["Date"] = format_datetime(dt.datetime.now(dt.UTC))
         mail["Message-ID"] = make_msgid(domain="aicosts.local")
-        mail.set_content(message.text)
+        # 8bit keeps links whole and readable when a person opens the .eml file.
+        mail.set_content(message.text, cte="8bit")
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
         final = self.outbox / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
         partial = final.with_suffix(".tmp")
