@@ -32,8 +32,11 @@ proto-check: $(STAMP)
 	  cmp -s $$tmp/$$f proto/$$f || { echo "stale generated code: proto/$$f (run make proto)"; rm -rf $$tmp; exit 1; }; \
 	done; rm -rf $$tmp; echo "generated protobuf code is current"
 
+# Every log line also goes to var/logs/stack.log (read it with `make logs`); tee -i ignores
+# Ctrl-C, so the services' shutdown lines are still written.
 run: $(PROTO_STAMP)
-	$(BIN)/python -m devstack run
+	@mkdir -p var/logs
+	set -o pipefail; $(BIN)/python -m devstack run 2>&1 | tee -i var/logs/stack.log
 
 test: $(PROTO_STAMP) proto-check lint k8s-check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -56,8 +59,11 @@ images:
 bench: $(PROTO_STAMP)
 	$(BIN)/python -m bench
 
+# The running stack's log lines, readable; `make logs ID=<X-Request-ID>` shows one request's lines
+# in every service (gateway, auth, keyvault, usage, parser and the sync workers).
 logs:
-	@ls var/logs/*.log 2>/dev/null && tail -n 50 -F var/logs/*.log || echo "no log files: make run prints every service's log lines to the terminal"
+	@test -s var/logs/stack.log || { echo "no var/logs/stack.log yet: start the stack with make run"; exit 1; }
+	$(BIN)/python -m svccommon.logview $(if $(ID),--request-id $(ID),--follow) var/logs/stack.log
 
 clean:
 	rm -rf var $(VENV) build *.egg-info .pytest_cache .ruff_cache $(PROTO_STAMP)

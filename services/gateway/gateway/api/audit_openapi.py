@@ -1,0 +1,117 @@
+"""OpenAPI paths and schemas of the audit endpoints (gateway.api.audit)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.openapi import json_body, problem, ref
+
+_NULLABLE = {"type": ["string", "null"]}
+
+OPENAPI_SCHEMAS: dict[str, Any] = {
+    "AuditEvent": {
+        "type": "object",
+        "required": ["id", "at", "actor", "action", "target", "ip", "user_agent", "request_id", "outcome"],
+        "properties": {
+            "id": {"type": "string"},
+            "at": {"type": "string", "format": "date-time", "description": "UTC, millisecond precision"},
+            "actor": {
+                "type": "string",
+                "description": "account:<id>, service:<name> (a service acting on its own), "
+                "operator:<who> or anonymous (not signed in yet)",
+            },
+            "action": {"type": "string", "description": "A dotted verb, e.g. credential.create"},
+            "target": {
+                "type": "object",
+                "properties": {"type": _NULLABLE, "id": _NULLABLE},
+            },
+            "ip": {**_NULLABLE, "description": "The client's address as the gateway saw it"},
+            "user_agent": _NULLABLE,
+            "request_id": {**_NULLABLE, "description": "The X-Request-ID of the request that caused it"},
+            "outcome": {"type": "string", "enum": ["success", "failure", "denied"]},
+            "service": {"type": "string", "description": "The service that recorded the event"},
+            "details": {"type": "object", "description": "Facts about the action (never secrets)"},
+        },
+    },
+}
+
+_AUTH = [{"bearer": []}]
+_FILTERS = [
+    {
+        "name": "from",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": "Events at or after this RFC 3339 time (or from the start of this day, YYYY-MM-DD)",
+    },
+    {
+        "name": "to",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": "Events before this RFC 3339 time (or up to the end of this day, YYYY-MM-DD)",
+    },
+    {
+        "name": "action",
+        "in": "query",
+        "schema": {"type": "array", "items": {"type": "string"}, "maxItems": 20},
+        "style": "form",
+        "explode": True,
+        "description": "Repeat or separate with commas; `credential` also matches credential.create",
+    },
+    {
+        "name": "outcome",
+        "in": "query",
+        "schema": {"type": "string", "enum": ["success", "failure", "denied"]},
+    },
+]
+_COMMON_ERRORS = {
+    "400": problem("A malformed filter or cursor"),
+    "401": problem("Not authenticated"),
+    "503": problem("A service holding audit events is unavailable"),
+}
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/v1/audit-events": {
+        "get": {
+            "summary": "The account's audit events, newest first (kept 12 months)",
+            "security": _AUTH,
+            "parameters": [
+                *_FILTERS,
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+            ],
+            "responses": {
+                "200": json_body(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "items": {"type": "array", "items": ref("AuditEvent")},
+                            "next_cursor": _NULLABLE,
+                        },
+                    }
+                ),
+                **_COMMON_ERRORS,
+            },
+        }
+    },
+    "/v1/audit-events/export": {
+        "get": {
+            "summary": "Download the account's audit events (the same filters); the export is audited",
+            "security": _AUTH,
+            "parameters": [
+                *_FILTERS,
+                {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["csv", "json"]}},
+            ],
+            "responses": {
+                "200": {
+                    "description": "A JSON array of events, or CSV with a header row (cells that a "
+                    "spreadsheet would read as a formula start with ')",
+                    "content": {
+                        "application/json": {"schema": {"type": "array", "items": ref("AuditEvent")}},
+                        "text/csv": {"schema": {"type": "string"}},
+                    },
+                },
+                **_COMMON_ERRORS,
+            },
+        }
+    },
+}
