@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 from support.fakes import ProviderFakes
+from support.fakes.stripe_api import FakeStripe
 from support.mongo import mongo_server
 from support.stack import Stack, make_stack
 
@@ -25,12 +26,23 @@ def provider_fakes() -> Iterator[ProviderFakes]:
 
 
 @pytest.fixture(scope="session")
+def stripe_fake() -> Iterator[FakeStripe]:
+    """A fake Stripe API for the session stack's auth service (STRIPE_API_BASE and test keys)."""
+    with FakeStripe() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
 def stack(
-    tmp_path_factory: pytest.TempPathFactory, mongo_uri: str, provider_fakes: ProviderFakes
+    tmp_path_factory: pytest.TempPathFactory,
+    mongo_uri: str,
+    provider_fakes: ProviderFakes,
+    stripe_fake: FakeStripe,
 ) -> Iterator[Stack]:
     """The whole system (all services + gateway) on free ports, against the session database,
-    with every connector pointed at the provider fakes (PROVIDER_BASE_URL_<PLATFORM>)."""
-    env = {"MONGODB_URI": mongo_uri, **provider_fakes.stack_env()}
+    with every connector pointed at the provider fakes (PROVIDER_BASE_URL_<PLATFORM>) and auth's
+    Stripe client at the Stripe fake."""
+    env = {"MONGODB_URI": mongo_uri, **provider_fakes.stack_env(), **stripe_fake.stack_env()}
     s = make_stack(tmp_path_factory.mktemp("stack") / "var", env)
     s.start()
     try:

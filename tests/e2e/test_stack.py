@@ -35,6 +35,10 @@ def test_make_run_stack_becomes_ready_and_stops_cleanly(tmp_path):
     log = stack.log_text()
     for name in ("auth", "keyvault", "usage", "parser"):
         assert f'"service": "{name}"' in log and "draining" in log
+    # Every process drained and exited by itself: nothing needed honcho's SIGKILL.
+    for name in ("db", "auth", "keyvault", "usage", "parser", "gateway"):
+        assert f"{name}.1 stopped (rc=0)" in log, log[-3000:]
+    assert "SIGKILL" not in log
 
 
 def test_second_start_reuses_state_and_secrets(tmp_path):

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from support.accounts import new_account
+from support.billing import upgrade
 from support.usage_api import add_credential, runs_of, sync_and_wait, wait_for_runs
 
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -119,7 +120,9 @@ def all_records(http: Any, stack: Any, account: Any, frm: str, to: str) -> list[
             return items
 
 
-def test_connect_sync_and_see_exact_costs(stack: Any, http: Any, provider_fakes: Any) -> None:
+def test_connect_sync_and_see_exact_costs(
+    stack: Any, http: Any, provider_fakes: Any, stripe_fake: Any
+) -> None:
     account = new_account(stack)
     openai, anthropic, expected = load_fakes(provider_fakes)
     credentials = [
@@ -164,6 +167,7 @@ def test_connect_sync_and_see_exact_costs(stack: Any, http: Any, provider_fakes:
         {k: v for k, v in r.items() if k != "synced_at"} for r in all_records(http, stack, account, frm, to)
     ] == strip
 
+    upgrade(stack, stripe_fake, account)  # CSV export is part of the Professional plan
     export = get(http, stack, account, "/v1/usage/export", format="csv", **{"from": frm, "to": to})
     assert export.headers["Content-Type"].startswith("text/csv")
     assert "attachment" in export.headers["Content-Disposition"]

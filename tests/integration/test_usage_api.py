@@ -14,6 +14,7 @@ import pytest
 from aicosts.usage.v1 import usage_pb2 as pb
 from aicosts.usage.v1 import usage_pb2_grpc
 from support.accounts import new_account
+from support.billing import upgrade
 from support.grpc_clients import channel_as, identity_files
 from support.usage_api import add_credential, sync_and_wait
 
@@ -106,7 +107,7 @@ def test_runs_and_records_are_scoped_to_the_account(stack: Any, http: Any, provi
 
 
 def test_parser_imports_file_records_and_only_the_parser_may(
-    stack: Any, http: Any, account: Any, tmp_path: Any
+    stack: Any, http: Any, account: Any, tmp_path: Any, stripe_fake: Any
 ) -> None:
     day = (TODAY - dt.timedelta(days=1)).isoformat()
     request = pb.ImportRecordsRequest(
@@ -140,6 +141,7 @@ def test_parser_imports_file_records_and_only_the_parser_may(
     assert summary["groups"] == [
         {"source": "file", "cost_usd": "1.75", "units": {"input_tokens": 7}, "records": 2}
     ]
+    upgrade(stack, stripe_fake, account)  # CSV export is part of the Professional plan
     export = call(http, stack, account, "GET", "/v1/usage/export", params={"source": "file"})
     rows = list(csv.DictReader(io.StringIO(export.content.decode(), newline="")))
     assert sorted(r["model"] for r in rows) == ['\'=HYPERLINK("evil")', "mistral-large"]

@@ -40,7 +40,7 @@ CALLS = {
 # Egress to addresses outside the cluster, by port: 443 = provider/Stripe/SendGrid/OpenAI
 # HTTPS, 27017 = MongoDB Atlas (every service but the gateway, which holds no DB credentials).
 EXTERNAL_EGRESS = {
-    "gateway": {443},
+    "gateway": set(),  # Stripe is called by auth; the gateway only receives its webhooks
     "auth": {443, 27017},
     "keyvault": {27017},
     "usage": {443, 27017},
@@ -54,14 +54,15 @@ NON_PUBLIC = [
 # Exactly the Secrets each service's pods may read. The AES keyring is keyvault's alone and
 # the JWT signing key auth's alone; the gateway has no database credentials.
 SECRETS = {
-    "gateway": {"gateway-tls", "gateway-stripe"},
-    "auth": {"auth-tls", "auth-mongodb", "auth-jwt-signing-key", "auth-sendgrid"},
+    "gateway": {"gateway-tls"},
+    "auth": {"auth-tls", "auth-mongodb", "auth-jwt-signing-key", "auth-sendgrid", "auth-stripe"},
     "keyvault": {"keyvault-tls", "keyvault-mongodb", "keyvault-keyring"},
     "usage": {"usage-tls", "usage-mongodb"},
     "parser": {"parser-tls", "parser-mongodb", "parser-openai"},
 }
 KEYRING_SECRET = "keyvault-keyring"
 JWT_SIGNING_SECRET = "auth-jwt-signing-key"
+STRIPE_SECRET = "auth-stripe"
 
 # Pod Security Standards "restricted": the volume types it allows.
 RESTRICTED_VOLUME_TYPES = {
@@ -297,6 +298,20 @@ def test_only_auth_mounts_the_jwt_signing_key(render, overlay):
         env = m.env(m.pod_spec(dep)["containers"][0])
         assert ("AUTH_JWT_PRIVATE_KEY_FILE" in env) == (name == "auth"), name
         assert ("GATEWAY_JWT_PUBLIC_KEY_FILE" in env) == (name == "gateway"), name
+
+
+@per_overlay
+def test_only_auth_holds_the_stripe_keys_and_reads_them_from_files(render, overlay):
+    m = render(f"overlays/{overlay}")
+    holders = {n for n, d in m.deployments.items() if STRIPE_SECRET in m.secret_names(d)}
+    assert holders == {"auth"}, "auth is the one service that talks to Stripe"
+    for name, dep in m.deployments.items():
+        env = m.env(m.pod_spec(dep)["containers"][0])
+        for var in ("STRIPE_SECRET_KEY_FILE", "STRIPE_WEBHOOK_SECRET_FILE"):
+            assert (var in env) == (name == "auth"), (name, var)
+        assert "STRIPE_SECRET_KEY" not in env and "STRIPE_WEBHOOK_SECRET" not in env, name
+    auth_env = m.env(m.pod_spec(m.deployments["auth"])["containers"][0])
+    assert auth_env["STRIPE_PRICE_PROFESSIONAL"].startswith("price_")
 
 
 @per_overlay

@@ -19,6 +19,7 @@ from svccommon.config import (
 )
 
 from auth.passwords import DEFAULT_COST, MAX_BCRYPT_COST, MIN_CONFIG_COST
+from auth.stripe_config import StripeConfig, load_stripe
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Config:
     limits: LimitConfig
     email: EmailConfig
     keyvault_addr: str
+    stripe: StripeConfig | None = None  # None: payments are not configured
 
 
 def _base_url(env: Mapping[str, str]) -> str:
@@ -77,8 +79,9 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         load_private_key(key_file.read_bytes())
     except (ValueError, TypeError):
         raise ConfigError("AUTH_JWT_PRIVATE_KEY_FILE must hold a PKCS#8 PEM Ed25519 private key") from None
+    common = load_common("auth", env)
     return Config(
-        common=load_common("auth", env),
+        common=common,
         # ASVS 2.4.4: never below 10, whatever the environment says.
         bcrypt_cost=env_int(
             env, "AUTH_BCRYPT_COST", DEFAULT_COST, minimum=MIN_CONFIG_COST, maximum=MAX_BCRYPT_COST
@@ -94,4 +97,5 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         ),
         email=_email(env),
         keyvault_addr=backend_address(env, "keyvault"),
+        stripe=load_stripe(env, _base_url(env), common.production),
     )

@@ -7,10 +7,11 @@ import logging
 from aicosts.auth.v1 import auth_pb2, auth_pb2_grpc
 from pymongo.database import Database
 from svccommon.access_tokens import load_private_key
-from svccommon.audit import AuditLog
+from svccommon.audit_service import audit_binding, open_audit_log
 from svccommon.grpcserver import ServiceBinding
 from svccommon.interceptors import ANY_SERVICE
 
+from auth.billing import build_payments
 from auth.config import Config, EmailConfig
 from auth.core import Core
 from auth.hashing import PasswordHasher
@@ -42,6 +43,9 @@ GATEWAY_METHODS = (
     "ConfirmTotp",
     "DisableTotp",
     "RegenerateBackupCodes",
+    "CreateCheckoutSession",
+    "CreatePortalSession",
+    "HandleStripeWebhook",
 )
 
 
@@ -61,8 +65,7 @@ def make_mailer(cfg: EmailConfig) -> Mailer:
 def build_core(cfg: Config, db: Database) -> Core:
     stores = Stores.of(db)
     stores.ensure_indexes()
-    audit = AuditLog(db, "auth")
-    audit.ensure_indexes()
+    audit = open_audit_log(db, cfg.common)
     hasher = PasswordHasher(cfg.bcrypt_cost)
     hasher.warm_up()
     return Core(
@@ -80,11 +83,13 @@ def build_core(cfg: Config, db: Database) -> Core:
 
 
 def bindings(cfg: Config, db: Database) -> list[ServiceBinding]:
-    servicer = AuthServicer(cfg, build_core(cfg, db))
+    core = build_core(cfg, db)
+    servicer = AuthServicer(cfg, core, build_payments(core, db, cfg.stripe))
     return [
+        audit_binding(core.audit),
         ServiceBinding(
             full_name=SERVICE,
             register=lambda server: auth_pb2_grpc.add_AuthServiceServicer_to_server(servicer, server),
             allowlist=allowlist(),
-        )
+        ),
     ]

@@ -8,10 +8,11 @@ from typing import Any
 
 from aicosts.auth.v1 import auth_pb2, auth_pb2_grpc
 from google.protobuf.timestamp_pb2 import Timestamp
-from svccommon.errors import ServiceError
+from svccommon.errors import FailedPrecondition, ServiceError
 from svccommon.runner import info_response
 
 from auth import accounts, recovery, sessions, twofactor
+from auth.billing import NOT_CONFIGURED, Payments
 from auth.config import Config
 from auth.core import Core, Doc
 
@@ -54,9 +55,10 @@ def token_pair(tokens: sessions.Tokens) -> auth_pb2.TokenPair:
 
 
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):  # noqa: N802 (gRPC method names throughout)
-    def __init__(self, cfg: Config, core: Core) -> None:
+    def __init__(self, cfg: Config, core: Core, payments: Payments | None = None) -> None:
         self.cfg = cfg
         self.core = core
+        self.payments = payments
 
     def GetServiceInfo(self, request, context):  # noqa: N802
         return info_response(auth_pb2.GetServiceInfoResponse, self.cfg.common)
@@ -170,3 +172,32 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):  # noqa: N802 (gRPC metho
             self.core, request.account_id, request.session_id, request.password, request.code
         )
         return auth_pb2.RegenerateBackupCodesResponse(backup_codes=codes)
+
+    # --- plans and payments -----------------------------------------------------------------
+
+    def _payments(self) -> Payments:
+        if self.payments is None:
+            raise FailedPrecondition(NOT_CONFIGURED)
+        return self.payments
+
+    @rpc
+    def CreateCheckoutSession(self, request, context):  # noqa: N802
+        session = self._payments().billing.checkout(request.account_id, request.plan)
+        return auth_pb2.CreateCheckoutSessionResponse(url=session.url, session_id=session.id)
+
+    @rpc
+    def CreatePortalSession(self, request, context):  # noqa: N802
+        return auth_pb2.CreatePortalSessionResponse(url=self._payments().billing.portal(request.account_id))
+
+    @rpc
+    def HandleStripeWebhook(self, request, context):  # noqa: N802
+        result = self._payments().webhooks.handle(request.payload, request.signature)
+        return auth_pb2.HandleStripeWebhookResponse(
+            event_id=result.event_id,
+            event_type=result.event_type,
+            result=result.result,
+            account_id=result.account_id,
+            plan=result.plan,
+            previous_plan=result.previous_plan,
+            plan_changed=result.plan_changed,
+        )

@@ -6,12 +6,16 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
+import time
 from pathlib import Path
 
 from secantus import SecantusDBServer
 
 # A short TTL sweep: the 60 s default makes bulk writes 5-10x slower once a TTL index exists.
 TTL_SWEEP_SECONDS = 5
+# Ctrl-C reaches every process at once; the services drain (and flush their last writes) in
+# about a second, so the database stays up a little longer than they do.
+STOP_DELAY_SECONDS = 2.0
 
 
 def start(host: str, port: int, path: Path) -> SecantusDBServer:
@@ -36,6 +40,7 @@ def main() -> None:
     server = start(args.host, args.port, args.path)
     print(f"embedded database listening on {server.uri}", flush=True)
     stop.wait()
+    time.sleep(STOP_DELAY_SECONDS)
     server.stop()
     print("embedded database stopped", flush=True)
 

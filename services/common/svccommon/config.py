@@ -98,6 +98,7 @@ class CommonConfig:
     mongodb_database: str
     shutdown_delay_s: float
     shutdown_grace_s: float
+    audit_retention_days: int = 365
 
     @property
     def production(self) -> bool:
@@ -134,6 +135,8 @@ def load_common(service: str, env: Mapping[str, str] | None = None) -> CommonCon
         mongodb_database=env_str(env, "MONGODB_DATABASE", f"aicosts_{service}"),
         shutdown_delay_s=env_float(env, "SHUTDOWN_DELAY_SECONDS", 1.0),
         shutdown_grace_s=env_float(env, "SHUTDOWN_GRACE_SECONDS", 10.0),
+        # Audit events older than this are deleted by the database (a TTL index).
+        audit_retention_days=env_int(env, "AUDIT_RETENTION_DAYS", 365, minimum=1, maximum=3650),
     )
 
 

@@ -16,7 +16,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from svccommon.config import CommonConfig
-from svccommon.interceptors import AccessInterceptor, Allowlist
+from svccommon.interceptors import AccessInterceptor, Allowlist, DenialSink
 from svccommon.tls import server_credentials
 
 log = logging.getLogger("svccommon.server")
@@ -29,6 +29,10 @@ class ServiceBinding:
     full_name: str
     register: Callable[[grpc.Server], None]
     allowlist: Allowlist = field(default_factory=dict)
+    # Told of every call the allowlist refuses (the audit binding records them); never blocks.
+    on_denied: DenialSink | None = None
+    # Run once the server has drained, before the database closes (audit: write pending events).
+    on_drained: Callable[[], None] | None = None
 
 
 @dataclass
@@ -66,7 +70,14 @@ def build_server(
             allowlist.setdefault(method, []).extend(callers)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=f"{cfg.service}-rpc"),
-        interceptors=[AccessInterceptor(allowlist, cfg.trust_domain, allow_reflection=not cfg.production)],
+        interceptors=[
+            AccessInterceptor(
+                allowlist,
+                cfg.trust_domain,
+                allow_reflection=not cfg.production,
+                on_denied=[b.on_denied for b in bindings if b.on_denied is not None],
+            )
+        ],
         options=[
             ("grpc.so_reuseport", 0),
             ("grpc.max_receive_message_length", max_message_bytes),
@@ -124,6 +135,9 @@ def serve(
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     running.server.wait_for_termination()
+    for b in bindings:
+        if b.on_drained is not None:
+            b.on_drained()
     if on_stop is not None:
         on_stop()
     log.info("stopped")

@@ -24,13 +24,22 @@ OPEN_METHOD_PREFIXES = ("/grpc.health.v1.Health/",)
 REFLECTION_PREFIX = "/grpc.reflection."
 
 Allowlist = Mapping[str, Iterable[str]]
+# (method, caller identity) of a refused call; runs in the request context (account id, request id).
+DenialSink = Callable[[str, str], None]
 
 
 class AccessInterceptor(grpc.ServerInterceptor):
-    def __init__(self, allowlist: Allowlist, trust_domain: str, allow_reflection: bool) -> None:
+    def __init__(
+        self,
+        allowlist: Allowlist,
+        trust_domain: str,
+        allow_reflection: bool,
+        on_denied: Iterable[DenialSink] = (),
+    ) -> None:
         self._allow = {method: frozenset(ids) for method, ids in allowlist.items()}
         self._trust_domain = trust_domain
         self._allow_reflection = allow_reflection
+        self._on_denied = tuple(on_denied)
 
     def allowed(self, method: str, identity: str) -> bool:
         if method.startswith(OPEN_METHOD_PREFIXES):
@@ -75,8 +84,16 @@ class AccessInterceptor(grpc.ServerInterceptor):
             ctx.abort(grpc.StatusCode.UNAUTHENTICATED, "a valid client certificate is required")
         if not self.allowed(method, identity):
             log.warning("rpc denied", extra={"method": method, "peer": identity, "code": "PERMISSION_DENIED"})
+            self._tell_denied(method, identity)
             ctx.abort(grpc.StatusCode.PERMISSION_DENIED, f"service {identity!r} may not call {method}")
         return identity
+
+    def _tell_denied(self, method: str, identity: str) -> None:
+        for sink in self._on_denied:
+            try:
+                sink(method, identity)
+            except Exception as exc:  # the denial stands whatever happens to its audit event
+                log.error("denial not audited", extra={"method": method, "error_type": type(exc).__name__})
 
     def _wrap_unary(self, method: str, behavior: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(request: Any, ctx: grpc.ServicerContext) -> Any:

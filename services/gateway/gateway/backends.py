@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import grpc
+from aicosts.audit.v1 import audit_pb2_grpc
 from aicosts.auth.v1 import auth_pb2_grpc
 from aicosts.keyvault.v1 import keyvault_pb2_grpc
 from aicosts.parser.v1 import parser_pb2_grpc
@@ -20,7 +21,8 @@ BACKEND_SPECS = {
     "auth": (
         "aicosts.auth.v1.AuthService",
         auth_pb2_grpc.AuthServiceStub,
-        ("GetServiceInfo", "GetAccount", "CheckSession", "Logout"),
+        # HandleStripeWebhook: deduplicated by event id, so a retry never applies an event twice.
+        ("GetServiceInfo", "GetAccount", "CheckSession", "Logout", "HandleStripeWebhook"),
     ),
     "keyvault": (
         "aicosts.keyvault.v1.KeyVaultService",
@@ -35,6 +37,7 @@ BACKEND_SPECS = {
             "GetSyncRun",
             "ListSyncRuns",
             "ForgetCredential",
+            "SetAccountPlan",
             "GetUsageSummary",
             "ListRecords",
         ),
@@ -55,6 +58,8 @@ MAX_MESSAGE_BYTES = {"parser": 25 * 1024 * 1024}
 class Backends:
     clients: dict[str, Backend]
     service_names: dict[str, str]
+    # Every backend also serves aicosts.audit.v1.AuditService, on the same channel.
+    audit: dict[str, Backend] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> Backend:
         return self.clients[name]
@@ -79,7 +84,7 @@ class Backends:
 
 
 def connect(cfg: GatewayConfig) -> Backends:
-    clients = {}
+    clients, audit = {}, {}
     for name, (service, stub_cls, idempotent) in BACKEND_SPECS.items():
         channel = secure_channel(
             cfg.backends[name],
@@ -89,4 +94,5 @@ def connect(cfg: GatewayConfig) -> Backends:
             max_message_bytes=MAX_MESSAGE_BYTES.get(name, 4 << 20),
         )
         clients[name] = Backend(channel, stub_cls, cfg.backend_timeout_s)
-    return Backends(clients, {name: spec[0] for name, spec in BACKEND_SPECS.items()})
+        audit[name] = Backend(channel, audit_pb2_grpc.AuditServiceStub, cfg.backend_timeout_s)
+    return Backends(clients, {name: spec[0] for name, spec in BACKEND_SPECS.items()}, audit)

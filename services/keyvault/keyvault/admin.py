@@ -12,6 +12,7 @@ stdout) for a read-only mount such as a Kubernetes Secret. Each change writes an
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import os
@@ -24,7 +25,7 @@ from pathlib import Path
 from pymongo import MongoClient
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
-from svccommon.audit import AuditLog
+from svccommon.audit import AuditLog, Outcome
 from svccommon.config import ConfigError, env_str
 
 from keyvault import keyring
@@ -77,10 +78,34 @@ def _operator() -> str:
     return f"operator:{user}@{socket.gethostname()}"
 
 
-def _audit(db: Database, action: str, version: int, details: dict) -> None:
+def _audit(db: Database, action: str, version: int, details: dict, outcome: Outcome = "success") -> None:
     AuditLog(db, "keyvault").record(
-        action, actor=_operator(), target_type="key_version", target_id=str(version), details=details
+        action,
+        outcome=outcome,
+        actor=_operator(),
+        target_type="key_version",
+        target_id=str(version),
+        details=details,
     )
+
+
+def _audited_write(
+    cfg: AdminConfig,
+    db: Database,
+    ring: Keyring,
+    output: str | None,
+    action: str,
+    version: int,
+    details: dict,
+) -> str:
+    """Audited before the keyring changes: if the event cannot be written, nothing changes."""
+    _audit(db, action, version, details)
+    try:
+        return _write(cfg, ring, output)
+    except AdminError:
+        with contextlib.suppress(PyMongoError):
+            _audit(db, action, version, {**details, "reason": "keyring_not_written"}, "failure")
+        raise
 
 
 def _write(cfg: AdminConfig, ring: Keyring, output: str | None) -> str:
@@ -141,12 +166,9 @@ def cmd_status(cfg: AdminConfig, db: Database, as_json: bool) -> None:
 def cmd_rotate(cfg: AdminConfig, db: Database, output: str | None) -> None:
     old = keyring.load(cfg.keyring_file)
     ring = old.rotated()
-    where = _write(cfg, ring, output)
+    details = {"previous_version": old.current_version}
+    where = _audited_write(cfg, db, ring, output, "keyring.rotate", ring.current_version, details)
     _say(f"key version {ring.current_version} added and made current (written to {where})")
-    try:
-        _audit(db, "keyring.rotate", ring.current_version, {"previous_version": old.current_version})
-    except PyMongoError as exc:
-        _say(f"warning: the audit event could not be written ({type(exc).__name__})")
     _say("next: once every keyvault replica runs with it, run `python -m keyvault.admin rewrap`")
 
 
@@ -185,8 +207,7 @@ def cmd_retire(cfg: AdminConfig, db: Database, version: int, force: bool, output
             f"({seen}); their owners must re-encrypt them with RewrapSecret, then retire with --force"
         )
     ring = keyring.load(cfg.keyring_file).retired(version)
-    where = _write(cfg, ring, output)
-    _audit(db, "keyring.retire", version, {"forced": bool(uses and force)})
+    where = _audited_write(cfg, db, ring, output, "keyring.retire", version, {"forced": bool(uses and force)})
     _say(f"key version {version} retired (written to {where}); records under it now fail to decrypt")
 
 

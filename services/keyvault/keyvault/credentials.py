@@ -89,14 +89,18 @@ class CredentialVault:
             last_sync_at=None,
         )
         self.store.insert(record)
-        self.audit.record(
-            "credential.create",
-            account_id=account_id,
-            actor=f"account:{account_id}",
-            target_type="credential",
-            target_id=record_id,
-            details={"platform": platform, "via": caller, "key_version": record.key_version},
-        )
+        try:
+            self.audit.record(
+                "credential.create",
+                account_id=account_id,
+                actor=f"account:{account_id}",
+                target_type="credential",
+                target_id=record_id,
+                details={"platform": platform, "via": caller, "key_version": record.key_version},
+            )
+        except Exception:
+            self.store.delete(account_id, record_id)  # no stored key without its audit event
+            raise
         return record
 
     def list(self, account_id: str) -> list[CredentialRecord]:
@@ -112,8 +116,9 @@ class CredentialVault:
 
     def delete(self, caller: str, account_id: str, credential_id: str) -> None:
         policy.check_account_id(account_id)
-        if not self.store.delete(account_id, policy.check_credential_id(credential_id)):
+        if self.store.get_for_account(account_id, policy.check_credential_id(credential_id)) is None:
             raise NotFound("credential not found")
+        # Audited first: if the event cannot be written, the key is not deleted either.
         self.audit.record(
             "credential.delete",
             account_id=account_id,
@@ -122,6 +127,8 @@ class CredentialVault:
             target_id=credential_id,
             details={"via": caller},
         )
+        if not self.store.delete(account_id, credential_id):
+            raise NotFound("credential not found")  # a concurrent delete won
 
     def update_status(
         self,

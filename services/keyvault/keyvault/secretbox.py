@@ -80,6 +80,7 @@ class SecretBox:
         version = crypto.key_version_of(fresh)
         self._note(ref, old_version)
         self._note(ref, version)
+        self._audit("secret.rewrap", ref, "success", {"from_version": old_version, "key_version": version})
         return fresh, version
 
     def _admit(self, operation: str, ref: SecretRef) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aicosts.keyvault.v1 import keyvault_pb2, keyvault_pb2_grpc
 from pymongo.database import Database
-from svccommon.audit import AuditLog
+from svccommon.audit_service import audit_binding, open_audit_log
 from svccommon.grpcserver import ServiceBinding
 from svccommon.interceptors import ANY_SERVICE
 
@@ -31,17 +31,17 @@ def bindings(cfg: Config, db: Database) -> list[ServiceBinding]:
     keys = KeyringSource(cfg.keyring_file, create=cfg.create_keyring)
     store = CredentialStore(db)
     store.ensure_indexes()
-    audit = AuditLog(db, "keyvault")
-    audit.ensure_indexes()
+    audit = open_audit_log(db, cfg.common)
     servicer = KeyVaultServicer(
         cfg,
         CredentialVault(store, keys, audit, cfg.max_credentials_per_account),
         SecretBox(store, keys, audit),
     )
     return [
+        audit_binding(audit),
         ServiceBinding(
             full_name=SERVICE,
             register=lambda server: keyvault_pb2_grpc.add_KeyVaultServiceServicer_to_server(servicer, server),
             allowlist=allowlist(),
-        )
+        ),
     ]

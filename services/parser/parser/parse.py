@@ -8,6 +8,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from svccommon.plans import cheapest_plan, effective_plan
 from svccommon.platforms import PLATFORMS
 
 from parser.ai.extract import Extractor
@@ -20,7 +21,6 @@ from parser.problems import AiNotConfigured, BadRequest, PlanRequired, TooLarge,
 from parser.records import UNATTRIBUTED_MODEL, ParseResult
 from parser.tables import Table, read_csv, read_xlsx
 
-PROFESSIONAL = "professional"
 KNOWN: tuple[tuple[KnownFormat, Callable[[Table], ParseResult]], ...] = (
     (openai_exports.COST, openai_exports.parse_cost),
     (openai_exports.USAGE, openai_exports.parse_usage),
@@ -110,9 +110,11 @@ class Parser:
         return self._ai(_as_text(table, self.max_ai_chars), platform, admit_ai)
 
     def _gate(self, plan: str, what: str) -> None:
-        if plan != PROFESSIONAL:
+        if not effective_plan(plan).ai_parsing:
+            needed = cheapest_plan(lambda p: p.ai_parsing)
+            name = needed.name if needed else "a paid"
             raise PlanRequired(
-                f"AI parsing of {what} is part of the Professional plan; upgrade to Professional, "
+                f"AI parsing of {what} is part of the {name} plan; upgrade to {name}, "
                 "or upload a known export (OpenAI or Anthropic cost/usage CSV) or a table with "
                 "date and cost columns"
             )

@@ -7,6 +7,8 @@ import logging
 
 from aicosts.parser.v1 import parser_pb2, parser_pb2_grpc
 from pymongo.database import Database
+from svccommon.audit import AuditLog
+from svccommon.audit_service import audit_binding, open_audit_log
 from svccommon.grpcserver import ServiceBinding
 from svccommon.interceptors import ANY_SERVICE
 
@@ -31,7 +33,7 @@ def allowlist() -> dict[str, tuple[str, ...]]:
     return rules
 
 
-def build_uploads(cfg: Config, db: Database) -> Uploads:
+def build_uploads(cfg: Config, db: Database, audit: AuditLog | None = None) -> Uploads:
     store = UploadStore(db)
     store.ensure_indexes()
     extractor = Extractor(cfg.openai) if cfg.openai.configured else None
@@ -46,15 +48,18 @@ def build_uploads(cfg: Config, db: Database) -> Uploads:
         importer=UsageImporter(cfg.usage_addr, cfg.common.tls, cfg.usage_timeout_s),
         limits=cfg.limits,
         ai_daily_limit=cfg.openai.daily_limit_per_account,
+        audit=audit,
     )
 
 
 def bindings(cfg: Config, db: Database) -> list[ServiceBinding]:
-    servicer = ParserServicer(cfg, build_uploads(cfg, db))
+    audit = open_audit_log(db, cfg.common)
+    servicer = ParserServicer(cfg, build_uploads(cfg, db, audit))
     return [
+        audit_binding(audit),
         ServiceBinding(
             full_name=SERVICE,
             register=lambda server: parser_pb2_grpc.add_ParserServiceServicer_to_server(servicer, server),
             allowlist=allowlist(),
-        )
+        ),
     ]

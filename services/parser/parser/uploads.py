@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import datetime as dt
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from bson.decimal128 import Decimal128
+from svccommon.audit import AuditLog, Outcome
 
 from parser.config import Limits
 from parser.parse import FileToParse, Parser
-from parser.problems import BadRequest, NotFound, NotReady, QuotaExceeded
+from parser.problems import BadRequest, NotFound, NotReady, ParserProblem, QuotaExceeded
 from parser.records import Record
 from parser.storage import Storage, new_stored_name
 from parser.store import UploadStore, record_doc, record_from_doc
@@ -58,6 +60,7 @@ class Uploads:
         limits: Limits,
         ai_daily_limit: int,
         now: Callable[[], dt.datetime] = utcnow,
+        audit: AuditLog | None = None,
     ) -> None:
         self.store = store
         self.storage = storage
@@ -66,8 +69,18 @@ class Uploads:
         self.limits = limits
         self.ai_daily_limit = ai_daily_limit
         self.now = now
+        self.audit = audit
 
     def create(self, account_id: str, filename: str, data: bytes, platform: str, plan: str) -> dict[str, Any]:
+        with self._audited("upload.created", account_id, "", {"filename": display_name(filename)}):
+            doc = self._create(account_id, filename, data, platform, plan)
+        details = {"filename": doc["filename"], "size": doc["size"], "parser": doc["parser"]}
+        self._audit("upload.created", account_id, doc["_id"], "success", details)
+        return doc
+
+    def _create(
+        self, account_id: str, filename: str, data: bytes, platform: str, plan: str
+    ) -> dict[str, Any]:
         if self.store.count(account_id) >= self.limits.max_uploads_per_account:
             raise QuotaExceeded(
                 f"this account has {self.limits.max_uploads_per_account} uploads, the most allowed; "
@@ -140,21 +153,53 @@ class Uploads:
         doc = self.get(account_id, upload_id)
         if doc["status"] == "imported":
             return doc  # idempotent: the second import changes nothing
-        if doc["status"] != "parsed":
-            raise NotReady(f"the upload cannot be imported while it is {doc['status']}")
-        records = [record_from_doc(r) for r in doc["records"]]
-        imported = self.importer.import_records(account_id, upload_id, records)
+        with self._audited("upload.imported", account_id, upload_id, {}):
+            if doc["status"] != "parsed":
+                raise NotReady(f"the upload cannot be imported while it is {doc['status']}")
+            records = [record_from_doc(r) for r in doc["records"]]
+            imported = self.importer.import_records(account_id, upload_id, records)
         fields = {"status": "imported", "records_imported": imported, "imported_at": self.now()}
         log.info("upload imported", extra={"upload_id": upload_id, "records": imported})
+        self._audit("upload.imported", account_id, upload_id, "success", {"records": imported})
         return self.store.update(account_id, upload_id, fields) or {**doc, **fields}
 
     def delete(self, account_id: str, upload_id: str) -> None:
         doc = self.get(account_id, upload_id)
-        if doc["status"] == "imported":
-            # Records first: if usage is down, nothing is deleted and the user can retry.
-            self.importer.delete_imported(account_id, upload_id)
+        with self._audited("upload.deleted", account_id, upload_id, {}):
+            if doc["status"] == "imported":
+                # Records first: if usage is down, nothing is deleted and the user can retry.
+                self.importer.delete_imported(account_id, upload_id)
         self.storage.delete(doc["stored_name"])
         self.store.delete(account_id, upload_id)
+        self._audit("upload.deleted", account_id, upload_id, "success", {"filename": doc["filename"]})
+
+    @contextlib.contextmanager
+    def _audited(
+        self, action: str, account_id: str, upload_id: str, details: dict[str, Any]
+    ) -> Iterator[None]:
+        """A refused or failed attempt is audited too (a missing upload is not an attempt)."""
+        try:
+            yield
+        except ParserProblem as problem:
+            if not isinstance(problem, NotFound):
+                outcome: Outcome = "denied" if problem.status in (403, 429) else "failure"
+                self._audit(action, account_id, upload_id, outcome, {**details, "reason": problem.kind})
+            raise
+
+    def _audit(
+        self, action: str, account_id: str, upload_id: str, outcome: Outcome, details: dict[str, Any]
+    ) -> None:
+        """Not required: the upload itself shows its state if this event is lost."""
+        if self.audit is not None:
+            self.audit.record(
+                action,
+                outcome=outcome,
+                account_id=account_id,
+                target_type="upload",
+                target_id=upload_id,
+                details=details,
+                required=False,
+            )
 
 
 def encode_cursor(created_at: dt.datetime, upload_id: str) -> str:

@@ -46,6 +46,8 @@ class Credentials(Protocol):
 
     def mark_synced(self, account_id: str, credential_id: str, at: dt.datetime) -> None: ...
 
+    def note(self, account_id: str, credential_id: str, message: str) -> None: ...
+
 
 class KeyvaultCredentials:
     def __init__(self, backend: Backend) -> None:
@@ -71,6 +73,12 @@ class KeyvaultCredentials:
 
     def mark_synced(self, account_id: str, credential_id: str, at: dt.datetime) -> None:
         self._update(account_id, credential_id, "active", "", at)
+
+    def note(self, account_id: str, credential_id: str, message: str) -> None:
+        """A message on an active key (why its syncs are paused; "" clears it). An invalid key
+        keeps its own message, which says what to fix first."""
+        if self.get(account_id, credential_id).status == "active":
+            self._update(account_id, credential_id, "active", message, None)
 
     def _update(
         self, account_id: str, credential_id: str, status: str, message: str, at: dt.datetime | None

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from svccommon.audit import AuditLog
 from svccommon.errors import InvalidArgument
 
 from usage import limits
@@ -43,9 +44,12 @@ class RecordInput:
 
 
 class RecordImporter:
-    def __init__(self, store: RecordStore, clock: Callable[[], dt.datetime]) -> None:
+    def __init__(
+        self, store: RecordStore, clock: Callable[[], dt.datetime], audit: AuditLog | None = None
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.audit = audit
 
     def import_upload(self, account_id: str, upload_id: str, rows: Sequence[RecordInput]) -> int:
         check_id(account_id, "account_id")
@@ -54,12 +58,27 @@ class RecordImporter:
             raise InvalidArgument(f"at most {limits.MAX_IMPORT_RECORDS} records per import")
         today = self.clock().date()
         records = merge_records(to_record(row, i, today) for i, row in enumerate(rows))
-        return self.store.import_file(account_id, upload_id, records, self.clock())
+        imported = self.store.import_file(account_id, upload_id, records, self.clock())
+        self._audit("usage.records_imported", account_id, upload_id, imported)
+        return imported
 
     def delete_upload(self, account_id: str, upload_id: str) -> int:
         check_id(account_id, "account_id")
         check_id(upload_id, "upload_id")
-        return self.store.delete_upload(account_id, upload_id)
+        deleted = self.store.delete_upload(account_id, upload_id)
+        self._audit("usage.records_deleted", account_id, upload_id, deleted)
+        return deleted
+
+    def _audit(self, action: str, account_id: str, upload_id: str, records: int) -> None:
+        if self.audit is not None:
+            self.audit.record(
+                action,
+                account_id=account_id,
+                target_type="upload",
+                target_id=upload_id,
+                details={"records": records},
+                required=False,
+            )
 
 
 def to_record(row: RecordInput, index: int, today: dt.date) -> UsageRecord:

@@ -41,19 +41,35 @@ def parse_day(value: str, name: str) -> date:
         raise InvalidArgument(f"{name} must be a day as YYYY-MM-DD, got {value[:40]!r}") from None
 
 
-def sync_range(from_value: str, to_value: str, reason: str, today: date) -> DayRange:
-    """The days a sync covers: defaults per reason, never in the future, at most MAX_SYNC_DAYS back."""
-    span = BACKFILL_DAYS if reason == "backfill" else DEFAULT_SYNC_DAYS
+def history_limit(history_days: int) -> int:
+    """How far back a sync may reach: the plan's history (0: not given), never beyond MAX_SYNC_DAYS."""
+    return min(history_days, MAX_SYNC_DAYS) if history_days > 0 else MAX_SYNC_DAYS
+
+
+def sync_range(from_value: str, to_value: str, reason: str, today: date, history_days: int = 0) -> DayRange:
+    """The days a sync covers: defaults per reason, never in the future, at most the plan's
+    history (MAX_SYNC_DAYS without one) back. A backfill covers the plan's whole history."""
+    allowed = history_limit(history_days)
+    if reason == "backfill":
+        span = allowed if history_days > 0 else BACKFILL_DAYS
+    else:
+        span = min(DEFAULT_SYNC_DAYS, allowed)
     last = parse_day(to_value, "to") if to_value else today
     first = parse_day(from_value, "from") if from_value else last - timedelta(days=span - 1)
-    earliest = today - timedelta(days=MAX_SYNC_DAYS - 1)
+    earliest = today - timedelta(days=allowed - 1)
     if first > last:
         raise InvalidArgument("from must not be after to")
     if first > today:
         raise InvalidArgument(f"from must not be in the future (today is {today.isoformat()} UTC)")
+    absolute = today - timedelta(days=MAX_SYNC_DAYS - 1)
+    if first < absolute:
+        raise InvalidArgument(
+            f"a sync reaches back at most {MAX_SYNC_DAYS} days: from must be {absolute.isoformat()} or later"
+        )
     if first < earliest:
         raise InvalidArgument(
-            f"a sync reaches back at most {MAX_SYNC_DAYS} days: from must be {earliest.isoformat()} or later"
+            f"this account's plan reaches back at most {allowed} days: "
+            f"from must be {earliest.isoformat()} or later"
         )
     return DayRange(first, min(last, today))
 

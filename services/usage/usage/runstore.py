@@ -62,6 +62,7 @@ class RunStore:
         first: dt.date,
         last: dt.date,
         now: dt.datetime,
+        origin: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         run = {
             "_id": uuid.uuid4().hex,
@@ -83,6 +84,9 @@ class RunStore:
             "owner": None,
             "heartbeat_at": None,
             "attempts": 0,
+            # The request that queued the run (request id, client IP, user agent): the worker
+            # carries it on, so its logs and audit events follow the same request id.
+            "origin": origin or {},
         }
         self.runs.insert_one(run)
         return run
@@ -225,9 +229,10 @@ class RunStore:
         return result.deleted_count == 1
 
     def claim_due_target(self, now: dt.datetime, interval: dt.timedelta) -> dict[str, Any] | None:
-        """One active target whose next sync is due, pushed one interval ahead (atomic: one replica wins)."""
+        """One active target whose next sync is due, pushed one interval ahead (atomic: one replica wins).
+        Targets the account's plan pauses (usage.accountplans) are skipped."""
         return self.targets.find_one_and_update(
-            {"status": "active", "next_sync_at": {"$lte": now}},
+            {"status": "active", "paused": {"$ne": True}, "next_sync_at": {"$lte": now}},
             {"$set": {"next_sync_at": now + interval}},
             sort=[("next_sync_at", ASCENDING)],
             return_document=ReturnDocument.BEFORE,

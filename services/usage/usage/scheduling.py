@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from usage.limits import DEFAULT_SYNC_DAYS, MAX_SYNC_DAYS, RESYNC_OVERLAP_DAYS
+from usage.limits import DEFAULT_SYNC_DAYS, RESYNC_OVERLAP_DAYS, history_limit
 
 
 def scheduled_range(target: dict[str, Any], today: dt.date) -> tuple[dt.date, dt.date]:
@@ -19,5 +19,6 @@ def scheduled_range(target: dict[str, Any], today: dt.date) -> tuple[dt.date, dt
     retry_from = target.get("retry_from")
     if retry_from:
         first = min(first, dt.date.fromisoformat(retry_from))
-    earliest = today - dt.timedelta(days=MAX_SYNC_DAYS - 1)
+    # The account's plan may allow less history than any sync may reach (usage.accountplans).
+    earliest = today - dt.timedelta(days=history_limit(target.get("history_days") or 0) - 1)
     return max(first, earliest), today

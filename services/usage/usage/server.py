@@ -6,14 +6,17 @@ from dataclasses import dataclass
 
 from aicosts.usage.v1 import usage_pb2, usage_pb2_grpc
 from pymongo.database import Database
+from svccommon.audit_service import audit_binding, open_audit_log
 from svccommon.grpcserver import ServiceBinding
 from svccommon.interceptors import ANY_SERVICE
 
+from usage.accountplans import AccountPlans
 from usage.config import Config
 from usage.connectors import Connector, HttpClient, connector_for
 from usage.credentials import Credentials, KeyvaultCredentials
 from usage.engine import SyncEngine
 from usage.imports import RecordImporter
+from usage.planstore import PlanStore
 from usage.queries import UsageQueries
 from usage.recordstore import RecordStore
 from usage.runstore import RunStore, now_ms
@@ -27,6 +30,7 @@ GATEWAY_METHODS = (
     "GetSyncRun",
     "ListSyncRuns",
     "ForgetCredential",
+    "SetAccountPlan",
     "GetUsageSummary",
     "ListRecords",
     "ExportRecords",
@@ -66,24 +70,31 @@ def build(cfg: Config, db: Database, credentials: Credentials | None = None) -> 
     records, runs = RecordStore(db), RunStore(db)
     records.ensure_indexes()
     runs.ensure_indexes()
+    audit = open_audit_log(db, cfg.common)
     credentials = credentials or KeyvaultCredentials.connect(cfg.keyvault_addr, cfg.common.tls)
     make_connector = connector_factory(cfg)
     engine = SyncEngine(
         runs,
-        lambda owner, stopping: SyncJob(runs, records, credentials, make_connector, owner, now_ms, stopping),
+        lambda owner, stopping: SyncJob(
+            runs, records, credentials, make_connector, owner, now_ms, stopping, audit=audit
+        ),
         workers=cfg.sync_workers,
         interval_s=cfg.sync_interval_s,
         stale_s=cfg.sync_stale_s,
         clock=now_ms,
     )
-    syncs = SyncController(runs, records, credentials, now_ms, cfg.sync_interval_s, engine.wake)
-    servicer = UsageServicer(cfg, syncs, UsageQueries(records, now_ms), RecordImporter(records, now_ms))
+    plans = AccountPlans(PlanStore(db), credentials, now_ms)
+    syncs = SyncController(
+        runs, records, credentials, now_ms, cfg.sync_interval_s, engine.wake, audit=audit, plans=plans
+    )
+    importer = RecordImporter(records, now_ms, audit=audit)
+    servicer = UsageServicer(cfg, syncs, UsageQueries(records, now_ms), importer)
     binding = ServiceBinding(
         full_name=SERVICE,
         register=lambda server: usage_pb2_grpc.add_UsageServiceServicer_to_server(servicer, server),
         allowlist=allowlist(),
     )
-    return UsageApp([binding], engine)
+    return UsageApp([audit_binding(audit), binding], engine)
 
 
 def bindings(cfg: Config, db: Database) -> list[ServiceBinding]:

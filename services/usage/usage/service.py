@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aicosts.usage.v1 import usage_pb2 as pb
 from aicosts.usage.v1 import usage_pb2_grpc
+from svccommon.errors import Unavailable
 from svccommon.runner import info_response
 
 from usage import convert
@@ -11,7 +12,7 @@ from usage.config import Config
 from usage.imports import RecordImporter
 from usage.queries import UsageQueries
 from usage.recordstore import RecordFilter
-from usage.syncs import SyncController
+from usage.syncs import SyncController, check_id
 
 
 class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
@@ -30,7 +31,13 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
 
     def StartSync(self, request, context):  # noqa: N802
         run = self.syncs.start(
-            request.account_id, request.credential_id, request.from_date, request.to_date, request.reason
+            request.account_id,
+            request.credential_id,
+            request.from_date,
+            request.to_date,
+            request.reason,
+            history_days=max(0, request.history_days),
+            plan=request.plan,
         )
         return pb.StartSyncResponse(run=convert.sync_run(run))
 
@@ -48,6 +55,14 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
             request.account_id, request.credential_id, request.delete_records
         )
         return pb.ForgetCredentialResponse(cancelled_runs=cancelled, deleted_records=deleted)
+
+    def SetAccountPlan(self, request, context):  # noqa: N802
+        if self.syncs.plans is None:
+            raise Unavailable("plan limits are not wired in this process")
+        applied = self.syncs.plans.set_plan(check_id(request.account_id, "account_id"), request.plan)
+        return pb.SetAccountPlanResponse(
+            active_credential_ids=applied.active, paused_credential_ids=applied.paused
+        )
 
     # --- queries -----------------------------------------------------------------
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from svccommon import context
+from svccommon.audit import AuditLog
+from svccommon.audit import Outcome as AuditOutcome
 
 from usage.connectors import (
     PLATFORMS,
@@ -78,6 +80,7 @@ class SyncJob:
         owner: str,
         clock: Callable[[], dt.datetime],
         stopping: Callable[[], bool] = lambda: False,
+        audit: AuditLog | None = None,
     ) -> None:
         self.runs = runs
         self.records = records
@@ -86,12 +89,13 @@ class SyncJob:
         self.owner = owner
         self.clock = clock
         self.stopping = stopping
+        self.audit = audit
 
     def execute(self, run: dict[str, Any]) -> str:
         """Run a claimed run; returns its final status ("queued" when given back on shutdown)."""
-        ctx = context.RequestContext(request_id=run["_id"], account_id=run["account_id"])
-        with context.bound(ctx):
+        with context.bound(run_context(run)):
             log.info("sync started", extra={"run_id": run["_id"], "platform": run["platform"]})
+            self._audit(run, "sync.started", "success", {})
             try:
                 outcome = self._sync(run)
             except Interrupted:
@@ -110,7 +114,37 @@ class SyncJob:
                 "sync finished",
                 extra={"run_id": run["_id"], "status": status, "days": len(outcome.stored)},
             )
+            details = {"status": status, "days": len(outcome.stored), "failed_days": len(outcome.failed)}
+            if status == "failed":
+                self._audit(run, "sync.failed", "failure", {**details, "error": error})
+            else:
+                self._audit(run, "sync.finished", "success", details)
             return status
+
+    def _audit(
+        self, run: dict[str, Any], action: str, outcome: AuditOutcome, details: dict[str, Any]
+    ) -> None:
+        """Not required: the run's own record says what happened if this event is lost."""
+        if self.audit is None:
+            return
+        scheduled = run["reason"] == "scheduled"
+        self.audit.record(
+            action,
+            outcome=outcome,
+            account_id=run["account_id"],
+            actor="service:usage" if scheduled else f"account:{run['account_id']}",
+            target_type="sync_run",
+            target_id=run["_id"],
+            details={
+                "credential_id": run["credential_id"],
+                "platform": run["platform"],
+                "reason": run["reason"],
+                "from": run["from_date"],
+                "to": run["to_date"],
+                **details,
+            },
+            required=False,
+        )
 
     def _sync(self, run: dict[str, Any]) -> Outcome:
         account_id, credential_id = run["account_id"], run["credential_id"]
@@ -195,6 +229,18 @@ class SyncJob:
                 self.credentials.mark_synced(account_id, credential_id, self.clock())
             except Exception as exc:  # status is informative; the data is stored already
                 log.warning("could not record the sync in keyvault", extra={"error_type": type(exc).__name__})
+
+
+def run_context(run: dict[str, Any]) -> context.RequestContext:
+    """The context of the request that queued the run (a scheduled run has its own id)."""
+    origin = run.get("origin") or {}
+    request_id = origin.get("request_id", "")
+    return context.RequestContext(
+        request_id=request_id if context.valid_request_id(request_id) else run["_id"],
+        account_id=run["account_id"],
+        client_ip=origin.get("client_ip", ""),
+        user_agent=origin.get("user_agent", ""),
+    )
 
 
 def _summary(outcome: Outcome) -> str:

@@ -9,9 +9,13 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from svccommon.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from svccommon import context
+from svccommon.audit import AuditLog
+from svccommon.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unavailable
+from svccommon.plans import effective_plan
 
 from usage import limits
+from usage.accountplans import AccountPlans
 from usage.connectors import CONNECTORS
 from usage.credentials import CredentialGone, Credentials, KeyvaultUnavailable
 from usage.recordstore import RecordStore
@@ -37,6 +41,8 @@ class SyncController:
         clock: Callable[[], dt.datetime],
         interval_s: int,
         wake: Callable[[], None] = lambda: None,
+        audit: AuditLog | None = None,
+        plans: AccountPlans | None = None,
     ) -> None:
         self.runs = runs
         self.records = records
@@ -44,9 +50,18 @@ class SyncController:
         self.clock = clock
         self.interval = dt.timedelta(seconds=interval_s) if interval_s else dt.timedelta(days=36500)
         self.wake = wake
+        self.audit = audit
+        self.plans = plans
 
     def start(
-        self, account_id: str, credential_id: str, from_date: str, to_date: str, reason: str
+        self,
+        account_id: str,
+        credential_id: str,
+        from_date: str,
+        to_date: str,
+        reason: str,
+        history_days: int = 0,
+        plan: str = "",
     ) -> dict[str, Any]:
         check_id(account_id, "account_id")
         if not _ID.fullmatch(credential_id or ""):
@@ -54,8 +69,11 @@ class SyncController:
         reason = reason or "manual"
         if reason not in ("manual", "backfill"):
             raise InvalidArgument("reason must be manual or backfill")
+        if plan and self.plans is not None:
+            self.plans.record(account_id, plan)
+        history = history_days or (effective_plan(plan).history_days if plan else 0)
         now = self.clock()
-        days = limits.sync_range(from_date, to_date, reason, now.date())
+        days = limits.sync_range(from_date, to_date, reason, now.date(), history)
         try:
             credential = self.credentials.get(account_id, credential_id)
         except CredentialGone:
@@ -67,11 +85,17 @@ class SyncController:
                 f"{platform_name(credential.platform)} has no usage API we can read: upload a billing file."
             )
         self.runs.register_target(account_id, credential_id, credential.platform, now + self.interval, now)
+        if self.plans is not None:
+            applied = self.plans.apply(account_id)
+            if credential_id in applied.paused:
+                raise PermissionDenied(applied.message)
         active = self.runs.active_run(account_id, credential_id)
         if active is not None and _covers(active, days):
             return active  # a queued or running run already reads these days
+        ctx = context.current()
+        origin = {"request_id": ctx.request_id, "client_ip": ctx.client_ip, "user_agent": ctx.user_agent}
         run = self.runs.enqueue(
-            account_id, credential_id, credential.platform, reason, days.first, days.last, now
+            account_id, credential_id, credential.platform, reason, days.first, days.last, now, origin
         )
         self.wake()
         return run
@@ -82,8 +106,19 @@ class SyncController:
         check_id(credential_id, "credential_id")
         now = self.clock()
         self.runs.forget_target(account_id, credential_id)
+        if self.plans is not None:
+            self.plans.apply(account_id)  # a slot is free: the oldest paused key resumes
         cancelled = self.runs.cancel_queued(account_id, credential_id, FORGOTTEN, now)
         deleted = self.records.delete_credential(account_id, credential_id) if delete_records else 0
+        if self.audit is not None:
+            self.audit.record(
+                "usage.credential_forgotten",
+                account_id=account_id,
+                target_type="credential",
+                target_id=credential_id,
+                details={"cancelled_runs": cancelled, "deleted_records": deleted},
+                required=False,
+            )
         return cancelled, deleted
 
     def get(self, account_id: str, run_id: str) -> dict[str, Any]:

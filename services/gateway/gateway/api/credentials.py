@@ -14,10 +14,12 @@ from aicosts.usage.v1 import usage_pb2 as usage_pb
 from flask import Blueprint, current_app, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from svccommon import platforms
+from svccommon.plans import Plan
 
 from gateway.api.usage import sync_run_json
 from gateway.authn import require_account
 from gateway.openapi import json_body, problem, ref
+from gateway.plans import plan_of, require
 from gateway.problems import Problem
 
 bp = Blueprint("credentials", __name__)
@@ -102,6 +104,8 @@ def create_credential():
         raise Problem(
             400, exc.message, kind="validation", errors=[{"field": exc.field, "message": exc.message}]
         ) from None
+    plan = plan_of(g.account_id)
+    _check_key_limit(plan)
     reply = _keyvault().call(
         "StoreCredential",
         kv.StoreCredentialRequest(
@@ -109,21 +113,40 @@ def create_credential():
         ),
     )
     response = jsonify(
-        credential=credential_json(reply.credential), sync_run=_start_backfill(reply.credential.id)
+        credential=credential_json(reply.credential), sync_run=_start_backfill(reply.credential.id, plan)
     )
     response.status_code = 201
     response.headers["Location"] = f"/v1/credentials/{reply.credential.id}"
     return response
 
 
-def _start_backfill(credential_id: str) -> dict[str, Any] | None:
-    """A new credential starts a 90-day backfill (and so joins the scheduled syncs). The key is
-    already stored, so a usage outage does not fail the request: the user can sync by hand."""
+def _check_key_limit(plan: Plan) -> None:
+    """403 plan-required when one more key is beyond the plan (Free: 3). Keys deleted or added
+    in the same instant may race this count; keyvault's own per-account limit still holds."""
+    if plan.max_credentials is None:
+        return
+    listed = _keyvault().call("ListCredentials", kv.ListCredentialsRequest(account_id=g.account_id))
+    held = len(listed.credentials)
+    require(
+        plan,
+        lambda p: p.allows_credentials(held + 1),
+        f"Holding more than {plan.max_credentials} provider keys",
+    )
+
+
+def _start_backfill(credential_id: str, plan: Plan) -> dict[str, Any] | None:
+    """A new credential starts a backfill of the plan's history (90 days on Free, 365 on
+    Professional) and so joins the scheduled syncs. The key is already stored, so a usage outage
+    does not fail the request: the user can sync by hand."""
     try:
         reply = current_app.extensions["backends"]["usage"].call(
             "StartSync",
             usage_pb.StartSyncRequest(
-                account_id=g.account_id, credential_id=credential_id, reason="backfill"
+                account_id=g.account_id,
+                credential_id=credential_id,
+                reason="backfill",
+                history_days=plan.history_days,
+                plan=plan.id,
             ),
         )
     except grpc.RpcError as exc:
@@ -187,7 +210,10 @@ OPENAPI_SCHEMAS = {
                 "description": "The key's last 4 characters; the key is never returned",
             },
             "status": {"type": "string", "enum": ["active", "invalid"]},
-            "status_message": {"type": ["string", "null"], "description": "Why the key is invalid"},
+            "status_message": {
+                "type": ["string", "null"],
+                "description": "Why the key is invalid, or why the plan pauses its scheduled syncs",
+            },
             "created_at": {"type": "string", "format": "date-time"},
             "last_sync_at": _TIME,
         },
@@ -225,7 +251,9 @@ OPENAPI_PATHS = {
                         "properties": {
                             "credential": ref("Credential"),
                             "sync_run": {
-                                "description": "The 90-day backfill of the key (null if usage is down)",
+                                "description": (
+                                    "The backfill of the key over the plan's history (null if usage is down)"
+                                ),
                                 "anyOf": [ref("SyncRun"), {"type": "null"}],
                             },
                         },
@@ -234,6 +262,7 @@ OPENAPI_PATHS = {
                 ),
                 "400": problem("Unknown platform or a key of the wrong kind"),
                 "401": _UNAUTHORIZED,
+                "403": problem("plan-required: the plan holds no more keys (Free: 3)"),
                 "415": problem("The body is not JSON"),
                 "422": problem("The account holds the maximum number of credentials"),
             },

@@ -8,12 +8,12 @@ import re
 from typing import Any
 
 import grpc
-from aicosts.auth.v1 import auth_pb2
 from aicosts.parser.v1 import parser_pb2 as pb
 from flask import Blueprint, current_app, g, jsonify, request
 
 from gateway.api.uploads_openapi import OPENAPI_PATHS, OPENAPI_SCHEMAS  # noqa: F401 (module contract)
 from gateway.authn import require_account
+from gateway.plans import plan_of
 from gateway.problems import Problem
 
 bp = Blueprint("uploads", __name__)
@@ -44,12 +44,6 @@ def _parser_call(method: str, message: Any, timeout: float | None = None) -> Any
             headers = {"Retry-After": "30"} if status in ("429", "503") else {}
             raise Problem(int(status), detail, kind=meta.get("x-problem-kind"), headers=headers) from None
         raise
-
-
-def plan_of(account_id: str) -> str:
-    """The account's plan ("free" | "professional") as auth knows it right now."""
-    auth = current_app.extensions["backends"]["auth"]
-    return auth.call("GetAccount", auth_pb2.GetAccountRequest(account_id=account_id)).account.plan
 
 
 def _record_json(r: pb.Record) -> dict[str, Any]:
@@ -133,7 +127,7 @@ def create_upload():
         filename=filename,
         content=data,
         platform=platform,
-        plan=plan_of(g.account_id),
+        plan=plan_of(g.account_id).id,  # the parser gates AI parsing on it (svccommon.plans)
     )
     reply = _parser_call("CreateUpload", message, timeout=UPLOAD_TIMEOUT_S)
     response = jsonify(upload=upload_json(reply.upload))

@@ -167,13 +167,19 @@ OPENAPI_PATHS: dict[str, Any] = {
             {"name": "credential_id", "in": "path", "required": True, "schema": {"type": "string"}}
         ],
         "post": {
-            "summary": "Sync this credential's usage now (default: the last 30 days; up to 365 days back)",
+            "summary": (
+                "Sync this credential's usage now (default: the last 30 days; as far back as the plan's "
+                "history: 90 days on Free, 365 on Professional)"
+            ),
             "security": _AUTH,
             "requestBody": {"content": {"application/json": {"schema": ref("SyncRequest")}}},
             "responses": {
                 "202": json_body(_ONE_RUN, "Queued (or the queued/running run that already covers it)"),
                 "400": _400,
                 "401": _401,
+                "403": problem(
+                    "plan-required: `from` is older than the plan's history, or the plan pauses this key"
+                ),
                 "404": problem("No such credential in this account"),
                 "415": problem("The body is not JSON"),
                 "422": problem("The platform has no usage API (upload a billing file)"),
@@ -217,13 +223,14 @@ OPENAPI_PATHS: dict[str, Any] = {
     },
     "/v1/usage/export": {
         "get": {
-            "summary": "The records as CSV (RFC 4180; text cells are formula-injection safe)",
+            "summary": "The records as CSV (RFC 4180; text cells are formula-injection safe). Professional",
             "security": _AUTH,
             "parameters": [*_RANGE, _param("format", "csv", {"type": "string", "enum": ["csv"]})],
             "responses": {
                 "200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
                 "400": _400,
                 "401": _401,
+                "403": problem("plan-required: CSV export is part of the Professional plan"),
             },
         }
     },

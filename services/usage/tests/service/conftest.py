@@ -64,6 +64,10 @@ class MemoryCredentials:
         self.status[(account_id, credential_id)] = ("active", "")
         self.synced_at[(account_id, credential_id)] = at
 
+    def note(self, account_id: str, credential_id: str, message: str) -> None:
+        if self.status[(account_id, credential_id)][0] == "active":
+            self.status[(account_id, credential_id)] = ("active", message)
+
 
 @dataclass
 class Harness:

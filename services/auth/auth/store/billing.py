@@ -1,0 +1,124 @@
+"""Billing state in auth's database: the `billing` part of an account (Stripe customer and
+subscription, the last applied event's time) and `stripe_events`, one document per webhook event
+id (the _id unique index is what makes a replay a no-op, even when two deliveries race).
+
+An event is claimed before it is processed and marked done after; a failed attempt releases its
+claim so Stripe's retry processes it again, and a claim left by a crashed process is taken over
+once it is older than CLAIM_STALE_S."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.collection import Collection
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+Doc = dict[str, Any]
+CLAIM_STALE_S = 120
+EVENT_RETENTION_DAYS = 90  # Stripe retries a delivery for up to 3 days
+
+
+class Claim(enum.Enum):
+    NEW = "new"  # this caller processes the event
+    DONE = "done"  # processed before: a replay
+    BUSY = "busy"  # another delivery of it is being processed right now
+
+
+class BillingStore:
+    def __init__(self, db: Database) -> None:
+        self.accounts: Collection = db["accounts"]
+        self.events: Collection = db["stripe_events"]
+
+    def ensure_indexes(self) -> None:
+        # The event id is the _id (unique by definition); this only ages old ids out.
+        self.events.create_index(
+            "received_at", expireAfterSeconds=EVENT_RETENTION_DAYS * 86400, name="retention_ttl"
+        )
+
+    # --- accounts -------------------------------------------------------------------------
+
+    def get(self, account_id: str) -> Doc | None:
+        return self.accounts.find_one({"_id": account_id}) if account_id else None
+
+    def by_customer(self, customer_id: str) -> Doc | None:
+        return self.accounts.find_one({"billing.stripe_customer_id": customer_id}) if customer_id else None
+
+    def set_customer(self, account_id: str, customer_id: str, now: dt.datetime) -> Doc | None:
+        """Remember the account's Stripe customer, unless one is already remembered; the stored
+        document either way (two first checkouts racing keep the first customer)."""
+        doc = self.accounts.find_one_and_update(
+            {"_id": account_id, "billing.stripe_customer_id": {"$exists": False}},
+            {"$set": {"billing.stripe_customer_id": customer_id, "updated_at": now}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return doc or self.get(account_id)
+
+    def apply(
+        self,
+        account_id: str,
+        created: int,
+        changes: dict[str, Any],
+        now: dt.datetime,
+    ) -> Doc | None:
+        """Set `changes` (plan, billing.*) if no newer event was applied to the account; the
+        document as it was before, or None when the event is older than the last applied one."""
+        newest_first = {
+            "$or": [
+                {"billing.last_event_created": {"$exists": False}},
+                {"billing.last_event_created": None},
+                {"billing.last_event_created": {"$lte": created}},
+            ]
+        }
+        update = {
+            **changes,
+            "billing.last_event_created": created,
+            "billing.updated_at": now,
+            "updated_at": now,
+        }
+        return self.accounts.find_one_and_update(
+            {"_id": account_id, **newest_first}, {"$set": update}, return_document=ReturnDocument.BEFORE
+        )
+
+    # --- webhook events -------------------------------------------------------------------
+
+    def claim(
+        self, event_id: str, event_type: str, created: int, now: dt.datetime
+    ) -> tuple[Claim, Doc | None]:
+        try:
+            self.events.insert_one(
+                {
+                    "_id": event_id,
+                    "type": event_type,
+                    "created": created,
+                    "state": "processing",
+                    "received_at": now,
+                    "claimed_at": now,
+                }
+            )
+            return Claim.NEW, None
+        except DuplicateKeyError:
+            pass
+        stale = now - dt.timedelta(seconds=CLAIM_STALE_S)
+        taken = self.events.find_one_and_update(
+            {"_id": event_id, "state": "processing", "claimed_at": {"$lt": stale}},
+            {"$set": {"claimed_at": now}},
+        )
+        if taken is not None:
+            return Claim.NEW, None
+        doc = self.events.find_one({"_id": event_id})
+        if doc is None:  # released by a failed attempt just now: let Stripe's retry take it
+            return Claim.BUSY, None
+        return (Claim.DONE if doc.get("state") == "done" else Claim.BUSY), doc
+
+    def finish(self, event_id: str, result: str, account_id: str, now: dt.datetime) -> None:
+        self.events.update_one(
+            {"_id": event_id},
+            {"$set": {"state": "done", "result": result, "account_id": account_id or None, "done_at": now}},
+        )
+
+    def release(self, event_id: str) -> None:
+        self.events.delete_one({"_id": event_id, "state": "processing"})

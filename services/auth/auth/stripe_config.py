@@ -1,0 +1,87 @@
+"""Stripe settings of the auth service (the one service that talks to Stripe).
+
+All or nothing: with none of STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET and STRIPE_PRICE_PROFESSIONAL
+set, payments are off (self-hosted installations may run without Stripe); with some but not all,
+startup fails naming the missing one. Secrets come from a mounted file (<NAME>_FILE, which wins)
+or, for local runs and tests, the variable itself."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from svccommon.config import ConfigError, env_file, env_str
+
+DEFAULT_API_BASE = "https://api.stripe.com"
+SECRETS = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")
+PRICE_VARS = {"professional": "STRIPE_PRICE_PROFESSIONAL"}  # paid plan id -> its price variable
+
+
+@dataclass(frozen=True)
+class StripeConfig:
+    secret_key: str = field(repr=False)
+    webhook_secret: str = field(repr=False)
+    api_base: str
+    prices: Mapping[str, str]  # plan id -> Stripe price id
+    success_url: str
+    cancel_url: str
+    portal_return_url: str
+
+    def plan_of_price(self, price_id: str) -> str | None:
+        return next((plan for plan, price in self.prices.items() if price == price_id), None)
+
+
+def _secret(env: Mapping[str, str], name: str) -> str:
+    """<NAME>_FILE (a mounted secret) wins over <NAME>; "" when neither is set."""
+    if env.get(f"{name}_FILE", "").strip():
+        value = env_file(env, f"{name}_FILE").read_text().strip()
+        if not value:
+            raise ConfigError(f"{name}_FILE points to an empty file")
+        return value
+    return env.get(name, "").strip()
+
+
+def _url(env: Mapping[str, str], name: str, default: str, production: bool) -> str:
+    url = env_str(env, name, default)
+    if not url.startswith(("https://", "http://")):
+        raise ConfigError(f"{name} must be an http(s) URL, got {url[:60]!r}")
+    if production and not url.startswith("https://"):
+        raise ConfigError(f"{name} must use https:// in production")
+    return url
+
+
+def load_stripe(env: Mapping[str, str], public_base_url: str, production: bool) -> StripeConfig | None:
+    values = {name: _secret(env, name) for name in SECRETS}
+    values.update({var: env.get(var, "").strip() for var in PRICE_VARS.values()})
+    if not any(values.values()):
+        return None
+    missing = [name for name, value in values.items() if not value]
+    if missing:
+        raise ConfigError(
+            f"{missing[0]} is required when Stripe payments are configured "
+            f"(set all of {', '.join(values)} or none)"
+        )
+    if not values["STRIPE_SECRET_KEY"].startswith(("sk_", "rk_")):
+        raise ConfigError("STRIPE_SECRET_KEY must be a Stripe secret or restricted key (sk_... or rk_...)")
+    if not values["STRIPE_WEBHOOK_SECRET"].startswith("whsec_"):
+        raise ConfigError("STRIPE_WEBHOOK_SECRET must be a webhook signing secret (whsec_...)")
+    for var in PRICE_VARS.values():
+        if not values[var].startswith("price_"):
+            raise ConfigError(f"{var} must be a Stripe price id (price_...)")
+    return StripeConfig(
+        secret_key=values["STRIPE_SECRET_KEY"],
+        webhook_secret=values["STRIPE_WEBHOOK_SECRET"],
+        api_base=_url(env, "STRIPE_API_BASE", DEFAULT_API_BASE, production).rstrip("/"),
+        prices={plan: values[var] for plan, var in PRICE_VARS.items()},
+        # Stripe fills in {CHECKOUT_SESSION_ID} when it redirects the customer back.
+        success_url=_url(
+            env,
+            "BILLING_SUCCESS_URL",
+            f"{public_base_url}/billing?checkout=success&session_id={{CHECKOUT_SESSION_ID}}",
+            production,
+        ),
+        cancel_url=_url(
+            env, "BILLING_CANCEL_URL", f"{public_base_url}/billing?checkout=cancelled", production
+        ),
+        portal_return_url=_url(env, "BILLING_PORTAL_RETURN_URL", f"{public_base_url}/billing", production),
+    )

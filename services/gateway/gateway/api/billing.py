@@ -1,0 +1,201 @@
+"""Plans and payments: the plan catalog, Stripe Checkout and customer-portal links, and Stripe's
+webhook. The auth service talks to Stripe and owns the plan; this module shapes the REST side
+and, when a webhook moves a plan, tells the usage service (which pauses scheduled syncs the new
+plan does not allow)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from aicosts.auth.v1 import auth_pb2
+from aicosts.usage.v1 import usage_pb2
+from flask import Blueprint, current_app, g, jsonify, request
+from pydantic import Field, StrictStr
+from svccommon.plans import PLANS
+
+from gateway.api.auth_support import Body, parse
+from gateway.authn import auth_rpc, require_account
+from gateway.openapi import json_body, problem, ref
+from gateway.problems import Problem
+
+bp = Blueprint("billing", __name__)
+
+STRIPE_TIMEOUT_S = 30.0  # auth calls Stripe inside these (10 s per attempt, retried)
+WEBHOOK_MAX_BYTES = 512 * 1024  # Stripe events are a few KB; refuse anything far larger unread
+MAX_SIGNATURE_HEADER = 4096
+
+
+class CheckoutBody(Body):
+    plan: StrictStr = Field(min_length=1, max_length=64)
+
+
+def _auth(method: str, message: Any, timeout: float | None = None) -> Any:
+    """Call auth; a bad field becomes a validation problem naming it."""
+    try:
+        return auth_rpc(method, message, timeout=timeout)
+    except grpc.RpcError as exc:
+        meta = dict(exc.trailing_metadata() or ()) if hasattr(exc, "trailing_metadata") else {}
+        if hasattr(exc, "code") and exc.code() == grpc.StatusCode.INVALID_ARGUMENT and meta.get("x-field"):
+            detail = exc.details() or "invalid"
+            raise Problem(
+                400, detail, kind="validation", errors=[{"field": meta["x-field"], "message": detail}]
+            ) from None
+        raise
+
+
+@bp.get("/v1/billing/plans")
+def list_plans():
+    # Public: the pricing page shows it before anyone signs up.
+    return jsonify(items=[plan.to_dict() for plan in PLANS.values()], next_cursor=None)
+
+
+@bp.post("/v1/billing/checkout")
+@require_account
+def checkout():
+    body = parse(CheckoutBody)
+    message = auth_pb2.CreateCheckoutSessionRequest(account_id=g.account_id, plan=body.plan)
+    reply = _auth("CreateCheckoutSession", message, timeout=STRIPE_TIMEOUT_S)
+    return jsonify(url=reply.url, session_id=reply.session_id)
+
+
+@bp.post("/v1/billing/portal")
+@require_account
+def portal():
+    message = auth_pb2.CreatePortalSessionRequest(account_id=g.account_id)
+    return jsonify(url=_auth("CreatePortalSession", message, timeout=STRIPE_TIMEOUT_S).url)
+
+
+@bp.post("/v1/webhooks/stripe")
+def stripe_webhook():
+    """No bearer token: the Stripe-Signature over the raw body is the authentication (checked by
+    auth with the signing secret). The body goes on byte for byte, never parsed here."""
+    if (request.content_length or 0) > WEBHOOK_MAX_BYTES:
+        raise Problem(413, "the body is larger than a Stripe event can be", kind="payload-too-large")
+    request.max_content_length = WEBHOOK_MAX_BYTES  # also bounds chunked bodies
+    payload = request.get_data(cache=False)
+    signature = request.headers.get("Stripe-Signature", "")[:MAX_SIGNATURE_HEADER]
+    reply = _auth(
+        "HandleStripeWebhook", auth_pb2.HandleStripeWebhookRequest(payload=payload, signature=signature)
+    )
+    if reply.account_id and reply.plan:
+        # Also on replays: if an earlier delivery failed here, Stripe's retry finishes the job.
+        # A usage outage fails the delivery (503), so Stripe delivers it again later.
+        current_app.extensions["backends"]["usage"].call(
+            "SetAccountPlan", usage_pb2.SetAccountPlanRequest(account_id=reply.account_id, plan=reply.plan)
+        )
+    return jsonify(received=True, result=reply.result)
+
+
+OPENAPI_SCHEMAS = {
+    "Plan": {
+        "type": "object",
+        "required": ["id", "name", "price_usd_month", "features"],
+        "properties": {
+            "id": {"type": "string", "examples": ["professional"]},
+            "name": {"type": "string"},
+            "price_usd_month": {"type": "string", "description": "USD per month, a decimal string"},
+            "max_credentials": {"type": ["integer", "null"], "description": "null: unlimited"},
+            "history_days": {"type": "integer", "description": "How far back syncs reach"},
+            "ai_parsing": {"type": "boolean"},
+            "csv_export": {"type": "boolean"},
+            "features": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "Redirect": {
+        "type": "object",
+        "required": ["url"],
+        "properties": {"url": {"type": "string", "format": "uri"}, "session_id": {"type": "string"}},
+    },
+}
+
+_AUTH = [{"bearer": []}]
+_NOT_CONFIGURED = problem("Payments are not configured on this installation, or nothing to manage yet")
+_STRIPE_DOWN = problem("Stripe is not answering; try again later")
+
+OPENAPI_PATHS = {
+    "/v1/billing/plans": {
+        "get": {
+            "summary": "The plans on sale, with their limits and features",
+            "responses": {
+                "200": json_body(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "items": {"type": "array", "items": ref("Plan")},
+                            "next_cursor": {"type": ["string", "null"]},
+                        },
+                    }
+                )
+            },
+        }
+    },
+    "/v1/billing/checkout": {
+        "post": {
+            "summary": "A Stripe Checkout link to subscribe to a paid plan",
+            "security": _AUTH,
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["plan"],
+                            "properties": {"plan": {"type": "string", "examples": ["professional"]}},
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": json_body(ref("Redirect"), "Open this URL to pay"),
+                "400": problem("Not a paid plan"),
+                "401": problem("Not authenticated"),
+                "415": problem("The body is not JSON"),
+                "422": _NOT_CONFIGURED,
+                "503": _STRIPE_DOWN,
+            },
+        }
+    },
+    "/v1/billing/portal": {
+        "post": {
+            "summary": "A Stripe customer-portal link (invoices, payment method, cancel)",
+            "security": _AUTH,
+            "responses": {
+                "200": json_body(ref("Redirect"), "Open this URL to manage the subscription"),
+                "401": problem("Not authenticated"),
+                "422": _NOT_CONFIGURED,
+                "503": _STRIPE_DOWN,
+            },
+        }
+    },
+    "/v1/webhooks/stripe": {
+        "post": {
+            "summary": "Stripe webhook endpoint (authenticated by the Stripe-Signature header)",
+            "parameters": [
+                {"name": "Stripe-Signature", "in": "header", "required": True, "schema": {"type": "string"}}
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
+            "responses": {
+                "200": json_body(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "received": {"type": "boolean"},
+                            "result": {
+                                "type": "string",
+                                "enum": ["applied", "ignored", "stale", "duplicate"],
+                            },
+                        },
+                    },
+                    "Received (replays and event types this service ignores too)",
+                ),
+                "400": problem("Bad or missing signature, stale timestamp, or not a Stripe event"),
+                "413": problem("The body is too large"),
+                "503": problem("Try again later (Stripe retries)"),
+            },
+        }
+    },
+}

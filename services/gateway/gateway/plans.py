@@ -1,0 +1,40 @@
+"""Plan checks where an action happens: the caller's plan as auth knows it right now, and the
+403 problem (kind "plan-required") that names the plan that allows the action."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aicosts.auth.v1 import auth_pb2
+from flask import current_app
+from svccommon.plans import Plan, cheapest_plan, effective_plan
+
+from gateway.problems import Problem
+
+
+def plan_of(account_id: str) -> Plan:
+    """The account's plan (auth is the one source; no caching, so an upgrade counts at once)."""
+    auth = current_app.extensions["backends"]["auth"]
+    reply = auth.call("GetAccount", auth_pb2.GetAccountRequest(account_id=account_id))
+    return effective_plan(reply.account.plan)
+
+
+def plan_required(current: Plan, needed: Plan, what: str) -> Problem:
+    """`what` completes "... is part of the <plan> plan", e.g. "CSV export"."""
+    return Problem(
+        403,
+        f"{what} is part of the {needed.name} plan (this account is on the {current.name} plan); "
+        f"upgrade to {needed.name} with POST /v1/billing/checkout",
+        kind="plan-required",
+        extra={"plan": current.id, "required_plan": needed.id},
+    )
+
+
+def require(current: Plan, allows: Callable[[Plan], bool], what: str) -> None:
+    """Raise plan-required unless `current` allows it. When no plan allows it either, return
+    and let the service's own limit answer (a plain 400/422, since no upgrade would help)."""
+    if allows(current):
+        return
+    needed = cheapest_plan(allows)
+    if needed is not None:
+        raise plan_required(current, needed, what)
