@@ -3,7 +3,6 @@ JSON bodies, the account and token JSON shapes, and their OpenAPI schemas."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, TypeVar
 
 import grpc
@@ -12,6 +11,7 @@ from flask import request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from gateway.authn import auth_rpc
+from gateway.jsonfmt import timestamp
 from gateway.openapi import problem, ref
 from gateway.problems import Problem
 
@@ -57,12 +57,6 @@ def call_auth(method: str, message: Any) -> Any:
                 429, detail, kind="rate-limited", headers={"Retry-After": meta["retry-after"]}
             ) from None
         raise
-
-
-def timestamp(message: Any, field: str) -> str | None:
-    if not message.HasField(field):
-        return None
-    return getattr(message, field).ToDatetime(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def account_json(account: auth_pb2.Account) -> dict[str, Any]:

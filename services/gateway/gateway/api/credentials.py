@@ -3,7 +3,6 @@ last 4 characters only), get one, delete one. The key itself is never returned o
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import re
 from typing import Any
@@ -18,6 +17,7 @@ from svccommon.plans import Plan
 
 from gateway.api.usage import sync_run_json
 from gateway.authn import require_account
+from gateway.jsonfmt import timestamp
 from gateway.openapi import json_body, problem, ref
 from gateway.plans import plan_of, require
 from gateway.problems import Problem
@@ -59,12 +59,6 @@ def _keyvault():
     return current_app.extensions["backends"]["keyvault"]
 
 
-def _time(message: Any, field: str) -> str | None:
-    if not message.HasField(field):
-        return None
-    return getattr(message, field).ToDatetime(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def credential_json(c: kv.Credential) -> dict[str, Any]:
     return {
         "id": c.id,
@@ -73,8 +67,8 @@ def credential_json(c: kv.Credential) -> dict[str, Any]:
         "last4": c.last4,
         "status": c.status,
         "status_message": c.status_message or None,
-        "created_at": _time(c, "created_at"),
-        "last_sync_at": _time(c, "last_sync_at"),
+        "created_at": timestamp(c, "created_at"),
+        "last_sync_at": timestamp(c, "last_sync_at"),
     }
 
 

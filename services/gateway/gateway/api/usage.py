@@ -14,6 +14,7 @@ from svccommon.plans import cheapest_plan
 
 from gateway.api.usage_openapi import OPENAPI_PATHS, OPENAPI_SCHEMAS  # noqa: F401 (module contract)
 from gateway.authn import require_account
+from gateway.jsonfmt import timestamp
 from gateway.plans import plan_of, require
 from gateway.problems import Problem
 
@@ -107,12 +108,6 @@ def _query(model: type[BaseModel]) -> Any:
     return model.model_validate(raw)
 
 
-def _time(message: Any, field: str) -> str | None:
-    if not message.HasField(field):
-        return None
-    return getattr(message, field).ToDatetime(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def sync_run_json(run: pb.SyncRun) -> dict[str, Any]:
     return {
         "id": run.id,
@@ -127,9 +122,9 @@ def sync_run_json(run: pb.SyncRun) -> dict[str, Any]:
         "records": run.records,
         "error": run.error or None,
         "failed_days": [{"date": f.date, "error": f.error} for f in run.failed_days],
-        "queued_at": _time(run, "queued_at"),
-        "started_at": _time(run, "started_at"),
-        "finished_at": _time(run, "finished_at"),
+        "queued_at": timestamp(run, "queued_at"),
+        "started_at": timestamp(run, "started_at"),
+        "finished_at": timestamp(run, "finished_at"),
     }
 
 
@@ -150,7 +145,7 @@ def record_json(r: pb.UsageRecord) -> dict[str, Any]:
         "credential_id": r.credential_id or None,
         "upload_id": r.upload_id or None,
         "warnings": list(r.warnings),
-        "synced_at": _time(r, "synced_at"),
+        "synced_at": timestamp(r, "synced_at"),
     }
 
 
