@@ -25,13 +25,7 @@ def auth_rpc(method: str, message: Any, timeout: float | None = None) -> Any:
     """Call the auth service with the house rules (deadline, request context). wait_for_ready: a
     channel still connecting or backing off (auth just started or restarted) is waited for within
     the deadline instead of failing the call at once with a spurious 503."""
-    backend = current_app.extensions["backends"]["auth"]
-    return getattr(backend.stub, method)(
-        message,
-        timeout=timeout or backend.timeout_s,
-        metadata=context.current().to_metadata(),
-        wait_for_ready=True,
-    )
+    return current_app.extensions["backends"]["auth"].call(method, message, timeout=timeout)
 
 
 class SessionCheck:

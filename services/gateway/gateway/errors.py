@@ -30,6 +30,10 @@ GRPC_TO_HTTP = {
 }
 
 
+# HTTP statuses a backend may name in `x-problem-status` trailing metadata.
+BACKEND_NAMED_STATUSES = {"403", "413", "415", "422", "429", "503"}
+
+
 def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
     return [
         {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]}
@@ -50,6 +54,20 @@ def _from_http(exc: HTTPException) -> Response:
 
 def _from_grpc(exc: grpc.RpcError) -> Response:
     code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
+    meta = dict(exc.trailing_metadata() or ()) if hasattr(exc, "trailing_metadata") else {}
+    detail = exc.details() if hasattr(exc, "details") else ""
+    # Backends refine a status code with trailing metadata: an HTTP status gRPC codes cannot say
+    # (413, 415, a plan's 403), the field a validation error is about, or how long to wait.
+    named = meta.get("x-problem-status", "")
+    if named in BACKEND_NAMED_STATUSES:
+        headers = {"Retry-After": meta.get("retry-after", "30")} if named in ("429", "503") else {}
+        return problem_response(Problem(int(named), detail, kind=meta.get("x-problem-kind"), headers=headers))
+    if code == grpc.StatusCode.INVALID_ARGUMENT and meta.get("x-field"):
+        errors = [{"field": meta["x-field"], "message": detail, "code": meta.get("x-error-code", "invalid")}]
+        return problem_response(Problem(400, detail, kind="validation", errors=errors))
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED and meta.get("retry-after", "").isdigit():
+        headers = {"Retry-After": meta["retry-after"]}
+        return problem_response(Problem(429, detail, kind="rate-limited", headers=headers))
     status = GRPC_TO_HTTP.get(code, 500)
     if status == 503:
         detail = "a backend service is unavailable; try again shortly"
@@ -57,7 +75,6 @@ def _from_grpc(exc: grpc.RpcError) -> Response:
     if status == 500:
         log.error("backend error", extra={"grpc_code": getattr(code, "name", str(code))})
         return problem_response(Problem(500, "an internal error occurred; quote the request id to support"))
-    detail = exc.details() if hasattr(exc, "details") else ""
     headers = {"Retry-After": "60"} if status == 429 else {}
     return problem_response(Problem(status, detail or "request refused", headers=headers))
 

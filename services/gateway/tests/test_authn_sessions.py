@@ -23,7 +23,7 @@ class Unreachable(grpc.RpcError):
 
 class AuthStandIn:
     """Answers CheckSession from a set of live sessions, and counts the calls (a Backend's shape:
-    `.stub` and `.timeout_s`)."""
+    `.call`, `.stub` and `.timeout_s`)."""
 
     timeout_s = 5.0
 
@@ -32,6 +32,10 @@ class AuthStandIn:
         self.calls = 0
         self.down = False
         self.stub = self
+
+    def call(self, method, request, timeout=None):
+        # What svccommon.channels.Backend.call does: the default deadline, wait for ready.
+        return getattr(self.stub, method)(request, timeout=timeout or self.timeout_s, wait_for_ready=True)
 
     def CheckSession(self, request, timeout=None, metadata=(), wait_for_ready=False):  # noqa: N802
         assert timeout is not None and wait_for_ready is True

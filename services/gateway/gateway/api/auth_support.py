@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, TypeVar
 
-import grpc
 from aicosts.auth.v1 import auth_pb2
 from flask import request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
@@ -39,24 +38,8 @@ def parse(model: type[M]) -> M:
 
 
 def call_auth(method: str, message: Any) -> Any:
-    """Call the auth service. A bad field becomes a validation problem naming it; a rate limit
-    becomes 429 with the service's Retry-After; anything else goes to the generic mapping."""
-    try:
-        return auth_rpc(method, message)
-    except grpc.RpcError as exc:
-        code = exc.code() if hasattr(exc, "code") else None
-        meta = dict(exc.trailing_metadata() or ()) if hasattr(exc, "trailing_metadata") else {}
-        detail = exc.details() if hasattr(exc, "details") else ""
-        if code == grpc.StatusCode.INVALID_ARGUMENT and meta.get("x-field"):
-            errors = [
-                {"field": meta["x-field"], "message": detail, "code": meta.get("x-error-code", "invalid")}
-            ]
-            raise Problem(400, detail, kind="validation", errors=errors) from None
-        if code == grpc.StatusCode.RESOURCE_EXHAUSTED and meta.get("retry-after", "").isdigit():
-            raise Problem(
-                429, detail, kind="rate-limited", headers={"Retry-After": meta["retry-after"]}
-            ) from None
-        raise
+    """Call the auth service; its errors (field, Retry-After) become problems in errors.py."""
+    return auth_rpc(method, message)
 
 
 def account_json(account: auth_pb2.Account) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import grpc
 from aicosts.parser.v1 import parser_pb2 as pb
 from flask import Blueprint, current_app, g, jsonify, request
 
@@ -27,23 +26,12 @@ MAX_PAGE = 500
 
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 _PLATFORM = re.compile(r"[a-z0-9_]{1,64}")
-# Statuses the parser may name in trailing metadata (codes alone cannot say 413/415; the kind
-# tells clients e.g. that a 403 means "upgrade to Professional").
-_PARSER_STATUSES = {"403", "413", "415", "422", "429", "503"}
 _MB = UPLOAD_MAX_BYTES // (1024 * 1024)
 
 
 def _parser_call(method: str, message: Any, timeout: float | None = None) -> Any:
-    try:
-        return current_app.extensions["backends"]["parser"].call(method, message, timeout=timeout)
-    except grpc.RpcError as exc:
-        meta = dict(exc.trailing_metadata() or ()) if hasattr(exc, "trailing_metadata") else {}
-        status = meta.get("x-problem-status", "")
-        if status in _PARSER_STATUSES:
-            detail = exc.details() if hasattr(exc, "details") else ""
-            headers = {"Retry-After": "30"} if status in ("429", "503") else {}
-            raise Problem(int(status), detail, kind=meta.get("x-problem-kind"), headers=headers) from None
-        raise
+    # The parser names 413/415/403-plan statuses in trailing metadata; errors.py maps them.
+    return current_app.extensions["backends"]["parser"].call(method, message, timeout=timeout)
 
 
 def _record_json(r: pb.Record) -> dict[str, Any]:
