@@ -68,20 +68,10 @@ class AnthropicConnector(Connector):
     def _read(
         self, api_key: str, path: str, params: list[tuple[str, str | int]], buckets: DayBuckets, *, cost: bool
     ) -> None:
+        parse = self._cost_record if cost else self._usage_record
         for page in self._paginate(api_key, path, params):
             for bucket in page["data"]:
-                day = None
-                with buckets.guard(None, path):
-                    day = rfc3339_day(bucket["starting_at"])
-                if day is None:
-                    continue
-                with buckets.guard(day, path):
-                    results = bucket["results"]
-                    if not isinstance(results, list):
-                        raise UnexpectedShape(day, "'results' is not a list")
-                    for result in results:
-                        parse = self._cost_record if cost else self._usage_record
-                        buckets.add(parse(day, result))
+                buckets.add_bucket(bucket, path, lambda b: rfc3339_day(b["starting_at"]), parse)
 
     def _cost_record(self, day: date, result: dict[str, Any]) -> UsageRecord:
         currency = str(result.get("currency") or "USD")

@@ -108,6 +108,27 @@ class DayBuckets:
         except SHAPE_ERRORS as exc:
             self._fail_shape(day, f"{what}: {type(exc).__name__}: {exc}")
 
+    def add_bucket(
+        self,
+        bucket: Any,
+        what: str,
+        day_of: Callable[[Any], date],
+        parse: Callable[[date, dict[str, Any]], UsageRecord],
+    ) -> None:
+        """One daily bucket of the OpenAI/Anthropic admin envelope: a start time and a list of
+        `results`. A bad start fails the whole range; a bad result fails only its day."""
+        day = None
+        with self.guard(None, what):
+            day = day_of(bucket)
+        if day is None:
+            return
+        with self.guard(day, what):
+            results = bucket["results"]
+            if not isinstance(results, list):
+                raise UnexpectedShape(day, "'results' is not a list")
+            for result in results:
+                self.add(parse(day, result))
+
     def _fail_shape(self, day: date | None, detail: str) -> None:
         if day is None:
             self.fail_all(UnexpectedShape(None, detail))

@@ -100,17 +100,7 @@ class OpenAIConnector(Connector):
     ) -> None:
         for page in self._paginate(api_key, path, params):
             for bucket in page["data"]:
-                day = None
-                with buckets.guard(None, path):
-                    day = unix_day(bucket["start_time"])
-                if day is None:
-                    continue
-                with buckets.guard(day, path):
-                    results = bucket["results"]
-                    if not isinstance(results, list):
-                        raise UnexpectedShape(day, "'results' is not a list")
-                    for result in results:
-                        buckets.add(parse(day, result))
+                buckets.add_bucket(bucket, path, lambda b: unix_day(b["start_time"]), parse)
 
     def _cost_record(self, day: date, result: dict[str, Any]) -> UsageRecord:
         amount = result["amount"]
