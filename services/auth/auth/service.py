@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from aicosts.auth.v1 import auth_pb2, auth_pb2_grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 from svccommon.errors import FailedPrecondition, ServiceError
+from svccommon.pbtime import timestamp
 from svccommon.runner import info_response
 
 from auth import accounts, recovery, sessions, twofactor
@@ -34,8 +34,7 @@ def rpc(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def account_message(doc: Doc) -> auth_pb2.Account:
-    created = Timestamp()
-    created.FromDatetime(doc["created_at"])
+    created = timestamp(doc["created_at"])
     return auth_pb2.Account(
         id=doc["_id"],
         email=doc["email"],

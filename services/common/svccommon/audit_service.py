@@ -10,13 +10,13 @@ from typing import Any
 
 from aicosts.audit.v1 import audit_pb2 as pb
 from aicosts.audit.v1 import audit_pb2_grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 from pymongo.database import Database
 
 from svccommon.audit import ACTION_PATTERN, OUTCOMES, AuditLog
 from svccommon.config import CommonConfig
 from svccommon.errors import InvalidArgument
 from svccommon.grpcserver import ServiceBinding
+from svccommon.pbtime import timestamp
 
 SERVICE = pb.DESCRIPTOR.services_by_name["AuditService"].full_name
 MAX_LIMIT = 500
@@ -26,11 +26,6 @@ MAX_DETAILS_BYTES = 4096
 GATEWAY_ACTION_PREFIX = "audit."  # the only events the gateway may record itself
 SHUTDOWN_FLUSH_S = 5.0  # background audit writes still pending when the server stops
 
-
-def _timestamp(value: dt.datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
 
 
 def _when(request: Any, field: str) -> dt.datetime | None:
@@ -59,7 +54,7 @@ def event_message(doc: dict[str, Any]) -> pb.AuditEvent:
     target = doc.get("target") or {}
     return pb.AuditEvent(
         id=doc["_id"],
-        at=_timestamp(doc["at"]),
+        at=timestamp(doc["at"]),
         account_id=doc.get("account_id") or "",
         actor=doc.get("actor") or "",
         action=doc.get("action") or "",

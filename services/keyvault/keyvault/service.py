@@ -10,23 +10,15 @@ import datetime as dt
 import grpc
 from aicosts.keyvault.v1 import keyvault_pb2 as pb
 from aicosts.keyvault.v1 import keyvault_pb2_grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 from svccommon.errors import Unauthenticated
 from svccommon.identity import peer_identity
+from svccommon.pbtime import timestamp
 from svccommon.runner import info_response
 
 from keyvault.config import Config
 from keyvault.credentials import CredentialVault
 from keyvault.secretbox import SecretBox, SecretRef
 from keyvault.store import CredentialRecord
-
-
-def _ts(value: dt.datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    ts = Timestamp()
-    ts.FromDatetime(value.astimezone(dt.UTC))
-    return ts
 
 
 def credential_pb(record: CredentialRecord) -> pb.Credential:
@@ -38,9 +30,9 @@ def credential_pb(record: CredentialRecord) -> pb.Credential:
         last4=record.last4,
         status=record.status,
         status_message=record.status_message,
-        created_at=_ts(record.created_at),
-        last_used_at=_ts(record.last_used_at),
-        last_sync_at=_ts(record.last_sync_at),
+        created_at=timestamp(record.created_at),
+        last_used_at=timestamp(record.last_used_at),
+        last_sync_at=timestamp(record.last_sync_at),
         key_version=record.key_version,
     )
 

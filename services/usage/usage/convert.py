@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Any
 
 from aicosts.usage.v1 import usage_pb2 as pb
-from google.protobuf.timestamp_pb2 import Timestamp
+from svccommon.pbtime import timestamp
 
 from usage.imports import LineInput, RecordInput
 from usage.queries import Summary
 from usage.records import format_usd
 from usage.recordstore import from_d128, iter_line_items
-
-
-def timestamp(value: dt.datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(value.astimezone(dt.UTC))
-    return stamp
 
 
 def sync_run(doc: dict[str, Any]) -> pb.SyncRun:

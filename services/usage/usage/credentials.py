@@ -11,9 +11,9 @@ from typing import Protocol
 import grpc
 from aicosts.keyvault.v1 import keyvault_pb2 as kv
 from aicosts.keyvault.v1 import keyvault_pb2_grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 from svccommon.channels import Backend, secure_channel
 from svccommon.config import TlsFiles
+from svccommon.pbtime import timestamp
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +87,7 @@ class KeyvaultCredentials:
             account_id=account_id, credential_id=credential_id, status=status, status_message=message[:500]
         )
         if at is not None:
-            stamp = Timestamp()
-            stamp.FromDatetime(at)
-            request.last_sync_at.CopyFrom(stamp)
+            request.last_sync_at.CopyFrom(timestamp(at))
         self._call("UpdateCredentialStatus", request)
 
     def _call(self, method: str, request: object):  # noqa: ANN202 (a generated message)
