@@ -10,7 +10,6 @@ FakeOpenAICompat.stack_env() to make_stack), these tests can use `stack` directl
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from typing import Any
 import pytest
 import requests
 from devstack.__main__ import stack_env
+from support import processes
 from support.accounts import auth_db, new_account
 from support.fakes.openai_compat import FakeOpenAICompat, charge
 from support.ports import free_ports
@@ -39,14 +39,7 @@ class AiGateway:
     log_dir: Path
 
     def logs(self) -> str:
-        return "".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))
-
-
-def _start(name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> subprocess.Popen:
-    log = (log_dir / f"{name}.log").open("wb")
-    return subprocess.Popen(
-        argv, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+        return processes.logs(self.log_dir)
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +60,9 @@ def ai_gateway(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             }
         )
         bin_dir = Path(sys.executable).parent
-        processes = [
-            _start("parser", [sys.executable, "-m", "parser"], env, log_dir),
-            _start(
+        started = [
+            processes.start("parser", [sys.executable, "-m", "parser"], env, log_dir),
+            processes.start(
                 "gateway",
                 [str(bin_dir / "gunicorn"), "-c", "python:gateway.gunicorn_conf", "gateway:create_app()"],
                 env,
@@ -78,18 +71,10 @@ def ai_gateway(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         ]
         gateway = AiGateway(f"http://127.0.0.1:{gateway_port}", fake, log_dir)
         try:
-            _wait_ready(gateway, processes)
+            _wait_ready(gateway, started)
             yield gateway
         finally:
-            for process, sig in zip(processes, (signal.SIGTERM, signal.SIGQUIT), strict=True):
-                if process.poll() is None:
-                    os.killpg(process.pid, sig)  # SIGQUIT: gunicorn's quick shutdown
-            for process in processes:
-                try:
-                    process.wait(20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait(5)
+            processes.stop(started, [signal.SIGTERM, signal.SIGQUIT])  # SIGQUIT: gunicorn's quick exit
 
 
 def _wait_ready(gateway: AiGateway, processes: list[subprocess.Popen], timeout_s: float = 60) -> None:

@@ -43,6 +43,10 @@ def usage_stub(stack: Any, identity: str, tmp_path: Any) -> Any:
         ("POST", "/v1/credentials/{cred}/sync", {"data": "from=x"}, 415, None),
         ("GET", "/v1/usage/summary", {"params": {"group_by": "day,week"}}, 400, "group_by.1"),
         ("GET", "/v1/usage/summary", {"params": {"platfrom": "openai"}}, 400, "platfrom"),
+        ("GET", "/v1/usage/summary", {"params": {"top": 5000}}, 400, "top"),
+        ("GET", "/v1/usage/summary", {"params": {"group_by": "key"}}, 400, "group_by.0"),
+        ("GET", "/v1/usage/month-to-date", {"params": {"from": "2026-09-01"}}, 400, "from"),
+        ("GET", "/v1/usage/month-to-date", {"params": {"to": "2026-13-01"}}, 400, "to"),
         ("GET", "/v1/usage/records", {"params": {"limit": 501}}, 400, "limit"),
         ("GET", "/v1/usage/records", {"params": {"cursor": "garbage"}}, 400, None),
         ("GET", "/v1/usage/records", {"params": {"from": "2026-09-10", "to": "2026-09-01"}}, 400, None),
@@ -139,7 +143,14 @@ def test_parser_imports_file_records_and_only_the_parser_may(
 
     summary = call(http, stack, account, "GET", "/v1/usage/summary", params={"group_by": "source"}).json()
     assert summary["groups"] == [
-        {"source": "file", "cost_usd": "1.75", "units": {"input_tokens": 7}, "records": 2}
+        {
+            "source": "file",
+            "cost_usd": "1.75",
+            "units": {"input_tokens": 7},
+            "records": 2,
+            "provisional": False,
+            "estimated": False,
+        }
     ]
     upgrade(stack, stripe_fake, account)  # CSV export is part of the Professional plan
     export = call(http, stack, account, "GET", "/v1/usage/export", params={"source": "file"})
@@ -153,3 +164,59 @@ def test_parser_imports_file_records_and_only_the_parser_may(
     )
     assert deleted.deleted == 2
     assert call(http, stack, account, "GET", "/v1/usage/summary").json()["total_cost_usd"] == "0"
+
+
+def test_dashboard_shapes_each_in_one_request(stack: Any, http: Any, account: Any, tmp_path: Any) -> None:
+    """Top models with the rest folded, breakdown by key, and month to date against the same days
+    of last month, each one GET, each equal to the imported records."""
+    today = dt.date(2026, 11, 20)
+    days = {
+        "2026-11-01": "1.5",
+        "2026-11-20": "2.25",
+        "2026-10-01": "4",
+        "2026-10-20": "8",
+        "2026-10-21": "16",
+    }
+    records = [
+        pb.RecordInput(platform="mistral", date=day, model=f"m{i}", cost_usd=cost, units={"requests": 1})
+        for i, (day, cost) in enumerate(days.items())
+    ]
+    upload = pb.ImportRecordsRequest(account_id=account.account_id, upload_id="u" * 32, records=records)
+    assert usage_stub(stack, "parser", tmp_path).ImportRecords(upload, timeout=10).imported == 5
+
+    window = {"from": "2026-10-01", "to": today.isoformat()}
+    top = call(
+        http, stack, account, "GET", "/v1/usage/summary", params={**window, "group_by": "model", "top": 2}
+    )
+    body = top.json()
+    assert [(g["model"], g["cost_usd"]) for g in body["groups"]] == [("m4", "16"), ("m3", "8")]
+    assert (body["others"]["cost_usd"], body["others"]["groups"], body["total_cost_usd"]) == (
+        "7.75",
+        3,
+        "31.75",
+    )
+
+    by_key = call(
+        http, stack, account, "GET", "/v1/usage/summary", params={**window, "group_by": "credential_id"}
+    )
+    assert [(g["credential_id"], g["cost_usd"]) for g in by_key.json()["groups"]] == [("", "31.75")]
+    only_files = call(
+        http, stack, account, "GET", "/v1/usage/summary", params={**window, "credential_id": ""}
+    )
+    assert only_files.json()["total_cost_usd"] == "31.75"
+
+    month = call(http, stack, account, "GET", "/v1/usage/month-to-date", params={"to": today.isoformat()})
+    assert month.status_code == 200, month.text
+    body = month.json()
+    assert (body["current"]["from"], body["current"]["to"], body["current"]["cost_usd"]) == (
+        "2026-11-01",
+        "2026-11-20",
+        "3.75",
+    )
+    assert (body["previous"]["from"], body["previous"]["to"], body["previous"]["cost_usd"]) == (
+        "2026-10-01",
+        "2026-10-20",
+        "12",
+    )
+    assert (body["change_usd"], body["change_ratio"]) == ("-8.25", "-0.6875")
+    assert body["current"]["units"] == {"requests": 2}

@@ -10,6 +10,7 @@ from svccommon.config import CommonConfig, ConfigError, backend_address, env_flo
 
 from usage.connectors import CONNECTORS
 from usage.connectors.base import BASE_URL_ENV_PREFIX, base_url_for
+from usage.summarycache import DEFAULT_MAX_ENTRIES
 
 DEFAULT_SYNC_INTERVAL_S = 6 * 3600
 
@@ -32,6 +33,7 @@ class Config:
     sync_workers: int
     sync_stale_s: int
     provider_http: ProviderHttp
+    summary_cache_entries: int  # day-rollup entries kept in memory across accounts (LRU)
     # PROVIDER_BASE_URL_<PLATFORM> values that were set (connectors default to the real APIs).
     provider_base_urls: Mapping[str, str] = field(default_factory=dict)
 
@@ -61,6 +63,9 @@ def load(env: Mapping[str, str] | None = None) -> Config:
             backoff_s=env_float(env, "USAGE_PROVIDER_BACKOFF_SECONDS", 1.0),
             retry_after_max_s=env_float(env, "USAGE_PROVIDER_RETRY_AFTER_MAX_SECONDS", 60.0),
             timeout_s=env_float(env, "USAGE_PROVIDER_TIMEOUT_SECONDS", 30.0, minimum=1.0),
+        ),
+        summary_cache_entries=env_int(
+            env, "USAGE_SUMMARY_CACHE_ENTRIES", DEFAULT_MAX_ENTRIES, minimum=10_000
         ),
         provider_base_urls=_provider_base_urls(env),
     )

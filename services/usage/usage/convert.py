@@ -9,7 +9,7 @@ from aicosts.usage.v1 import usage_pb2 as pb
 from svccommon.pbtime import timestamp
 
 from usage.imports import LineInput, RecordInput
-from usage.queries import Summary
+from usage.queries import GroupRow, MonthToDate, Period, Summary
 from usage.records import format_usd
 from usage.recordstore import from_d128, iter_line_items
 
@@ -63,19 +63,54 @@ def usage_record(doc: dict[str, Any]) -> pb.UsageRecord:
 
 
 def summary(result: Summary) -> pb.GetUsageSummaryResponse:
+    total = result.total
     return pb.GetUsageSummaryResponse(
         from_date=result.flt.first.isoformat(),
         to_date=result.flt.last.isoformat(),
         currency="USD",
-        total_cost_usd=format_usd(result.total_cost_usd),
-        units=result.units,
-        groups=[
-            pb.UsageGroup(
-                **group.key, cost_usd=format_usd(group.cost_usd), units=group.units, records=group.records
-            )
-            for group in result.groups
-        ],
-        records=result.records,
+        total_cost_usd=format_usd(total.cost_usd),
+        units=total.units,
+        groups=[usage_group(group) for group in result.groups],
+        records=total.records,
+        others=usage_group(result.others) if result.others else None,
+        others_groups=result.others_groups,
+        provisional=total.provisional,
+        estimated=total.estimated,
+    )
+
+
+def usage_group(group: GroupRow) -> pb.UsageGroup:
+    return pb.UsageGroup(
+        **group.key,
+        cost_usd=format_usd(group.cost_usd),
+        units=group.units,
+        records=group.records,
+        provisional=group.provisional,
+        estimated=group.estimated,
+    )
+
+
+def month_to_date(result: MonthToDate) -> pb.GetMonthToDateResponse:
+    ratio = result.change_ratio
+    return pb.GetMonthToDateResponse(
+        currency="USD",
+        current=period(result.current),
+        previous=period(result.previous),
+        change_usd=format_usd(result.change_usd),
+        change_ratio="" if ratio is None else format_usd(ratio),
+    )
+
+
+def period(result: Period) -> pb.PeriodTotal:
+    totals = result.totals
+    return pb.PeriodTotal(
+        from_date=result.first.isoformat(),
+        to_date=result.last.isoformat(),
+        cost_usd=format_usd(totals.cost_usd),
+        units=totals.units,
+        records=totals.records,
+        provisional=totals.provisional,
+        estimated=totals.estimated,
     )
 
 

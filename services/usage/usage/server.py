@@ -21,6 +21,7 @@ from usage.queries import UsageQueries
 from usage.recordstore import RecordStore
 from usage.runstore import RunStore, now_ms
 from usage.service import UsageServicer
+from usage.summarycache import SummaryCache
 from usage.syncjob import SyncJob
 from usage.syncs import SyncController
 
@@ -32,6 +33,7 @@ GATEWAY_METHODS = (
     "ForgetCredential",
     "SetAccountPlan",
     "GetUsageSummary",
+    "GetMonthToDate",
     "ListRecords",
     "ExportRecords",
 )
@@ -88,7 +90,8 @@ def build(cfg: Config, db: Database, credentials: Credentials | None = None) -> 
         runs, records, credentials, now_ms, cfg.sync_interval_s, engine.wake, audit=audit, plans=plans
     )
     importer = RecordImporter(records, now_ms, audit=audit)
-    servicer = UsageServicer(cfg, syncs, UsageQueries(records, now_ms), importer)
+    cache = SummaryCache(records.rollup_store, records.rollups, records.rows, cfg.summary_cache_entries)
+    servicer = UsageServicer(cfg, syncs, UsageQueries(records, now_ms, cache), importer)
     binding = ServiceBinding(
         full_name=SERVICE,
         register=lambda server: usage_pb2_grpc.add_UsageServiceServicer_to_server(servicer, server),

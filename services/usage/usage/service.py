@@ -7,7 +7,7 @@ from aicosts.usage.v1 import usage_pb2_grpc
 from svccommon.errors import Unavailable
 from svccommon.runner import info_response
 
-from usage import convert
+from usage import convert, limits
 from usage.config import Config
 from usage.imports import RecordImporter
 from usage.queries import UsageQueries
@@ -66,15 +66,28 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
 
     # --- queries -----------------------------------------------------------------
 
-    def _filter(self, request) -> RecordFilter:  # noqa: ANN001 (any request with account_id + filter)
+    def _filter(self, request, days: tuple[str, str] | None = None) -> RecordFilter:  # noqa: ANN001
+        """Any request with account_id + filter; ``days`` overrides the filter's range."""
         f = request.filter
+        first, last = days or (f.from_date, f.to_date)
         return self.queries.make_filter(
-            request.account_id, f.from_date, f.to_date, list(f.platforms), list(f.models), f.source
+            request.account_id,
+            first,
+            last,
+            list(f.platforms),
+            list(f.models),
+            f.source,
+            list(f.credential_ids),
         )
 
     def GetUsageSummary(self, request, context):  # noqa: N802
-        result = self.queries.summary(self._filter(request), list(request.group_by))
+        result = self.queries.summary(self._filter(request), list(request.group_by), request.top)
         return convert.summary(result)
+
+    def GetMonthToDate(self, request, context):  # noqa: N802
+        as_of = limits.parse_day(request.as_of, "as_of") if request.as_of else self.queries.clock().date()
+        flt = self._filter(request, (as_of.isoformat(), as_of.isoformat()))
+        return convert.month_to_date(self.queries.month_to_date(flt, as_of))
 
     def ListRecords(self, request, context):  # noqa: N802
         docs, cursor = self.queries.page(self._filter(request), request.limit, request.cursor)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any, Literal, get_origin
 
 import grpc
 from aicosts.usage.v1 import usage_pb2 as pb
@@ -21,8 +21,9 @@ from gateway.problems import Problem
 bp = Blueprint("usage", __name__)
 
 EXPORT_TIMEOUT_S = 300.0  # the whole CSV stream; each page of records is read inside it
-# A year of records aggregates in well under a second on MongoDB, but takes seconds on the
-# embedded development database: queries get more than the default backend deadline.
+# Summaries answer in milliseconds from the usage service's cache, but the first one of an
+# account stored before day rollups existed builds them, and record pages scan: queries get more
+# than the default backend deadline.
 QUERY_TIMEOUT_S = 60.0
 _MAX_LIST_VALUES = 50
 
@@ -66,6 +67,7 @@ class RangeQuery(_Days):
     platform: list[str] = Field(default_factory=list, max_length=_MAX_LIST_VALUES)
     model: list[str] = Field(default_factory=list, max_length=_MAX_LIST_VALUES)
     source: Literal["api", "file"] | None = None
+    credential_id: list[str] = Field(default_factory=list, max_length=_MAX_LIST_VALUES)
 
     def filter(self) -> pb.UsageFilter:
         return pb.UsageFilter(
@@ -74,11 +76,22 @@ class RangeQuery(_Days):
             platforms=self.platform,
             models=self.model,
             source=self.source or "",
+            credential_ids=self.credential_id,
         )
 
 
+GroupField = Literal["day", "platform", "model", "source", "credential_id"]
+
+
 class SummaryQuery(RangeQuery):
-    group_by: list[Literal["day", "platform", "model", "source"]] = Field(default_factory=list, max_length=4)
+    group_by: list[GroupField] = Field(default_factory=list, max_length=5)
+    top: int = Field(default=0, ge=0, le=1000)
+
+
+class MonthToDateQuery(RangeQuery):
+    """The month to ``to`` (default today); ``from`` is not taken."""
+
+    from_: None = Field(default=None, alias="from")
 
 
 class RecordsQuery(RangeQuery):
@@ -96,16 +109,16 @@ class RunsQuery(_Strict):
     cursor: str | None = Field(default=None, max_length=2048)
 
 
-_LIST_PARAMS = ("platform", "model", "group_by")
-
-
 def _query(model: type[BaseModel]) -> Any:
-    """Query string → model. Lists take repeated keys and/or commas (group_by=day,model)."""
+    """Query string → model. Lists take repeated keys and/or commas (group_by=day,model); an
+    empty credential_id stands for billing files, so an empty value is kept when it is alone."""
+    lists = {name for name, f in model.model_fields.items() if get_origin(f.annotation) is list}
     raw: dict[str, Any] = {}
     for key in request.args:
         values = request.args.getlist(key)
-        if key in _LIST_PARAMS:
-            raw[key] = [part.strip() for v in values for part in v.split(",") if part.strip()]
+        if key in lists:
+            parts = [part.strip() for v in values for part in v.split(",")]
+            raw[key] = [p for p in parts if p] or ([""] if key == "credential_id" else [])
         else:
             raw[key] = values[-1]
     return model.model_validate(raw)
@@ -224,23 +237,68 @@ def usage_summary():
     query = _query(SummaryQuery)
     reply = _usage().call(
         "GetUsageSummary",
-        pb.GetUsageSummaryRequest(account_id=g.account_id, filter=query.filter(), group_by=query.group_by),
+        pb.GetUsageSummaryRequest(
+            account_id=g.account_id, filter=query.filter(), group_by=query.group_by, top=query.top
+        ),
         timeout=QUERY_TIMEOUT_S,
     )
-    groups = []
-    for group in reply.groups:
-        item: dict[str, Any] = {name: getattr(group, name) for name in query.group_by}
-        item.update(cost_usd=group.cost_usd, units=dict(sorted(group.units.items())), records=group.records)
-        groups.append(item)
+    body: dict[str, Any] = {
+        "from": reply.from_date,
+        "to": reply.to_date,
+        "currency": reply.currency,
+        "total_cost_usd": reply.total_cost_usd,
+        "units": dict(sorted(reply.units.items())),
+        "records": reply.records,
+        "provisional": reply.provisional,
+        "estimated": reply.estimated,
+        "groups": [_group_json(group, query.group_by) for group in reply.groups],
+    }
+    if query.top:
+        others = _group_json(reply.others, []) if reply.others_groups else None
+        body["others"] = others and {**others, "groups": reply.others_groups}
+    return jsonify(body)
+
+
+def _group_json(group: pb.UsageGroup, names: list[str]) -> dict[str, Any]:
+    item: dict[str, Any] = {name: getattr(group, name) for name in names}
+    item.update(
+        cost_usd=group.cost_usd,
+        units=dict(sorted(group.units.items())),
+        records=group.records,
+        provisional=group.provisional,
+        estimated=group.estimated,
+    )
+    return item
+
+
+def _period_json(period: pb.PeriodTotal) -> dict[str, Any]:
+    return {
+        "from": period.from_date,
+        "to": period.to_date,
+        "cost_usd": period.cost_usd,
+        "units": dict(sorted(period.units.items())),
+        "records": period.records,
+        "provisional": period.provisional,
+        "estimated": period.estimated,
+    }
+
+
+@bp.get("/v1/usage/month-to-date")
+@require_account
+def usage_month_to_date():
+    query = _query(MonthToDateQuery)
+    reply = _usage().call(
+        "GetMonthToDate",
+        pb.GetMonthToDateRequest(account_id=g.account_id, filter=query.filter(), as_of=query.to or ""),
+        timeout=QUERY_TIMEOUT_S,
+    )
     return jsonify(
         {
-            "from": reply.from_date,
-            "to": reply.to_date,
             "currency": reply.currency,
-            "total_cost_usd": reply.total_cost_usd,
-            "units": dict(sorted(reply.units.items())),
-            "records": reply.records,
-            "groups": groups,
+            "current": _period_json(reply.current),
+            "previous": _period_json(reply.previous),
+            "change_usd": reply.change_usd,
+            "change_ratio": reply.change_ratio or None,
         }
     )
 

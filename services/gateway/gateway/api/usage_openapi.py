@@ -10,6 +10,10 @@ _MONEY = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "description": "USD, 
 _DAY = {"type": "string", "format": "date"}
 _TIME = {"type": ["string", "null"], "format": "date-time"}
 _UNITS = {"type": "object", "additionalProperties": {"type": "integer"}}
+_FLAGS = {
+    "provisional": {"type": "boolean", "description": "Includes recent days the provider may revise"},
+    "estimated": {"type": "boolean", "description": "Includes costs computed from a price table"},
+}
 
 OPENAPI_SCHEMAS: dict[str, Any] = {
     "SyncRun": {
@@ -60,15 +64,17 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
     },
     "UsageGroup": {
         "type": "object",
-        "required": ["cost_usd", "units"],
+        "required": ["cost_usd", "units", "records", "provisional", "estimated"],
         "properties": {
             "day": _DAY,
             "platform": {"type": "string"},
             "model": {"type": "string"},
             "source": {"type": "string", "enum": ["api", "file"]},
+            "credential_id": {"type": "string", "description": 'The key that synced it; "" for files'},
             "cost_usd": _MONEY,
             "units": _UNITS,
             "records": {"type": "integer"},
+            **_FLAGS,
         },
     },
     "UsageSummary": {
@@ -81,7 +87,53 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
             "total_cost_usd": _MONEY,
             "units": _UNITS,
             "records": {"type": "integer"},
+            **_FLAGS,
             "groups": {"type": "array", "items": ref("UsageGroup")},
+            "others": {
+                "description": (
+                    "With `top`: every group beyond the first N, summed (`groups` says how many); "
+                    "null when nothing was left out"
+                ),
+                "oneOf": [
+                    {"type": "null"},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "cost_usd": _MONEY,
+                            "units": _UNITS,
+                            "records": {"type": "integer"},
+                            "groups": {"type": "integer"},
+                            **_FLAGS,
+                        },
+                    },
+                ],
+            },
+        },
+    },
+    "PeriodTotal": {
+        "type": "object",
+        "required": ["from", "to", "cost_usd", "units", "records"],
+        "properties": {
+            "from": _DAY,
+            "to": _DAY,
+            "cost_usd": _MONEY,
+            "units": _UNITS,
+            "records": {"type": "integer"},
+            **_FLAGS,
+        },
+    },
+    "MonthToDate": {
+        "type": "object",
+        "required": ["currency", "current", "previous", "change_usd", "change_ratio"],
+        "properties": {
+            "currency": {"type": "string", "const": "USD"},
+            "current": ref("PeriodTotal"),
+            "previous": ref("PeriodTotal"),
+            "change_usd": _MONEY,
+            "change_ratio": {
+                "type": ["string", "null"],
+                "description": "(current - previous) / previous, 4 decimals; null when previous is 0",
+            },
         },
     },
     "UsageRecord": {
@@ -140,6 +192,7 @@ _RANGE = [
     _param("platform", "Platform ids, comma-separated or repeated"),
     _param("model", "Model names, comma-separated or repeated"),
     _param("source", "api or file", {"type": "string", "enum": ["api", "file"]}),
+    _param("credential_id", "Key ids, comma-separated or repeated (an empty value: billing files)"),
 ]
 _PAGE = [
     _param("limit", "Page size (max 500)", {"type": "integer", "minimum": 1, "maximum": 500}),
@@ -204,13 +257,32 @@ OPENAPI_PATHS: dict[str, Any] = {
     },
     "/v1/usage/summary": {
         "get": {
-            "summary": "Total cost and units, grouped by any ordered subset of day, platform, model",
+            "summary": (
+                "Total cost and units, grouped by any ordered subset of day, platform, model, source "
+                "and credential_id"
+            ),
             "security": _AUTH,
             "parameters": [
                 *_RANGE,
-                _param("group_by", "Ordered, comma-separated: day, platform, model, source"),
+                _param("group_by", "Ordered, comma-separated: day, platform, model, source, credential_id"),
+                _param(
+                    "top",
+                    "Keep the N costliest groups (most expensive first) and fold the rest into `others`",
+                    {"type": "integer", "minimum": 0, "maximum": 1000},
+                ),
             ],
             "responses": {"200": json_body(ref("UsageSummary")), "400": _400, "401": _401},
+        }
+    },
+    "/v1/usage/month-to-date": {
+        "get": {
+            "summary": "Month to date against the same days of the previous month (one request)",
+            "security": _AUTH,
+            "parameters": [
+                _param("to", "The day the month runs to; default today (UTC)", _DAY),
+                *_RANGE[2:],
+            ],
+            "responses": {"200": json_body(ref("MonthToDate")), "400": _400, "401": _401},
         }
     },
     "/v1/usage/records": {

@@ -1,0 +1,197 @@
+"""The summary read path on the real database: day rollups kept in step with writes, a writer
+that died half way, accounts stored before rollups existed, eviction, and the dashboard's shapes
+(top N with the rest folded, month to date against last month, breakdown by key)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from decimal import Decimal
+from typing import Any
+
+from bson.decimal128 import Decimal128
+from usage.imports import RecordInput
+from usage.queries import UsageQueries
+from usage.records import UsageRecord
+from usage.summarycache import STALE_PENDING, SummaryCache
+
+CRED_A, CRED_B = "a" * 32, "b" * 32
+
+
+def sync(h: Any, credential: str, platform: str, back: int, **costs: str) -> None:
+    day = h.day(back)
+    rows = [
+        UsageRecord(platform, day, m, "api", cost_usd=Decimal(c), units={"requests": 1})
+        for m, c in costs.items()
+    ]
+    h.records.replace_day(h.account, credential, platform, day, rows, "run", h.clock())
+
+
+def total(queries: UsageQueries, h: Any, **flt: Any) -> Decimal:
+    return queries.summary(
+        queries.make_filter(h.account, h.day(60).isoformat(), "", **flt), []
+    ).total_cost_usd
+
+
+def test_rollups_hold_one_document_per_day_in_step_with_the_records(harness: Any) -> None:
+    sync(harness, CRED_A, "openai", 1, gpt="1.10", o3="2.20")
+    sync(harness, CRED_A, "openai", 1, gpt="1.10")  # re-sync: o3 gone from that day
+    doc = harness.records.rollup_store.rollups.find_one({"account_id": harness.account})
+    assert doc["date"] == harness.day(1).isoformat() and [e["m"] for e in doc["entries"]] == ["gpt"]
+    stamp = harness.records.rollup_store.stamp(harness.account)
+    assert stamp.revs[doc["date"]] == doc["rev"] and not stamp.pending
+    assert total(harness.queries, harness) == Decimal("1.1")
+
+
+def test_a_writer_that_died_half_way_costs_speed_not_exactness(harness: Any) -> None:
+    store, account = harness.records.rollup_store, harness.account
+    sync(harness, CRED_A, "openai", 2, gpt="5")
+    assert total(harness.queries, harness) == Decimal(5)
+    # A process marks the day, writes one record straight to the collection and dies.
+    store.begin(account, [harness.day(2).isoformat()], dt.datetime.now(dt.UTC))
+    harness.records.records.insert_one(
+        {
+            "account_id": account,
+            "date": harness.day(2).isoformat(),
+            "platform": "openai",
+            "model": "late",
+            "source": "api",
+            "credential_id": CRED_A,
+            "cost_usd": Decimal128("0.5"),
+            "units": {},
+        }
+    )
+    assert total(harness.queries, harness) == Decimal("5.5")  # pending day: read from the records
+    assert store.stamp(account).pending
+    # Long after, the next reader repairs the day and serves it from the rollup again.
+    stale = dt.datetime.now(dt.UTC) - STALE_PENDING - dt.timedelta(minutes=1)
+    store.stamps.update_one(
+        {"_id": account}, {"$set": {f"pending.{harness.day(2).isoformat()}": {"t": stale}}}
+    )
+    assert total(harness.queries, harness) == Decimal("5.5")
+    assert not store.stamp(account).pending
+    assert [e["m"] for e in store.read(account, [harness.day(2).isoformat()])[0]["entries"]] == [
+        "gpt",
+        "late",
+    ]
+
+
+def test_records_stored_before_rollups_existed_are_built_on_first_read(harness: Any) -> None:
+    docs = [
+        {
+            "account_id": harness.account,
+            "date": harness.day(d).isoformat(),
+            "platform": "openai",
+            "model": "m",
+            "source": "api",
+            "credential_id": CRED_A,
+            "cost_usd": Decimal128("0.25"),
+            "units": {"requests": 2},
+        }
+        for d in range(5)
+    ]
+    harness.records.records.insert_many(docs)
+    summary = harness.queries.summary(harness.queries.make_filter(harness.account, "", ""), ["day"])
+    assert summary.total_cost_usd == Decimal("1.25") and len(summary.groups) == 5
+    assert harness.records.rollup_store.stamp(harness.account).built
+
+
+def test_a_second_cache_sees_every_write_of_the_first(harness: Any) -> None:
+    other = UsageQueries(harness.records, harness.clock)
+    sync(harness, CRED_A, "openai", 3, gpt="1")
+    assert total(other, harness) == total(harness.queries, harness) == Decimal(1)
+    sync(harness, CRED_A, "openai", 3, gpt="4")
+    assert total(other, harness) == Decimal(4)
+    harness.importer.import_upload(
+        harness.account, "u" * 32, [RecordInput("anthropic", harness.day(3).isoformat(), "claude", "2")]
+    )
+    assert total(other, harness) == Decimal(6)
+    harness.importer.delete_upload(harness.account, "u" * 32)
+    harness.syncs.forget(harness.account, CRED_A, delete_records=True)
+    assert total(other, harness) == total(harness.queries, harness) == Decimal(0)
+
+
+def test_concurrent_writers_of_one_day_leave_the_rollup_equal_to_the_records(harness: Any) -> None:
+    def write(credential: str, cost: str) -> None:
+        for i in range(5):
+            sync(harness, credential, "openai", 0, gpt=str(Decimal(cost) + i))
+
+    threads = [threading.Thread(target=write, args=(c, v)) for c, v in ((CRED_A, "1"), (CRED_B, "10"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    [doc] = harness.records.rollup_store.read(harness.account, [harness.day(0).isoformat()])
+    assert sorted(e["usd"].to_decimal() for e in doc["entries"]) == [Decimal(5), Decimal(14)]
+    assert total(UsageQueries(harness.records, harness.clock), harness) == Decimal(19)
+
+
+def test_least_recently_used_accounts_are_evicted_beyond_the_entry_budget(harness: Any) -> None:
+    records = harness.records
+    cache = SummaryCache(records.rollup_store, records.rollups, records.rows, max_entries=5_000)
+    queries = UsageQueries(records, harness.clock, cache)
+    accounts = [f"{i:032x}" for i in range(3)]
+    for account in accounts:
+        day = harness.day(0)
+        rows = [UsageRecord("openai", day, f"m{i}", "api", cost_usd=Decimal(1)) for i in range(2000)]
+        records.replace_day(account, CRED_A, "openai", day, rows, "run", harness.clock())
+        assert queries.summary(queries.make_filter(account, "", ""), []).total_cost_usd == 2000
+    assert list(cache._views) == accounts[1:]  # the oldest went first
+    assert queries.summary(queries.make_filter(accounts[0], "", ""), []).records == 2000  # reloaded
+
+
+def test_top_models_fold_the_rest_into_one_row(harness: Any) -> None:
+    sync(harness, CRED_A, "openai", 1, a="5", b="1", c="3", d="1")
+    flt = harness.queries.make_filter(harness.account, "", "")
+    summary = harness.queries.summary(flt, ["model"], top=2)
+    assert [(g.key["model"], g.cost_usd) for g in summary.groups] == [("a", 5), ("c", 3)]
+    assert summary.others.cost_usd == 2 and summary.others.records == 2 and summary.others_groups == 2
+    assert summary.total_cost_usd == 10
+    assert harness.queries.summary(flt, ["model"], top=4).others is None
+
+
+def test_breakdown_by_key_and_filter_by_key(harness: Any) -> None:
+    sync(harness, CRED_A, "openai", 1, gpt="1")
+    sync(harness, CRED_B, "openai", 1, gpt="2")
+    harness.importer.import_upload(
+        harness.account, "u" * 32, [RecordInput("openai", harness.day(1).isoformat(), "gpt", "4")]
+    )
+    flt = harness.queries.make_filter(harness.account, "", "")
+    groups = harness.queries.summary(flt, ["credential_id"]).groups
+    assert [(g.key["credential_id"], g.cost_usd) for g in groups] == [("", 4), (CRED_A, 1), (CRED_B, 2)]
+    assert total(harness.queries, harness, credentials=[CRED_B, ""]) == 6
+
+
+def test_month_to_date_against_the_same_days_of_last_month(harness: Any) -> None:
+    harness.clock.now = dt.datetime(2026, 3, 30, 12, tzinfo=dt.UTC)  # February has 28 days
+    for back, cost in ((0, "1"), (29, "2"), (30, "4"), (40, "8"), (60, "16")):
+        sync(harness, CRED_A, "openai", back, gpt=cost)
+    result = harness.queries.month_to_date(
+        harness.queries.make_filter(harness.account, "", ""), harness.day(0)
+    )
+    assert (result.current.first.isoformat(), result.current.last.isoformat()) == ("2026-03-01", "2026-03-30")
+    assert (result.previous.first.isoformat(), result.previous.last.isoformat()) == (
+        "2026-02-01",
+        "2026-02-28",
+    )
+    # Mar 30 and Mar 1 this month; Feb 28 and Feb 18 last month; Jan 29 is outside both.
+    assert result.current.totals.cost_usd == 3 and result.previous.totals.cost_usd == 12
+    assert result.change_usd == -9 and result.change_ratio == Decimal("-0.75")
+
+
+def test_racing_first_tickets_of_a_new_account_all_succeed(harness: Any) -> None:
+    """Two rebuilds of an account with no stamp yet race to create it (the embedded database can
+    answer the loser with no document: test_db_contract.py::test_ticket_counter_first_upserts_racing)."""
+    store = harness.records.rollup_store
+    for attempt in range(40):
+        account = f"{attempt:032x}"
+        tickets: list[int] = []
+        threads = [
+            threading.Thread(target=lambda a=account, out=tickets: out.append(store.ticket(a)))
+            for _ in range(2)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(tickets) == 2 and len(set(tickets)) == 2

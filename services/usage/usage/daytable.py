@@ -1,0 +1,171 @@
+"""One day of an account's usage in columnar form, the unit the summary cache keeps in memory.
+
+Money stays exact without Decimal objects per entry: each day stores its costs as integers at
+one scale (the most decimal places any cost of that day has), so sums are integer additions
+and turn back into an exact Decimal at the end. Pure: no database, no gRPC.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Context, Decimal, Inexact, Rounded
+
+FLAG_PROVISIONAL = 1
+FLAG_ESTIMATED = 2
+
+# A series is everything that identifies a record within its day.
+SERIES_FIELDS = ("platform", "model", "source", "credential_id")
+Series = tuple[str, str, str, str]
+_INT64 = 2**63 - 1
+
+
+class SeriesTable:
+    """Every series an account has, numbered, so that days store small integers and equal
+    series share one tuple."""
+
+    def __init__(self) -> None:
+        self.series: list[Series] = []
+        self._ids: dict[Series, int] = {}
+
+    def id_of(self, series: Series) -> int:
+        found = self._ids.get(series)
+        if found is None:
+            found = self._ids[series] = len(self.series)
+            self.series.append(series)
+        return found
+
+
+@dataclass
+class Totals:
+    """Cost (scaled integers per scale), unit counts, record count and flags of a group."""
+
+    cost: dict[int, int] = field(default_factory=dict)
+    units: dict[str, int] = field(default_factory=dict)
+    records: int = 0
+    flags: int = 0
+
+    def add_cost(self, scale: int, amount: int) -> None:
+        self.cost[scale] = self.cost.get(scale, 0) + amount
+
+    def add_units(self, units: Mapping[str, int]) -> None:
+        for name, count in units.items():
+            self.units[name] = self.units.get(name, 0) + count
+
+    def merge(self, other: Totals) -> None:
+        for scale, amount in other.cost.items():
+            self.add_cost(scale, amount)
+        self.add_units(other.units)
+        self.records += other.records
+        self.flags |= other.flags
+
+    def cost_usd(self) -> Decimal:
+        """The exact sum, without trailing zeros: the same text whatever the days' scales."""
+        return canonical(exact_sum(scaled_decimal(amount, scale) for scale, amount in self.cost.items()))
+
+    @property
+    def provisional(self) -> bool:
+        return bool(self.flags & FLAG_PROVISIONAL)
+
+    @property
+    def estimated(self) -> bool:
+        return bool(self.flags & FLAG_ESTIMATED)
+
+
+@dataclass(frozen=True)
+class Entry:
+    series: Series
+    cost_usd: Decimal
+    units: Mapping[str, int]
+    flags: int = 0
+
+
+@dataclass(frozen=True)
+class DayTable:
+    date: str
+    rev: int  # the rollup revision it was built from; -1 when built from records
+    scale: int
+    series_ids: array
+    costs: array | list[int]  # scaled by 10**scale; a list only when a value overflows int64
+    units: dict[str, tuple[array, array]]  # unit -> (entry indexes, counts)
+    flagged: tuple[tuple[int, int], ...]  # (entry index, flags) of the few flagged entries
+    total: Totals
+    by_platform: dict[str, Totals]
+
+    def __len__(self) -> int:
+        return len(self.series_ids)
+
+    @classmethod
+    def build(cls, date: str, rev: int, entries: Iterable[Entry], table: SeriesTable) -> DayTable:
+        rows = list(entries)
+        scale = max((decimal_places(e.cost_usd) for e in rows), default=0)
+        scaled = [to_scaled(e.cost_usd, scale) for e in rows]
+        costs: array | list[int] = (
+            array("q", scaled) if all(-_INT64 <= c <= _INT64 for c in scaled) else scaled
+        )
+        units: dict[str, tuple[array, array]] = {}
+        total, by_platform = Totals(records=len(rows)), {}
+        for i, (entry, cost) in enumerate(zip(rows, scaled, strict=True)):
+            platform = by_platform.get(entry.series[0])
+            if platform is None:
+                platform = by_platform[entry.series[0]] = Totals()
+            platform.add_cost(scale, cost)
+            platform.records += 1
+            platform.flags |= entry.flags
+            platform.add_units(entry.units)
+            for name, count in entry.units.items():
+                column = units.get(name)
+                if column is None:
+                    column = units[name] = (array("i"), array("q"))
+                column[0].append(i)
+                column[1].append(count)
+        total.add_cost(scale, sum(scaled))
+        for platform in by_platform.values():
+            total.add_units(platform.units)
+            total.flags |= platform.flags
+        return cls(
+            date=date,
+            rev=rev,
+            scale=scale,
+            series_ids=array("i", (table.id_of(e.series) for e in rows)),
+            costs=costs,
+            units=units,
+            flagged=tuple((i, e.flags) for i, e in enumerate(rows) if e.flags),
+            total=total,
+            by_platform=by_platform,
+        )
+
+
+def decimal_places(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def to_scaled(value: Decimal, scale: int) -> int:
+    """``value * 10**scale`` as an exact integer (``scale`` is at least its decimal places)."""
+    sign, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int):
+        raise ValueError(f"not a finite amount: {value}")
+    magnitude = int("".join(map(str, digits)) or "0") * 10 ** (exponent + scale)
+    return -magnitude if sign else magnitude
+
+
+def scaled_decimal(amount: int, scale: int) -> Decimal:
+    # Built from text: the Decimal constructor never rounds.
+    return Decimal(f"{amount}E-{scale}") if scale else Decimal(amount)
+
+
+def canonical(value: Decimal) -> Decimal:
+    return value.normalize(_EXACT) if value else Decimal(0)
+
+
+def exact_sum(values: Iterable[Decimal]) -> Decimal:
+    """A sum that raises rather than round (decimal.Inexact), whatever the magnitudes."""
+    total = Decimal(0)
+    for value in values:
+        total = _EXACT.add(total, value)
+    return total
+
+
+_EXACT = Context(prec=400, traps=[Inexact, Rounded])

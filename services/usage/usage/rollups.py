@@ -1,0 +1,113 @@
+"""Keeps the day rollups in step with the records, in the same write path.
+
+Every write of records goes through ``changing``: the days it touches are marked pending first
+(readers then compute them from the records), the records are written, and the rollups of those
+days are rebuilt from the records and published. A writer that dies in between leaves its days
+pending, which costs readers speed, never exactness; a reader repairs a day pending for longer
+than any write takes. docs/usage-queries.md has the whole argument.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+from bson.decimal128 import Decimal128
+
+from usage.daytable import FLAG_ESTIMATED, FLAG_PROVISIONAL, Entry
+from usage.rollupstore import RollupStore
+
+log = logging.getLogger(__name__)
+
+# Reads the projected record documents of an account: of the given days, or all of them (None).
+RecordReader = Callable[[str, Sequence[str] | None], Iterable[dict[str, Any]]]
+RECORD_FIELDS = (
+    "date",
+    "platform",
+    "model",
+    "source",
+    "credential_id",
+    "cost_usd",
+    "units",
+    "provisional",
+    "estimated",
+)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class DayRollups:
+    def __init__(self, store: RollupStore, read_records: RecordReader) -> None:
+        self.store = store
+        self.read_records = read_records
+
+    @contextlib.contextmanager
+    def changing(self, account_id: str, days: Iterable[str]) -> Iterator[None]:
+        touched = sorted(set(days))
+        if not touched:
+            yield
+            return
+        token = self.store.begin(account_id, touched, utcnow())
+        try:
+            yield
+        finally:
+            try:
+                self.refresh(account_id, touched, {day: [token] for day in touched})
+            except Exception:
+                # The records are written; the days stay pending and readers sum the records.
+                log.warning(
+                    "day rollups not refreshed; summaries read these days from records",
+                    extra={"days": len(touched)},
+                )
+
+    def refresh(self, account_id: str, days: Sequence[str], tokens: dict[str, list[str]]) -> None:
+        # The ticket comes after the records were written and before they are read back, so the
+        # highest revision of a day always saw every write that finished before it.
+        rev = self.store.ticket(account_id)
+        by_day: dict[str, list[dict[str, Any]]] = {day: [] for day in days}
+        for doc in self.read_records(account_id, days):
+            by_day[doc["date"]].append(rollup_entry(doc))
+        self.store.write(account_id, rev, by_day)
+        self.store.publish(account_id, rev, days, tokens)
+
+    def repair(self, account_id: str, day: str) -> None:
+        """Rebuild a day whose writer never finished, and clear its stale marks."""
+        self.refresh(account_id, [day], {day: self.store.pending_tokens(account_id, day)})
+
+    def rebuild_account(self, account_id: str) -> int:
+        """Rebuild every day of an account from its records (accounts stored before rollups
+        existed, or after an operator's repair). Returns the number of days."""
+        rev = self.store.ticket(account_id)
+        by_day: dict[str, list[dict[str, Any]]] = {day: [] for day in self.store.days_of(account_id)}
+        for doc in self.read_records(account_id, None):
+            by_day.setdefault(doc["date"], []).append(rollup_entry(doc))
+        self.store.write(account_id, rev, by_day)
+        self.store.publish(account_id, rev, by_day, {}, built=True)
+        return len(by_day)
+
+
+def rollup_entry(record: dict[str, Any]) -> dict[str, Any]:
+    """A record as one rollup entry: short keys, since a day holds one entry per record."""
+    flags = (FLAG_PROVISIONAL if record.get("provisional") else 0) | (
+        FLAG_ESTIMATED if record.get("estimated") else 0
+    )
+    return {
+        "p": record["platform"],
+        "m": record["model"],
+        "s": record["source"],
+        "k": record.get("credential_id") or "",
+        "usd": record["cost_usd"],
+        "u": dict(record.get("units") or {}),
+        "f": flags,
+    }
+
+
+def entry_of(item: dict[str, Any]) -> Entry:
+    usd = item["usd"]
+    cost = usd.to_decimal() if isinstance(usd, Decimal128) else usd
+    return Entry((item["p"], item["m"], item["s"], item["k"]), cost, item["u"], int(item.get("f", 0)))

@@ -1,0 +1,37 @@
+"""Extra service processes for tests that need more than the session stack (a second replica,
+a differently configured gateway), started with the environment `make run` gives every process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def start(name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> subprocess.Popen:
+    """Run ``argv`` in its own process group, its output in ``log_dir/<name>.log``."""
+    log = (log_dir / f"{name}.log").open("wb")
+    return subprocess.Popen(
+        argv, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def stop(processes: Sequence[subprocess.Popen], signals: Sequence[int] | None = None) -> None:
+    """Signal each process group (SIGTERM unless told), then wait; SIGKILL whatever hangs."""
+    for process, sig in zip(processes, signals or [signal.SIGTERM] * len(processes), strict=True):
+        if process.poll() is None:
+            os.killpg(process.pid, sig)
+    for process in processes:
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+
+
+def logs(log_dir: Path) -> str:
+    return "".join(p.read_text(errors="replace") for p in sorted(log_dir.glob("*.log")))
