@@ -108,6 +108,13 @@ def new_account(bench: Bench, prefix: str = "bench") -> Account:
     return Account(account["account"]["id"], address, password, tokens["access_token"])
 
 
+def login(bench: Bench, account: Account) -> Account:
+    """A fresh access token for an existing bench account (after a restart, or a long figure)."""
+    body = {"email": account.email, "password": account.password}
+    tokens = _post(bench.base_url, "/v1/auth/login", body, 200)
+    return Account(account.account_id, account.email, account.password, tokens["access_token"])
+
+
 # --- the stack's processes -----------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Context, Decimal, Inexact, Rounded
+from typing import Any
 
 FLAG_PROVISIONAL = 1
 FLAG_ESTIMATED = 2
@@ -98,43 +99,75 @@ class DayTable:
 
     @classmethod
     def build(cls, date: str, rev: int, entries: Iterable[Entry], table: SeriesTable) -> DayTable:
-        rows = list(entries)
-        scale = max((decimal_places(e.cost_usd) for e in rows), default=0)
-        scaled = [to_scaled(e.cost_usd, scale) for e in rows]
+        return cls.from_columns(date, rev, columns_of(entries), table)
+
+    @classmethod
+    def from_columns(cls, date: str, rev: int, columns: Mapping[str, Any], table: SeriesTable) -> DayTable:
+        """A day from its stored columns (see ``columns_of``): no per-entry Decimal work."""
+        platforms = columns["p"]
+        series = zip(platforms, columns["m"], columns["s"], columns["k"], strict=True)
+        raw = columns["cost"]
         costs: array | list[int] = (
-            array("q", scaled) if all(-_INT64 <= c <= _INT64 for c in scaled) else scaled
+            array("q", raw) if all(isinstance(c, int) for c in raw) else [int(c) for c in raw]
         )
+        scale = int(columns["scale"])
+        by_platform: dict[str, Totals] = {}
+        for platform, cost in zip(platforms, costs, strict=True):
+            acc = by_platform.get(platform)
+            if acc is None:
+                acc = by_platform[platform] = Totals()
+            acc.cost[scale] = acc.cost.get(scale, 0) + cost
+            acc.records += 1
         units: dict[str, tuple[array, array]] = {}
-        total, by_platform = Totals(records=len(rows)), {}
-        for i, (entry, cost) in enumerate(zip(rows, scaled, strict=True)):
-            platform = by_platform.get(entry.series[0])
-            if platform is None:
-                platform = by_platform[entry.series[0]] = Totals()
-            platform.add_cost(scale, cost)
-            platform.records += 1
-            platform.flags |= entry.flags
-            platform.add_units(entry.units)
-            for name, count in entry.units.items():
-                column = units.get(name)
-                if column is None:
-                    column = units[name] = (array("i"), array("q"))
-                column[0].append(i)
-                column[1].append(count)
-        total.add_cost(scale, sum(scaled))
-        for platform in by_platform.values():
-            total.add_units(platform.units)
-            total.flags |= platform.flags
+        for column in columns["units"]:
+            indexes, counts = array("i", column["i"]), array("q", column["v"])
+            units[column["name"]] = (indexes, counts)
+            for i, count in zip(indexes, counts, strict=True):
+                acc_units = by_platform[platforms[i]].units
+                acc_units[column["name"]] = acc_units.get(column["name"], 0) + count
+        flagged = tuple((int(i), int(f)) for i, f in columns["flagged"])
+        for i, flags in flagged:
+            by_platform[platforms[i]].flags |= flags
+        total = Totals()
+        for acc in by_platform.values():
+            total.merge(acc)
         return cls(
             date=date,
             rev=rev,
             scale=scale,
-            series_ids=array("i", (table.id_of(e.series) for e in rows)),
+            series_ids=array("i", (table.id_of(s) for s in series)),
             costs=costs,
             units=units,
-            flagged=tuple((i, e.flags) for i, e in enumerate(rows) if e.flags),
+            flagged=flagged,
             total=total,
             by_platform=by_platform,
         )
+
+
+def columns_of(entries: Iterable[Entry]) -> dict[str, Any]:
+    """A day's entries as parallel columns, the form day rollups are stored in: series fields as
+    four string lists, costs as integers at one scale (as text where one overflows int64), units
+    as sparse (entry index, count) columns, and the few flagged entries."""
+    rows = list(entries)
+    scale = max((decimal_places(e.cost_usd) for e in rows), default=0)
+    scaled = [to_scaled(e.cost_usd, scale) for e in rows]
+    units: dict[str, tuple[list[int], list[int]]] = {}
+    for i, entry in enumerate(rows):
+        for name, count in entry.units.items():
+            column = units.setdefault(name, ([], []))
+            column[0].append(i)
+            column[1].append(int(count))
+    fits = all(-_INT64 <= c <= _INT64 for c in scaled)
+    return {
+        "p": [e.series[0] for e in rows],
+        "m": [e.series[1] for e in rows],
+        "s": [e.series[2] for e in rows],
+        "k": [e.series[3] for e in rows],
+        "scale": scale,
+        "cost": scaled if fits else [str(c) for c in scaled],
+        "units": [{"name": name, "i": i, "v": v} for name, (i, v) in sorted(units.items())],
+        "flagged": [[i, e.flags] for i, e in enumerate(rows) if e.flags],
+    }
 
 
 def decimal_places(value: Decimal) -> int:

@@ -17,13 +17,15 @@ from typing import Any
 
 from bson.decimal128 import Decimal128
 
-from usage.daytable import FLAG_ESTIMATED, FLAG_PROVISIONAL, Entry
+from usage.daytable import FLAG_ESTIMATED, FLAG_PROVISIONAL, Entry, columns_of
 from usage.rollupstore import RollupStore
 
 log = logging.getLogger(__name__)
 
-# Reads the projected record documents of an account: of the given days, or all of them (None).
+# Reads the projected record documents of an account: of the given days, or all of them (None)
+# in day order.
 RecordReader = Callable[[str, Sequence[str] | None], Iterable[dict[str, Any]]]
+REBUILD_BATCH_DAYS = 31
 RECORD_FIELDS = (
     "date",
     "platform",
@@ -69,10 +71,10 @@ class DayRollups:
         # The ticket comes after the records were written and before they are read back, so the
         # highest revision of a day always saw every write that finished before it.
         rev = self.store.ticket(account_id)
-        by_day: dict[str, list[dict[str, Any]]] = {day: [] for day in days}
+        by_day: dict[str, list[Entry]] = {day: [] for day in days}
         for doc in self.read_records(account_id, days):
-            by_day[doc["date"]].append(rollup_entry(doc))
-        self.store.write(account_id, rev, by_day)
+            by_day[doc["date"]].append(record_entry(doc))
+        self.store.write(account_id, rev, {day: columns_of(rows) for day, rows in by_day.items()})
         self.store.publish(account_id, rev, days, tokens)
 
     def repair(self, account_id: str, day: str) -> None:
@@ -81,33 +83,37 @@ class DayRollups:
 
     def rebuild_account(self, account_id: str) -> int:
         """Rebuild every day of an account from its records (accounts stored before rollups
-        existed, or after an operator's repair). Returns the number of days."""
+        existed, or an operator's `python -m usage.admin rebuild`). The records arrive in day
+        order and are written a batch of days at a time, so memory holds one batch, not the
+        account. Returns the number of days."""
         rev = self.store.ticket(account_id)
-        by_day: dict[str, list[dict[str, Any]]] = {day: [] for day in self.store.days_of(account_id)}
+        stale = set(self.store.days_of(account_id))  # days whose records may all be gone
+        done: list[str] = []
+        batch: dict[str, list[Entry]] = {}
         for doc in self.read_records(account_id, None):
-            by_day.setdefault(doc["date"], []).append(rollup_entry(doc))
-        self.store.write(account_id, rev, by_day)
-        self.store.publish(account_id, rev, by_day, {}, built=True)
-        return len(by_day)
+            day = doc["date"]
+            if day not in batch and len(batch) >= REBUILD_BATCH_DAYS:
+                self._write_batch(account_id, rev, batch, done)
+            batch.setdefault(day, []).append(record_entry(doc))
+        for day in stale - set(done) - set(batch):
+            batch[day] = []
+        self._write_batch(account_id, rev, batch, done)
+        self.store.publish(account_id, rev, done, {}, built=True)
+        return len(done)
+
+    def _write_batch(self, account_id: str, rev: int, batch: dict[str, list[Entry]], done: list[str]) -> None:
+        self.store.write(account_id, rev, {day: columns_of(rows) for day, rows in batch.items()})
+        done.extend(batch)
+        batch.clear()
 
 
-def rollup_entry(record: dict[str, Any]) -> dict[str, Any]:
-    """A record as one rollup entry: short keys, since a day holds one entry per record."""
+def record_entry(record: dict[str, Any]) -> Entry:
+    """A record document (RECORD_FIELDS) as one entry of its day."""
     flags = (FLAG_PROVISIONAL if record.get("provisional") else 0) | (
         FLAG_ESTIMATED if record.get("estimated") else 0
     )
-    return {
-        "p": record["platform"],
-        "m": record["model"],
-        "s": record["source"],
-        "k": record.get("credential_id") or "",
-        "usd": record["cost_usd"],
-        "u": dict(record.get("units") or {}),
-        "f": flags,
-    }
-
-
-def entry_of(item: dict[str, Any]) -> Entry:
-    usd = item["usd"]
-    cost = usd.to_decimal() if isinstance(usd, Decimal128) else usd
-    return Entry((item["p"], item["m"], item["s"], item["k"]), cost, item["u"], int(item.get("f", 0)))
+    usd = record["cost_usd"]
+    series = (record["platform"], record["model"], record["source"], record.get("credential_id") or "")
+    return Entry(
+        series, usd.to_decimal() if isinstance(usd, Decimal128) else usd, record.get("units") or {}, flags
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 DUPLICATE_KEY = 11000
+READ_BATCH = 16
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,9 @@ class RollupStore:
                 return int(stamp["seq"])
         raise RuntimeError("the rollup ticket counter returned no document")
 
-    def write(self, account_id: str, rev: int, days: Mapping[str, list[dict[str, Any]]]) -> None:
-        """Store each day's entries under revision ``rev`` unless a newer revision is stored."""
+    def write(self, account_id: str, rev: int, days: Mapping[str, dict[str, Any]]) -> None:
+        """Store each day's columns (daytable.columns_of) under revision ``rev`` unless a newer
+        revision is stored."""
         ops = [
             ReplaceOne(
                 {"_id": rollup_id(account_id, day), "rev": {"$lt": rev}},
@@ -81,11 +83,11 @@ class RollupStore:
                     "account_id": account_id,
                     "date": day,
                     "rev": rev,
-                    "entries": entries,
+                    "columns": columns,
                 },
                 upsert=True,
             )
-            for day, entries in days.items()
+            for day, columns in days.items()
         ]
         if not ops:
             return
@@ -138,9 +140,11 @@ class RollupStore:
         doc = self.stamps.find_one({"_id": account_id}, {f"pending.{day}": 1}) or {}
         return list(((doc.get("pending") or {}).get(day) or {}).keys())
 
-    def read(self, account_id: str, days: Sequence[str]) -> list[dict[str, Any]]:
+    def read(self, account_id: str, days: Sequence[str]) -> Iterator[dict[str, Any]]:
+        """The days' rollups, a few documents at a time (a caller keeps what it builds from them,
+        not the documents)."""
         ids = [rollup_id(account_id, day) for day in days]
-        return list(self.rollups.find({"_id": {"$in": ids}}))
+        yield from self.rollups.find({"_id": {"$in": ids}}).batch_size(READ_BATCH)
 
     def days_of(self, account_id: str) -> list[str]:
         return [doc["date"] for doc in self.rollups.find({"account_id": account_id}, {"date": 1})]

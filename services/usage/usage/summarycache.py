@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from usage.daytable import DayTable, SeriesTable
-from usage.rollups import DayRollups, RecordReader, entry_of, rollup_entry, utcnow
+from usage.rollups import DayRollups, RecordReader, record_entry, utcnow
 from usage.rollupstore import RollupStore, Stamp
 
 log = logging.getLogger(__name__)
@@ -81,8 +81,7 @@ class SummaryCache:
         if load:
             for doc in self.store.read(account_id, load):
                 old = view.days.get(doc["date"])
-                entries = map(entry_of, doc["entries"])
-                table = DayTable.build(doc["date"], int(doc["rev"]), entries, view.table)
+                table = DayTable.from_columns(doc["date"], int(doc["rev"]), doc["columns"], view.table)
                 view.days[doc["date"]] = table
                 view.entries += len(table) - (len(old) if old else 0)
         days = [view.days[day] for day in wanted if day in view.days]
@@ -104,7 +103,7 @@ class SummaryCache:
         """Days with a write in progress: summed from the records, never cached."""
         entries: dict[str, list] = {day: [] for day in days}
         for doc in self.read_records(account_id, days):
-            entries[doc["date"]].append(entry_of(rollup_entry(doc)))
+            entries[doc["date"]].append(record_entry(doc))
         return [DayTable.build(day, -1, rows, table) for day, rows in entries.items() if rows]
 
     def _view(self, account_id: str) -> AccountView:

@@ -5,6 +5,9 @@ that died half way, accounts stored before rollups existed, eviction, and the da
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 import threading
 from decimal import Decimal
 from typing import Any
@@ -37,7 +40,7 @@ def test_rollups_hold_one_document_per_day_in_step_with_the_records(harness: Any
     sync(harness, CRED_A, "openai", 1, gpt="1.10", o3="2.20")
     sync(harness, CRED_A, "openai", 1, gpt="1.10")  # re-sync: o3 gone from that day
     doc = harness.records.rollup_store.rollups.find_one({"account_id": harness.account})
-    assert doc["date"] == harness.day(1).isoformat() and [e["m"] for e in doc["entries"]] == ["gpt"]
+    assert doc["date"] == harness.day(1).isoformat() and doc["columns"]["m"] == ["gpt"]
     stamp = harness.records.rollup_store.stamp(harness.account)
     assert stamp.revs[doc["date"]] == doc["rev"] and not stamp.pending
     assert total(harness.queries, harness) == Decimal("1.1")
@@ -70,10 +73,8 @@ def test_a_writer_that_died_half_way_costs_speed_not_exactness(harness: Any) -> 
     )
     assert total(harness.queries, harness) == Decimal("5.5")
     assert not store.stamp(account).pending
-    assert [e["m"] for e in store.read(account, [harness.day(2).isoformat()])[0]["entries"]] == [
-        "gpt",
-        "late",
-    ]
+    [doc] = store.read(account, [harness.day(2).isoformat()])
+    assert doc["columns"]["m"] == ["gpt", "late"]
 
 
 def test_records_stored_before_rollups_existed_are_built_on_first_read(harness: Any) -> None:
@@ -122,7 +123,7 @@ def test_concurrent_writers_of_one_day_leave_the_rollup_equal_to_the_records(har
     for t in threads:
         t.join()
     [doc] = harness.records.rollup_store.read(harness.account, [harness.day(0).isoformat()])
-    assert sorted(e["usd"].to_decimal() for e in doc["entries"]) == [Decimal(5), Decimal(14)]
+    assert doc["columns"]["scale"] == 0 and sorted(doc["columns"]["cost"]) == [5, 14]
     assert total(UsageQueries(harness.records, harness.clock), harness) == Decimal(19)
 
 
@@ -195,3 +196,47 @@ def test_racing_first_tickets_of_a_new_account_all_succeed(harness: Any) -> None
         for t in threads:
             t.join()
         assert len(tickets) == 2 and len(set(tickets)) == 2
+
+
+def test_operators_can_build_rollups_ahead_of_the_first_read(harness: Any) -> None:
+    harness.records.records.insert_one(
+        {
+            "account_id": harness.account,
+            "date": harness.day(1).isoformat(),
+            "platform": "openai",
+            "model": "m",
+            "source": "api",
+            "credential_id": CRED_A,
+            "cost_usd": Decimal128("3"),
+            "units": {},
+        }
+    )
+    client = harness.db.client
+    host, port = next(iter(client.nodes))
+    env = {**os.environ, "MONGODB_URI": f"mongodb://{host}:{port}/", "MONGODB_DATABASE": harness.db.name}
+
+    def admin(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "usage.admin", *args], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "rollups built: 0" in admin("status")
+    assert f"{harness.account}: 1 days rebuilt" in admin("rebuild")
+    assert "accounts with records: 1; rollups built: 1; days pending: 0" in admin("status")
+    [doc] = harness.records.rollup_store.read(harness.account, [harness.day(1).isoformat()])
+    assert (doc["columns"]["cost"], doc["columns"]["scale"]) == ([3], 0)
+
+
+def test_a_rebuild_covers_every_day_in_batches_and_empties_days_without_records(harness: Any) -> None:
+    for back in range(40):  # more days than one rebuild batch
+        sync(harness, CRED_A, "openai", back, gpt="1")
+    harness.records.records.delete_many({"account_id": harness.account, "date": harness.day(39).isoformat()})
+    assert harness.records.rollups.rebuild_account(harness.account) == 40
+    summary = harness.queries.summary(
+        harness.queries.make_filter(harness.account, harness.day(45).isoformat(), ""), ["day"]
+    )
+    assert summary.total_cost_usd == 39 and len(summary.groups) == 39
+    [emptied] = harness.records.rollup_store.read(harness.account, [harness.day(39).isoformat()])
+    assert emptied["columns"]["p"] == []
