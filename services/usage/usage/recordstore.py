@@ -55,9 +55,9 @@ class RecordFilter:
 
     def query(self) -> dict[str, Any]:
         # account_id + date range is the prefix of the unique index: no collection scan. The
-        # range is half-open ($lt the next day): tests/integration/test_db_contract.py shows the
-        # embedded database drops the last day of an unhinted $lte range, and this form is right
-        # on every engine without a hint.
+        # range is half-open ($lt the next day), right on every engine without a hint; the
+        # embedded database drops the last day of an unhinted $lte range
+        # (test_db_contract.py::test_day_range_gte_lte_without_hint).
         q: dict[str, Any] = {
             "account_id": self.account_id,
             "date": {"$gte": self.first.isoformat(), "$lt": (self.last + dt.timedelta(days=1)).isoformat()},
@@ -163,12 +163,12 @@ class RecordStore:
     def iterate(self, flt: RecordFilter, batch_size: int = 500) -> Iterator[dict[str, Any]]:
         yield from self._find(flt.query()).batch_size(batch_size)
 
-    def _find(self, query: dict[str, Any]) -> Cursor:
+    def _find(self, query: dict[str, Any], projection: dict[str, Any] | None = None) -> Cursor:
         # Named index: the embedded database's planner picks a collection scan and an in-memory
         # sort when a filter skips a key field (platform without model); MongoDB picks the index
         # anyway. test_db_contract.py::test_planner_uses_record_index_without_hint shows when an
         # upgrade makes this unnecessary.
-        return self.records.find(query).sort(_SORT).hint(RECORD_INDEX)
+        return self.records.find(query, projection).sort(_SORT).hint(RECORD_INDEX)
 
     def explain(self, flt: RecordFilter) -> dict[str, Any]:
         """The query plan of record pages and exports (tests check it uses the record index)."""
@@ -181,8 +181,7 @@ class RecordStore:
         if days is not None:
             query["date"] = {"$in": list(days)}
         projection = {"_id": 0, **{name: 1 for name in RECORD_FIELDS}}
-        cursor = self.records.find(query, projection).sort(_SORT).hint(RECORD_INDEX)
-        yield from cursor.batch_size(2000)
+        yield from self._find(query, projection).batch_size(2000)
 
 
 _SORT = [("date", ASCENDING), *((f, ASCENDING) for f in KEY_FIELDS[1:])]
