@@ -33,7 +33,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 from svccommon.audit import TTL_INDEX, AuditLog, _just_before
-from usage.recordstore import KEY_FIELDS, RECORD_INDEX, RecordStore, _after
+from usage.recordstore import KEY_FIELDS, RECORD_INDEX, RecordStore
 from usage.runstore import RunStore
 
 DUPLICATE_KEY = 11000
@@ -263,25 +263,41 @@ def test_day_range_gte_lte_without_hint(records, request, secantus):
     check_query(col, query, expected_keys(docs, FIRST, LAST))
 
 
-@pytest.mark.parametrize("hint", [None, RECORD_INDEX], ids=["no-hint", "record_key"])
-def test_record_pages_after_key(records, hint):
-    """usage.recordstore: record pages (RecordStore.page): sort on the key fields, limit, and
-    "after key" as the $or of prefixes _after() builds; every record once, in key order."""
+def test_record_pages_from_the_cursor_day(records):
+    """usage.recordstore (RecordStore.page): a page is the day range raised to the cursor's day,
+    sorted on the key fields without a hint, the keys up to the cursor skipped by the caller:
+    the sort is strict key order, so pages of 7 see every record once, in order."""
     col, docs = records
-    base = {"account_id": ACCOUNT, "date": {"$gte": FIRST, "$lt": DAY_AFTER_LAST}}
     want = sorted(expected_keys(docs, FIRST, LAST))
     assert len(want) == 156
     seen: list[tuple[str, ...]] = []
-    after: list[str] | None = None
+    after: tuple[str, ...] | None = None
     while True:
-        query = dict(base) if after is None else {**base, "$or": _after(after)}
-        cursor = col.find(query).sort(RECORD_SORT).limit(7)
-        page = [key_of(d) for d in (cursor.hint(hint) if hint else cursor)]
+        first = FIRST if after is None else max(FIRST, after[0])
+        query = {"account_id": ACCOUNT, "date": {"$gte": first, "$lt": DAY_AFTER_LAST}}
+        page: list[tuple[str, ...]] = []
+        for doc in col.find(query).sort(RECORD_SORT):
+            if after is None or key_of(doc) > after:
+                page.append(key_of(doc))
+            if len(page) == 7:
+                break
         seen += page
         if len(page) < 7:
             break
-        after = list(page[-1])
+        after = page[-1]
     assert seen == want
+
+
+def test_first_and_last_day_of_an_account(records):
+    """usage.recordstore (RecordStore.day_span, for rollup rebuilds): find_one with a sort on
+    date, ascending and descending, answers the account's first and last day (not another
+    account's)."""
+    col, docs = records
+    mine = sorted(d["date"] for d in docs if d["account_id"] == ACCOUNT)
+    first = col.find_one({"account_id": ACCOUNT}, {"date": 1}, sort=[("date", ASCENDING)])
+    last = col.find_one({"account_id": ACCOUNT}, {"date": 1}, sort=[("date", DESCENDING)])
+    assert (first["date"], last["date"]) == (mine[0], mine[-1])
+    assert col.find_one({"account_id": "nobody"}, {"date": 1}, sort=[("date", ASCENDING)]) is None
 
 
 def test_record_upserts_on_unique_key(records):

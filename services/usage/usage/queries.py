@@ -92,7 +92,7 @@ class UsageQueries:
     ) -> None:
         self.store = store
         self.clock = clock
-        self.cache = cache or SummaryCache(store.rollup_store, store.rollups, store.rows)
+        self.cache = cache or SummaryCache(store.rollup_store, store.rollups, store)
 
     def make_filter(
         self,

@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Protocol
 
 from bson.decimal128 import Decimal128
 
@@ -22,9 +22,17 @@ from usage.rollupstore import RollupStore
 
 log = logging.getLogger(__name__)
 
-# Reads the projected record documents of an account: of the given days, or all of them (None)
-# in day order.
-RecordReader = Callable[[str, Sequence[str] | None], Iterable[dict[str, Any]]]
+
+class RecordRows(Protocol):
+    """What the rollups read of the records (RecordStore): projected to RECORD_FIELDS."""
+
+    def rows(self, account_id: str, days: Sequence[str]) -> Iterable[dict[str, Any]]: ...
+
+    def rows_between(self, account_id: str, first: dt.date, last: dt.date) -> Iterable[dict[str, Any]]: ...
+
+    def day_span(self, account_id: str) -> tuple[str, str] | None: ...
+
+
 REBUILD_BATCH_DAYS = 31
 RECORD_FIELDS = (
     "date",
@@ -44,9 +52,9 @@ def utcnow() -> dt.datetime:
 
 
 class DayRollups:
-    def __init__(self, store: RollupStore, read_records: RecordReader) -> None:
+    def __init__(self, store: RollupStore, records: RecordRows) -> None:
         self.store = store
-        self.read_records = read_records
+        self.records = records
 
     @contextlib.contextmanager
     def changing(self, account_id: str, days: Iterable[str]) -> Iterator[None]:
@@ -72,7 +80,7 @@ class DayRollups:
         # highest revision of a day always saw every write that finished before it.
         rev = self.store.ticket(account_id)
         by_day: dict[str, list[Entry]] = {day: [] for day in days}
-        for doc in self.read_records(account_id, days):
+        for doc in self.records.rows(account_id, days):
             by_day[doc["date"]].append(record_entry(doc))
         self.store.write(account_id, rev, {day: columns_of(rows) for day, rows in by_day.items()})
         self.store.publish(account_id, rev, days, tokens)
@@ -83,21 +91,23 @@ class DayRollups:
 
     def rebuild_account(self, account_id: str) -> int:
         """Rebuild every day of an account from its records (accounts stored before rollups
-        existed, or an operator's `python -m usage.admin rebuild`). The records arrive in day
-        order and are written a batch of days at a time, so memory holds one batch, not the
-        account. Returns the number of days."""
+        existed, or an operator's `python -m usage.admin rebuild`). The records are read one
+        range of REBUILD_BATCH_DAYS at a time, so memory holds one batch, not the account.
+        Returns the number of days."""
         rev = self.store.ticket(account_id)
         stale = set(self.store.days_of(account_id))  # days whose records may all be gone
         done: list[str] = []
-        batch: dict[str, list[Entry]] = {}
-        for doc in self.read_records(account_id, None):
-            day = doc["date"]
-            if day not in batch and len(batch) >= REBUILD_BATCH_DAYS:
+        span = self.records.day_span(account_id)
+        if span is not None:
+            start, last = dt.date.fromisoformat(span[0]), dt.date.fromisoformat(span[1])
+            while start <= last:
+                end = min(start + dt.timedelta(days=REBUILD_BATCH_DAYS - 1), last)
+                batch: dict[str, list[Entry]] = {}
+                for doc in self.records.rows_between(account_id, start, end):
+                    batch.setdefault(doc["date"], []).append(record_entry(doc))
                 self._write_batch(account_id, rev, batch, done)
-            batch.setdefault(day, []).append(record_entry(doc))
-        for day in stale - set(done) - set(batch):
-            batch[day] = []
-        self._write_batch(account_id, rev, batch, done)
+                start = end + dt.timedelta(days=1)
+        self._write_batch(account_id, rev, {day: [] for day in stale - set(done)}, done)
         self.store.publish(account_id, rev, done, {}, built=True)
         return len(done)
 

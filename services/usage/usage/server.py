@@ -90,7 +90,7 @@ def build(cfg: Config, db: Database, credentials: Credentials | None = None) -> 
         runs, records, credentials, now_ms, cfg.sync_interval_s, engine.wake, audit=audit, plans=plans
     )
     importer = RecordImporter(records, now_ms, audit=audit)
-    cache = SummaryCache(records.rollup_store, records.rollups, records.rows, cfg.summary_cache_entries)
+    cache = SummaryCache(records.rollup_store, records.rollups, records, cfg.summary_cache_entries)
     servicer = UsageServicer(cfg, syncs, UsageQueries(records, now_ms, cache), importer)
     binding = ServiceBinding(
         full_name=SERVICE,

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from usage.daytable import DayTable, SeriesTable
-from usage.rollups import DayRollups, RecordReader, record_entry, utcnow
+from usage.rollups import DayRollups, RecordRows, record_entry, utcnow
 from usage.rollupstore import RollupStore, Stamp
 
 log = logging.getLogger(__name__)
@@ -48,12 +48,12 @@ class SummaryCache:
         self,
         store: RollupStore,
         rollups: DayRollups,
-        read_records: RecordReader,
+        records: RecordRows,
         max_entries: int = DEFAULT_MAX_ENTRIES,
     ) -> None:
         self.store = store
         self.rollups = rollups
-        self.read_records = read_records
+        self.records = records
         self.max_entries = max_entries
         self._views: OrderedDict[str, AccountView] = OrderedDict()
         self._lock = threading.Lock()
@@ -102,7 +102,7 @@ class SummaryCache:
     def _from_records(self, account_id: str, days: Sequence[str], table: SeriesTable) -> list[DayTable]:
         """Days with a write in progress: summed from the records, never cached."""
         entries: dict[str, list] = {day: [] for day in days}
-        for doc in self.read_records(account_id, days):
+        for doc in self.records.rows(account_id, days):
             entries[doc["date"]].append(record_entry(doc))
         return [DayTable.build(day, -1, rows, table) for day, rows in entries.items() if rows]
 

@@ -129,7 +129,7 @@ def test_concurrent_writers_of_one_day_leave_the_rollup_equal_to_the_records(har
 
 def test_least_recently_used_accounts_are_evicted_beyond_the_entry_budget(harness: Any) -> None:
     records = harness.records
-    cache = SummaryCache(records.rollup_store, records.rollups, records.rows, max_entries=5_000)
+    cache = SummaryCache(records.rollup_store, records.rollups, records, max_entries=5_000)
     queries = UsageQueries(records, harness.clock, cache)
     accounts = [f"{i:032x}" for i in range(3)]
     for account in accounts:
