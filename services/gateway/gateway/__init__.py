@@ -7,7 +7,7 @@ from svccommon import logs
 from svccommon.config import load_or_exit
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gateway import authn, backends, errors, openapi, requestlog
+from gateway import authn, backends, bodies, errors, openapi, requestlog
 from gateway.api import MODULES
 from gateway.config import GatewayConfig, load
 
@@ -31,6 +31,7 @@ def create_app(cfg: GatewayConfig | None = None) -> Flask:
     app.extensions["openapi"] = openapi.build(MODULES, cfg.public_domain)
     authn.init_app(app)
     requestlog.register(app)
+    bodies.register(app)  # after the request id is set, so a 413 carries it
     errors.register(app)
     for module in MODULES:
         app.register_blueprint(module.bp)
