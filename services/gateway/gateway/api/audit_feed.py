@@ -20,6 +20,7 @@ from aicosts.audit.v1 import audit_pb2 as pb
 from flask import current_app
 from google.protobuf.timestamp_pb2 import Timestamp
 from svccommon import context
+from svccommon.csvsafe import safe_cell
 
 from gateway.problems import Problem
 
@@ -144,14 +145,7 @@ CSV_COLUMNS = (
     "request_id",
     "details",
 )
-# A cell starting with one of these is a formula to a spreadsheet (CSV injection): quote it.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _FLUSH_BYTES = 64 * 1024
-
-
-def safe_cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def csv_row(event: dict[str, Any]) -> list[str]:
