@@ -58,6 +58,8 @@ def _just_before(since: dt.datetime) -> dt.datetime:
     treats $gte on a descending compound index as $gt; $gt itself is right everywhere:
     tests/integration/test_db_contract.py::test_audit_gte_on_descending_index.)"""
     ceiling = since + dt.timedelta(microseconds=(-since.microsecond) % 1000)
+    if ceiling - dt.datetime.min.replace(tzinfo=ceiling.tzinfo) < dt.timedelta(milliseconds=1):
+        return ceiling  # datetime's first instant, where no event is stored: `at >` it is right
     return ceiling - dt.timedelta(milliseconds=1)
 
 

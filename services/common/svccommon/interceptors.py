@@ -51,9 +51,11 @@ class AccessInterceptor(grpc.ServerInterceptor):
 
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
-        if handler is None:
-            return None
         method = handler_call_details.method
+        if handler is None:
+            # Refused exactly like a method the caller may not call, so a caller cannot tell
+            # which methods exist (UNIMPLEMENTED would say so).
+            return grpc.unary_unary_rpc_method_handler(self._wrap_unary(method, _no_such_method))
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 self._wrap_unary(method, handler.unary_unary),
@@ -124,6 +126,12 @@ class AccessInterceptor(grpc.ServerInterceptor):
                     _log_rpc(method, peer, ctx, started)
 
         return wrapper
+
+
+def _no_such_method(_request: bytes, ctx: grpc.ServicerContext) -> NoReturn:
+    # Reached only under an open prefix (health, reflection), whose services are public anyway.
+    ctx.abort(grpc.StatusCode.UNIMPLEMENTED, "method not found")
+    raise AssertionError("unreachable")
 
 
 def _abort_for(exc: Exception, ctx: grpc.ServicerContext) -> NoReturn:

@@ -7,7 +7,7 @@ from svccommon import logs
 from svccommon.config import load_or_exit
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gateway import authn, backends, errors, openapi, requestlog
+from gateway import authn, backends, bodies, errors, healthcache, openapi, requestlog
 from gateway.api import MODULES
 from gateway.config import GatewayConfig, load
 
@@ -28,9 +28,11 @@ def create_app(cfg: GatewayConfig | None = None) -> Flask:
         # Only when deployed behind named proxies is X-Forwarded-For believed.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=cfg.trusted_proxies, x_proto=cfg.trusted_proxies)
     app.extensions["backends"] = backends.connect(cfg)
+    app.extensions["health"] = healthcache.CachedHealth(app.extensions["backends"].health)
     app.extensions["openapi"] = openapi.build(MODULES, cfg.public_domain)
     authn.init_app(app)
     requestlog.register(app)
+    bodies.register(app)  # after the request id is set, so a 413 carries it
     errors.register(app)
     for module in MODULES:
         app.register_blueprint(module.bp)

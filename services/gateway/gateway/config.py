@@ -30,6 +30,7 @@ class GatewayConfig:
     port: int
     public_domain: str
     max_body_bytes: int
+    max_json_bytes: int
     trusted_proxies: int
     jwt_public_key_file: Path
     backends: Mapping[str, str]
@@ -60,6 +61,7 @@ def load(env: Mapping[str, str] | None = None) -> GatewayConfig:
         port=env_int(env, "GATEWAY_PORT", DEFAULT_PORTS["gateway"], minimum=1, maximum=65535),
         public_domain=env_str(env, "PUBLIC_DOMAIN", "localhost"),
         max_body_bytes=env_int(env, "GATEWAY_MAX_BODY_BYTES", 25 * 1024 * 1024, minimum=1024),
+        max_json_bytes=env_int(env, "GATEWAY_MAX_JSON_BYTES", 64 * 1024, minimum=1024),
         trusted_proxies=env_int(env, "GATEWAY_TRUSTED_PROXIES", 0, minimum=0, maximum=5),
         jwt_public_key_file=env_file(env, "GATEWAY_JWT_PUBLIC_KEY_FILE"),
         backends={name: backend_address(env, name) for name in GRPC_SERVICES},

@@ -47,12 +47,28 @@ BASE_SCHEMAS: dict[str, Any] = {
 }
 
 
+TOO_LARGE = problem("The body is larger than this operation accepts")
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def _with_body_limit(operations: dict[str, Any]) -> dict[str, Any]:
+    """Every operation that takes a body answers 413 above its limit (gateway.bodies)."""
+    return {
+        name: (
+            {**op, "responses": {"413": TOO_LARGE, **op["responses"]}}
+            if name in HTTP_METHODS and "requestBody" in op
+            else op
+        )
+        for name, op in operations.items()
+    }
+
+
 def build(modules: Iterable[ModuleType], public_domain: str) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     schemas = dict(BASE_SCHEMAS)
     for module in modules:
         for path, operations in getattr(module, "OPENAPI_PATHS", {}).items():
-            paths.setdefault(path, {}).update(operations)
+            paths.setdefault(path, {}).update(_with_body_limit(operations))
         schemas.update(getattr(module, "OPENAPI_SCHEMAS", {}))
     return {
         "openapi": "3.1.0",

@@ -6,9 +6,8 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, g, request
 from svccommon import context
-from werkzeug.exceptions import RequestEntityTooLarge
 
 log = logging.getLogger("gateway.access")
 
@@ -21,13 +20,6 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
-
-
-def _refuse_large_bodies() -> None:
-    # Checked on the declared length before routing or reading, so no endpoint buffers it.
-    limit = current_app.config["MAX_CONTENT_LENGTH"]
-    if request.content_length is not None and request.content_length > limit:
-        raise RequestEntityTooLarge()
 
 
 def _begin() -> None:
@@ -70,6 +62,5 @@ def _teardown(_exc: BaseException | None) -> None:
 
 def register(app: Flask) -> None:
     app.before_request(_begin)
-    app.before_request(_refuse_large_bodies)
     app.after_request(_finish)
     app.teardown_request(_teardown)

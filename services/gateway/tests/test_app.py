@@ -39,3 +39,16 @@ def test_unexpected_exception_is_500_problem_without_details(app):
     assert response.mimetype == "application/problem+json"
     assert "secret-detail" not in response.get_data(as_text=True)
     assert response.get_json()["request_id"] == response.headers["X-Request-ID"]
+
+
+def test_json_body_limit_comes_from_the_environment(tmp_path):
+    paths = secrets.ensure_all(tmp_path / "secrets", "aicosts.local")
+    env = {
+        "TLS_DIR": str(paths["tls_dir"]),
+        "GATEWAY_JWT_PUBLIC_KEY_FILE": str(paths["jwt_public"]),
+        "GATEWAY_MAX_JSON_BYTES": "2048",
+    }
+    client = create_app(load(env)).test_client()
+    body = '{"email": "a@example.com", "password": "' + "x" * 3000 + '"}'
+    response = client.post("/v1/auth/login", data=body, content_type="application/json")
+    assert response.status_code == 413 and "(2048 bytes)" in response.get_json()["detail"]

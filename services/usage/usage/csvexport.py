@@ -1,6 +1,6 @@
 """Records as CSV: RFC 4180 (csv module, CRLF, quoted where needed), streamed in chunks, and
-safe to open in a spreadsheet (text cells that a spreadsheet would run as a formula are
-prefixed with an apostrophe, per OWASP "CSV injection")."""
+safe to open in a spreadsheet (provider- or user-supplied text cells go through
+svccommon.csvsafe, so none is a live formula)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from svccommon.csvsafe import safe_cell
+
 from usage.records import format_usd
 from usage.recordstore import from_d128
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 FIXED_COLUMNS = (
     "date",
     "platform",
@@ -25,12 +26,6 @@ FIXED_COLUMNS = (
     "upload_id",
 )
 CHUNK_BYTES = 64 * 1024
-
-
-def safe_text(value: Any) -> str:
-    """Provider- or user-supplied text (model names, ids): never a live formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
 def _number(value: Any) -> str:
@@ -46,20 +41,20 @@ def csv_chunks(docs: Iterable[dict[str, Any]], units: Sequence[str]) -> Iterator
     """The header row, then one row per record, in UTF-8 chunks of about CHUNK_BYTES."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([*FIXED_COLUMNS, *(safe_text(unit_header(u)) for u in units)])
+    writer.writerow([*FIXED_COLUMNS, *(safe_cell(unit_header(u)) for u in units)])
     for doc in docs:
         counts = doc.get("units") or {}
         writer.writerow(
             [
                 doc["date"],
-                safe_text(doc["platform"]),
-                safe_text(doc["model"]),
-                safe_text(doc["source"]),
+                safe_cell(doc["platform"]),
+                safe_cell(doc["model"]),
+                safe_cell(doc["source"]),
                 _number(doc.get("cost_usd")),
                 "true" if doc.get("provisional") else "false",
                 "true" if doc.get("estimated") else "false",
-                safe_text(doc.get("credential_id") or ""),
-                safe_text(doc.get("upload_id") or ""),
+                safe_cell(doc.get("credential_id") or ""),
+                safe_cell(doc.get("upload_id") or ""),
                 *(str(int(counts[u])) if u in counts else "" for u in units),
             ]
         )

@@ -20,6 +20,7 @@ MAX_IMPORT_RECORDS = 20_000  # rows per ImportRecords call (the gRPC message lim
 RESYNC_OVERLAP_DAYS = 3
 
 SYNC_REASONS = ("manual", "backfill", "scheduled")
+EARLIEST_DAY, LATEST_DAY = date(1970, 1, 1), date(9998, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,12 @@ def parse_day(value: str, name: str) -> date:
     try:
         if len(value) != 10:
             raise ValueError
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise InvalidArgument(f"{name} must be a day as YYYY-MM-DD, got {value[:40]!r}") from None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:  # the day arithmetic of ranges must stay valid
+        raise InvalidArgument(f"{name} must be a day from {EARLIEST_DAY} to {LATEST_DAY}")
+    return day
 
 
 def history_limit(history_days: int) -> int:

@@ -41,6 +41,13 @@ def _instant(value: str | None, end_of_day: bool) -> dt.datetime | None:
     """RFC 3339 time (a zone is required), or a day YYYY-MM-DD (`to` then includes that day)."""
     if value is None:
         return None
+    try:
+        return _parse_instant(value, end_of_day)
+    except OverflowError:  # the day after 9999-12-31, or a zone that moves 0001-01-01 earlier
+        raise ValueError("must lie between the years 1 and 9999 in UTC") from None
+
+
+def _parse_instant(value: str, end_of_day: bool) -> dt.datetime:
     if len(value) == 10:
         try:
             day = dt.date.fromisoformat(value)
@@ -69,6 +76,7 @@ class AuditQuery(BaseModel):
     @classmethod
     def _valid_time(cls, value: str | None) -> str | None:
         _instant(value, end_of_day=False)
+        _instant(value, end_of_day=True)  # `to` is read this way: it must convert too
         return value
 
     @field_validator("action")

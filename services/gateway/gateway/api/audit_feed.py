@@ -20,6 +20,7 @@ from aicosts.audit.v1 import audit_pb2 as pb
 from flask import current_app
 from google.protobuf.timestamp_pb2 import Timestamp
 from svccommon import context
+from svccommon.csvsafe import safe_cell
 
 from gateway.problems import Problem
 
@@ -49,6 +50,10 @@ class Filters:
         return message
 
 
+_EARLIEST_SECOND = -62_135_596_800  # 0001-01-01T00:00:00Z
+_LATEST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
+
+
 def _key(event: pb.AuditEvent) -> Cursor:
     return (event.at.seconds, event.at.nanos, event.id)
 
@@ -61,7 +66,10 @@ def encode_cursor(event: pb.AuditEvent) -> str:
 def decode_cursor(value: str) -> Cursor:
     try:
         seconds, nanos, event_id = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-        if not (isinstance(seconds, int) and isinstance(nanos, int) and isinstance(event_id, str)):
+        # type(): a JSON true is a Python int too.
+        if not (type(seconds) is int and type(nanos) is int and isinstance(event_id, str)):
+            raise ValueError
+        if not _EARLIEST_SECOND <= seconds <= _LATEST_SECOND:  # what a Timestamp can hold
             raise ValueError
         if not 0 <= nanos < 10**9 or not 0 < len(event_id) <= 64:
             raise ValueError
@@ -144,14 +152,7 @@ CSV_COLUMNS = (
     "request_id",
     "details",
 )
-# A cell starting with one of these is a formula to a spreadsheet (CSV injection): quote it.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _FLUSH_BYTES = 64 * 1024
-
-
-def safe_cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def csv_row(event: dict[str, Any]) -> list[str]:

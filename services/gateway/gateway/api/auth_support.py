@@ -6,13 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Any, TypeVar
 
 from aicosts.auth.v1 import auth_pb2
-from flask import request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from gateway.authn import auth_rpc
+from gateway.bodies import json_object
 from gateway.jsonfmt import timestamp
 from gateway.openapi import problem, ref
-from gateway.problems import Problem
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -28,13 +27,8 @@ class Body(BaseModel):
 
 
 def parse(model: type[M]) -> M:
-    """The request's JSON object as `model`; 415/400 problems otherwise (ValidationError → 400)."""
-    if request.mimetype != "application/json":
-        raise Problem(415, "send the body as application/json", kind="unsupported-media-type")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise Problem(400, "the body must be a JSON object", kind="validation")
-    return model.model_validate(body)
+    """The request's JSON object as `model`; 413/415/400 problems otherwise (ValidationError → 400)."""
+    return model.model_validate(json_object())
 
 
 def call_auth(method: str, message: Any) -> Any:

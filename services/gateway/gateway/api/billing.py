@@ -16,6 +16,7 @@ from svccommon.plans import PLANS
 
 from gateway.api.auth_support import Body, parse
 from gateway.authn import auth_rpc, require_account
+from gateway.bodies import body_limit
 from gateway.openapi import json_body, problem, ref
 from gateway.problems import Problem
 
@@ -67,6 +68,7 @@ def portal():
 
 
 @bp.post("/v1/webhooks/stripe")
+@body_limit(WEBHOOK_MAX_BYTES)
 def stripe_webhook():
     """No bearer token: the Stripe-Signature over the raw body is the authentication (checked by
     auth with the signing secret). The body goes on byte for byte, never parsed here."""

@@ -10,13 +10,14 @@ from typing import Any
 import grpc
 from aicosts.keyvault.v1 import keyvault_pb2 as kv
 from aicosts.usage.v1 import usage_pb2 as usage_pb
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from svccommon import platforms
 from svccommon.plans import Plan
 
 from gateway.api.usage import sync_run_json
 from gateway.authn import require_account
+from gateway.bodies import json_object
 from gateway.jsonfmt import timestamp
 from gateway.openapi import json_body, problem, ref
 from gateway.plans import plan_of, require
@@ -72,15 +73,6 @@ def credential_json(c: kv.Credential) -> dict[str, Any]:
     }
 
 
-def _json_body() -> dict[str, Any]:
-    if request.mimetype != "application/json":
-        raise Problem(415, "send the body as application/json", kind="unsupported-media-type")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise Problem(400, "the body must be a JSON object", kind="validation")
-    return body
-
-
 def _credential_id(raw: str) -> str:
     if not _CREDENTIAL_ID.fullmatch(raw):
         raise Problem(404, "credential not found", kind="not-found")
@@ -90,7 +82,7 @@ def _credential_id(raw: str) -> str:
 @bp.post("/v1/credentials")
 @require_account
 def create_credential():
-    body = NewCredential.model_validate(_json_body())
+    body = NewCredential.model_validate(json_object())
     api_key = body.api_key.get_secret_value()
     try:
         platforms.validate_key(body.platform, api_key)

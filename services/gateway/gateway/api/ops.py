@@ -1,4 +1,5 @@
-"""Operations endpoints: liveness, readiness, status, the OpenAPI document, security.txt."""
+"""Operations endpoints: liveness, readiness, status, the OpenAPI document, security.txt.
+Readiness and status report the backends' health as cached by gateway.healthcache."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    services = current_app.extensions["backends"].health()
+    services = current_app.extensions["health"]()
     down = sorted(name for name, status in services.items() if status != "SERVING")
     if down:
         raise Problem(503, f"not serving: {', '.join(down)}", kind="not-ready", extra={"services": services})
@@ -28,7 +29,7 @@ def readyz():
 
 @bp.get("/v1/status")
 def status():
-    services = current_app.extensions["backends"].health()
+    services = current_app.extensions["health"]()
     return jsonify(services=services, region=current_app.config["AICOSTS"].region)
 
 

@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from gateway.api.uploads_openapi import OPENAPI_PATHS, OPENAPI_SCHEMAS  # noqa: F401 (module contract)
 from gateway.authn import require_account
+from gateway.bodies import LARGE, body_limit
 from gateway.plans import plan_of
 from gateway.problems import Problem
 
@@ -107,6 +108,7 @@ def _read_upload() -> tuple[str, bytes, str]:
 
 
 @bp.post("/v1/uploads")
+@body_limit(LARGE)
 @require_account
 def create_upload():
     filename, data, platform = _read_upload()

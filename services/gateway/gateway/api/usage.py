@@ -14,6 +14,7 @@ from svccommon.plans import cheapest_plan
 
 from gateway.api.usage_openapi import OPENAPI_PATHS, OPENAPI_SCHEMAS  # noqa: F401 (module contract)
 from gateway.authn import require_account
+from gateway.bodies import json_object
 from gateway.jsonfmt import timestamp
 from gateway.plans import plan_of, require
 from gateway.problems import Problem
@@ -165,21 +166,10 @@ def record_json(r: pb.UsageRecord) -> dict[str, Any]:
     }
 
 
-def _json_body_or_empty() -> dict[str, Any]:
-    if not request.get_data(cache=True):
-        return {}
-    if request.mimetype != "application/json":
-        raise Problem(415, "send the body as application/json", kind="unsupported-media-type")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise Problem(400, "the body must be a JSON object", kind="validation")
-    return body
-
-
 @bp.post("/v1/credentials/<credential_id>/sync")
 @require_account
 def start_sync(credential_id: str):
-    body = SyncBody.model_validate(_json_body_or_empty())
+    body = SyncBody.model_validate(json_object(optional=True))
     plan = plan_of(g.account_id)
     if body.from_:
         back = (dt.datetime.now(dt.UTC).date() - dt.date.fromisoformat(body.from_)).days + 1

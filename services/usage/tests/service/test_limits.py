@@ -40,3 +40,14 @@ def test_query_range_and_page_size() -> None:
     assert page_size(0) == 100 and page_size(500) == 500
     with pytest.raises(InvalidArgument):
         page_size(501)
+
+
+@pytest.mark.parametrize(
+    ("frm", "to"), [("", "0001-01-05"), ("0001-01-01", "0001-01-02"), ("", "9999-12-31")]
+)
+def test_days_outside_the_supported_years_are_refused(frm: str, to: str) -> None:
+    # Without the bound, the default `from` (29 days before `to`) or `to` + 1 day overflows.
+    with pytest.raises(InvalidArgument, match="from 1970-01-01 to 9998-12-31"):
+        query_range(frm, to, TODAY)
+    with pytest.raises(InvalidArgument, match="from 1970-01-01 to 9998-12-31"):
+        sync_range(frm, to, "manual", TODAY)

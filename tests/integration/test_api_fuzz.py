@@ -1,0 +1,103 @@
+"""Schema-driven fuzzing (Schemathesis) of every operation in the session stack's /openapi.json,
+signed in as a user of its own. The document is built in-process at collection (so each
+operation is its own test item) and checked to be the one the stack serves. Each operation gets
+the schema's examples, Schemathesis' coverage cases (boundary values, missing and wrong-typed
+fields) and a bounded number of generated requests, valid and invalid. No answer may be a 5xx,
+and every answer must match the documented status codes, media types, headers and schemas."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from gateway import openapi
+from gateway.api import MODULES
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from support.accounts import TestAccount, new_account, random_loopback_ip, session_from
+
+CONFIG = {
+    "generation": {
+        "mode": "all",  # valid and invalid requests
+        "max-examples": 50,  # generated cases per operation: about a minute on two cores
+        "deterministic": True,  # the same cases on every run, so a failure reproduces
+        "no-shrink": True,  # a failure is reported as found: bounded time
+    },
+    "phases": {"stateful": {"enabled": False}},
+}
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+# Ends every session of the fuzz user: fuzzed after everything else.
+SESSION_ENDERS = "/v1/auth/logout-all"
+
+
+@pytest.fixture(scope="module")
+def fuzz_user(stack: Any) -> TestAccount:
+    return new_account(stack)
+
+
+@pytest.fixture(scope="module")
+def fuzz_session() -> Iterator[requests.Session]:
+    # Its own client address: the sign-in failures fuzzing causes are counted apart from the suite's.
+    with session_from(random_loopback_ip()) as session:
+        yield session
+
+
+@pytest.fixture(scope="module")
+def tally(request: pytest.FixtureRequest) -> Iterator[Counter[str]]:
+    """Cases sent per operation; the totals are printed when the module is done."""
+    cases: Counter[str] = Counter()
+    started = time.monotonic()
+    yield cases
+    line = (
+        f"schemathesis: {len(cases)} operations, {cases.total()} cases, "
+        f"{time.monotonic() - started:.0f} s"
+    )
+    with request.config.pluginmanager.get_plugin("capturemanager").global_and_fixture_disabled():
+        print(f"\n{line}")
+
+
+def _send(case: Any, stack: Any, user: TestAccount, session: requests.Session, tally: Counter[str]) -> None:
+    tally[case.operation.label] += 1
+    case.call_and_validate(
+        base_url=stack.base_url, session=session, headers=user.headers, checks=CHECKS, timeout=60
+    )
+
+
+DOCUMENT = openapi.build(MODULES, "localhost")
+schema = schemathesis.openapi.from_dict(DOCUMENT, config=schemathesis.Config.from_dict(CONFIG))
+
+
+def test_the_fuzzed_document_is_the_one_the_stack_serves(stack, http):
+    served = http.get(f"{stack.base_url}/openapi.json", timeout=30).json()
+    assert {**served, "servers": None} == {**DOCUMENT, "servers": None}
+
+
+@schema.exclude(path=SESSION_ENDERS).parametrize()
+def test_api_answers_as_documented(case, stack, fuzz_user, fuzz_session, tally):
+    _send(case, stack, fuzz_user, fuzz_session, tally)
+
+
+@schema.include(path=SESSION_ENDERS).parametrize()
+def test_session_ending_operations_answer_as_documented(case, stack, fuzz_user, fuzz_session, tally):
+    _send(case, stack, fuzz_user, fuzz_session, tally)
+
+
+def test_every_operation_was_fuzzed(tally):
+    documented = {result.ok().label for result in schema.get_all_operations()}
+    assert set(tally) == documented, sorted(documented ^ set(tally))
