@@ -3,7 +3,7 @@ or keyvault ciphertext (the TOTP seed). Writes that must not race are conditiona
 
 An account whose address is not confirmed carries `unverified_expires_at`; the TTL index on it
 deletes the account then (documents without the field, every verified account, never expire).
-Such an account cannot hold provider keys or uploads, so nothing elsewhere is left behind."""
+Such an account cannot hold provider keys or uploads (keyvault and the parser refuse it)."""
 
 from __future__ import annotations
 
