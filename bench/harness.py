@@ -101,11 +101,11 @@ def new_account(bench: Bench, prefix: str = "bench") -> Account:
     address = f"{prefix}-{uuid.uuid4().hex[:10]}@example.com"
     password = f"Bench-{uuid.uuid4().hex}!"
     base = bench.base_url
-    account = _post(base, "/v1/auth/signup", {"email": address, "password": password, "name": "Bench"}, 201)
+    _post(base, "/v1/auth/signup", {"email": address, "password": password, "name": "Bench"}, 202)
     token = _verification_token(bench.stack.var_dir / "outbox", address)
-    _post(base, "/v1/auth/verify-email", {"token": token}, 200)
+    account = _post(base, "/v1/auth/verify-email", {"token": token}, 200)["account"]
     tokens = _post(base, "/v1/auth/login", {"email": address, "password": password}, 200)
-    return Account(account["account"]["id"], address, password, tokens["access_token"])
+    return Account(account["id"], address, password, tokens["access_token"])
 
 
 def login(bench: Bench, account: Account) -> Account:

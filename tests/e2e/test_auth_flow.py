@@ -30,13 +30,13 @@ def test_account_life_cycle_and_no_secret_leaks(stack, mongo_uri):
 
     # Signup, then the verification link from the outbox.
     signed_up = http.post(f"{base}/v1/auth/signup", json={"email": email, "password": password, "name": name})
-    assert signed_up.status_code == 201
-    account_id = signed_up.json()["account"]["id"]
+    assert signed_up.status_code == 202 and signed_up.json()["status"] == "accepted"
     mail = outbox.latest(stack, email, "confirm your email")
     verify_token = mail.token()
     secrets[verify_token] = ()
     verified = http.post(f"{base}/v1/auth/verify-email", json={"token": verify_token})
     assert verified.status_code == 200 and verified.json()["account"]["email_verified"] is True
+    account_id = verified.json()["account"]["id"]
 
     # Sign in.
     first = http.post(f"{base}/v1/auth/login", json={"email": email, "password": password}).json()
@@ -45,10 +45,12 @@ def test_account_life_cycle_and_no_secret_leaks(stack, mongo_uri):
 
     # Turn 2FA on: confirm with the previous step's code, keep the current and next for later.
     step = fresh_step()
-    setup = http.post(f"{base}/v1/me/2fa/setup", headers=auth).json()
+    setup = http.post(f"{base}/v1/me/2fa/setup", json={"password": password}, headers=auth).json()
     secrets[setup["secret"]] = ("POST /v1/me/2fa/setup",)
     confirm = http.post(
-        f"{base}/v1/me/2fa/confirm", json={"code": totp_code(setup["secret"], step - 1)}, headers=auth
+        f"{base}/v1/me/2fa/confirm",
+        json={"password": password, "code": totp_code(setup["secret"], step - 1)},
+        headers=auth,
     )
     assert confirm.status_code == 200
     backup_codes = confirm.json()["backup_codes"]

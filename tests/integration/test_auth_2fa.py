@@ -34,13 +34,24 @@ def _challenge(stack, account) -> str:
     return first["mfa_token"]
 
 
+def _setup(stack, http, account):
+    return http.post(
+        f"{stack.base_url}/v1/me/2fa/setup", json={"password": account.password}, headers=account.headers
+    )
+
+
+def _confirm(stack, http, account, code: str):
+    body = {"password": account.password, "code": code}
+    return http.post(f"{stack.base_url}/v1/me/2fa/confirm", json=body, headers=account.headers)
+
+
 def _wrong(*right: str) -> str:
     return next(c for c in ("000000", "111111", "222222", "333333") if c not in right)
 
 
 def test_setup_returns_secret_uri_and_svg_and_stores_only_ciphertext(stack, http, db):
     account = new_account(stack)
-    response = http.post(f"{stack.base_url}/v1/me/2fa/setup", headers=account.headers)
+    response = _setup(stack, http, account)
     assert response.status_code == 200
     setup = response.json()
     assert set(setup) == {"secret", "otpauth_uri", "qr_svg"}
@@ -82,23 +93,18 @@ def test_confirm_turns_2fa_on_and_returns_ten_backup_codes_once(stack, http, db)
     )
     assert db.audit_events.find_one({"action": "mfa.enabled", "account_id": account.account_id})
     # Setting up again while on is refused.
-    assert http.post(f"{stack.base_url}/v1/me/2fa/setup", headers=account.headers).status_code == 409
+    assert _setup(stack, http, account).status_code == 409
 
 
 def test_confirm_with_a_wrong_code_is_400_and_2fa_stays_off(stack, http):
     account = new_account(stack)
-    setup = http.post(f"{stack.base_url}/v1/me/2fa/setup", headers=account.headers).json()
+    setup = _setup(stack, http, account).json()
     step = fresh_step()
     right = [totp_code(setup["secret"], step + i) for i in (-1, 0, 1)]
-    response = http.post(
-        f"{stack.base_url}/v1/me/2fa/confirm", json={"code": _wrong(*right)}, headers=account.headers
-    )
+    response = _confirm(stack, http, account, _wrong(*right))
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "code"
     for code in ("12345", "abcdef", "1234567"):
-        response = http.post(
-            f"{stack.base_url}/v1/me/2fa/confirm", json={"code": code}, headers=account.headers
-        )
-        assert response.status_code == 400
+        assert _confirm(stack, http, account, code).status_code == 400
     assert (
         http.get(f"{stack.base_url}/v1/me", headers=account.headers).json()["account"]["totp_enabled"]
         is False
@@ -107,9 +113,7 @@ def test_confirm_with_a_wrong_code_is_400_and_2fa_stays_off(stack, http):
 
 def test_confirm_without_setup_is_422(stack, http):
     account = new_account(stack)
-    response = http.post(
-        f"{stack.base_url}/v1/me/2fa/confirm", json={"code": "123456"}, headers=account.headers
-    )
+    response = _confirm(stack, http, account, "123456")
     assert response.status_code == 422 and "setup" in response.json()["detail"]
 
 

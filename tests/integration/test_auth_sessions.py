@@ -73,8 +73,9 @@ def test_unknown_email_and_wrong_password_get_identical_answers(stack, other_ip)
     assert answers[0][0] == 401 and answers[0][2]["detail"] == "The email or password is incorrect."
 
 
-def test_eleventh_failed_login_for_an_account_is_429_with_retry_after(stack, other_ip, db):
-    """Checklist 3 over HTTP (test_auth_mechanisms proves no bcrypt call is made)."""
+def test_eleventh_failed_login_from_one_network_is_429_with_retry_after(stack, other_ip, db):
+    """Checklist 3 over HTTP, per (account, client network): 10 failures are answered, then the
+    client must wait, even with the right password (test_auth_login_throttle has the rest)."""
     account = new_account(stack)
     url = f"{stack.base_url}/v1/auth/login"
     for _ in range(10):
@@ -85,14 +86,15 @@ def test_eleventh_failed_login_for_an_account_is_429_with_retry_after(stack, oth
     response = other_ip.post(url, json={"email": account.email, "password": account.password})
     assert response.status_code == 429
     assert response.headers["Content-Type"] == "application/problem+json"
-    assert 3500 <= int(response.headers["Retry-After"]) <= 3600
+    assert 1 <= int(response.headers["Retry-After"]) <= 2  # the first wait (AUTH_LOGIN_DELAY_SECONDS)
     assert "Too many failed attempts" in response.json()["detail"]
     events = list(db.audit_events.find({"action": "session.login", "account_id": account.account_id}))
     assert sum(e["outcome"] == "failure" for e in events) == 10
 
 
 def test_one_ip_trying_100_accounts_is_throttled(stack):
-    """Checklist 4: one client IP spraying passwords over 100 accounts is cut off (429)."""
+    """Checklist 4: one client IP spraying passwords over 100 accounts is cut off (429): 30
+    failures, then one attempt per growing wait at most."""
     client = session_from(random_loopback_ip())
     statuses = []
     try:
@@ -105,7 +107,9 @@ def test_one_ip_trying_100_accounts_is_throttled(stack):
     finally:
         client.close()
     assert statuses[:30] == [401] * 30
-    assert set(statuses[30:]) == {429}
+    assert statuses[30] == 429
+    assert set(statuses[30:]) <= {401, 429}
+    assert statuses.count(401) <= 33  # 2 s, 4 s, 8 s waits between the few that get through
 
 
 def test_refresh_rotates_and_reuse_revokes_the_whole_family(stack, http, db):

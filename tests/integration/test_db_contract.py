@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from auth.store import Stores
 from auth.store.billing import BillingStore
+from auth.store.throttle import HOLD_S, ThrottleStore
 from bson.binary import Binary
 from bson.decimal128 import Decimal128
 from keyvault.store import CredentialStore
@@ -964,6 +965,7 @@ def test_ttl_indexes_expire_documents(client, db):
         [
             {"_id": "old", "expires_at": now - dt.timedelta(seconds=1)},
             {"_id": "new", "expires_at": now + dt.timedelta(hours=1)},
+            {"_id": "none"},  # auth's verified accounts have no unverified_expires_at: never deleted
         ]
     )
     previous = set_ttl_monitor(client, 1)
@@ -971,13 +973,13 @@ def test_ttl_indexes_expire_documents(client, db):
         deadline = time.monotonic() + 75
         while True:
             left = [sorted(d["_id"] for d in col.find()) for col in (created, changed, expiring)]
-            if left == [["new"]] * 3 or time.monotonic() > deadline:
+            if left == [["new"], ["new"], ["new", "none"]] or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
     finally:
         if previous is not None:
             set_ttl_monitor(client, previous)
-    assert left == [["new"]] * 3
+    assert left == [["new"], ["new"], ["new", "none"]]
 
 
 # --- parser.store -------------------------------------------------------------------------------
@@ -1073,6 +1075,64 @@ def test_account_conditional_updates(db):
     assert with_seed == [{"_id": "a1", "totp": {"secret": seed}}]
     doc = update({}, {"$unset": {"totp": ""}})
     assert "totp" not in doc and not list(accounts.find({"totp.secret": {"$type": "binData"}}))
+
+
+def test_unverified_accounts_expiry_shapes(db):
+    """auth.store.accounts: the unverified-expiry backfill ({$exists: false} with update_many),
+    the delete of an expired unverified address ($lte on a date), and $unset with $set on
+    verification."""
+    Stores.of(db).ensure_indexes()
+    accounts = db["accounts"]
+    now = now_ms()
+    accounts.insert_many(
+        [
+            {"_id": "old", "email_key": "old@example.com", "email_verified": False},
+            {"_id": "ok", "email_key": "ok@example.com", "email_verified": True},
+            {
+                "_id": "stale",
+                "email_key": "stale@example.com",
+                "email_verified": False,
+                "unverified_expires_at": now - dt.timedelta(seconds=1),
+            },
+        ]
+    )
+    store = Stores.of(db).accounts
+    assert store.backfill_unverified_expiry(now + dt.timedelta(days=7)) == 1
+    assert accounts.find_one({"_id": "old"})["unverified_expires_at"] == now + dt.timedelta(days=7)
+    assert "unverified_expires_at" not in accounts.find_one({"_id": "ok"})
+    assert store.delete_expired_unverified("old@example.com", now) is False
+    assert store.delete_expired_unverified("stale@example.com", now) is True
+    doc = store.mark_verified("old", now)
+    assert doc["email_verified"] is True and "unverified_expires_at" not in doc
+
+
+def test_throttle_reservations_check_and_increment_in_one_step(db):
+    """auth.store.throttle: update_one upsert whose range filter misses an existing _id raises
+    DuplicateKeyError (no second document); $setOnInsert only on insert; the gate taken with
+    find_one_and_update AFTER ({n: {$gte}, gate: {$lte}}); release ($inc -1 with {n: {$gt: 0}});
+    the windowed counter."""
+    Stores.of(db).ensure_indexes()
+    store = ThrottleStore(db)
+    MONTH = 30 * 86400  # noqa: N806 (a window long enough that the test never crosses its end)
+    now = now_ms()
+    taken = [store.take("k", 3, now, MONTH) for _ in range(4)]
+    assert [type(t).__name__ for t in taken] == ["Taken", "Taken", "Taken", "datetime"]
+    assert [t.gated for t in taken[:3]] == [False, False, True] and taken[2].n == 3
+    assert taken[3] == now + dt.timedelta(seconds=HOLD_S)  # the gate held by the third
+    assert db["throttles"].count_documents({}) == 1
+    store.close(taken[2], now + dt.timedelta(seconds=5))
+    assert store.take("k", 3, now + dt.timedelta(seconds=4), MONTH) == now + dt.timedelta(seconds=5)
+    again = store.take("k", 3, now + dt.timedelta(seconds=5), MONTH)
+    assert again.gated and again.n == 4
+    store.release(again, now + dt.timedelta(seconds=5))
+    doc = db["throttles"].find_one({})
+    assert doc["n"] == 3 and doc["gate"] == now + dt.timedelta(seconds=5)
+    store.forgive(again.key)
+    assert db["throttles"].count_documents({}) == 0
+    assert [store.take_window("w", 2, now, 60) for _ in range(3)][:2] == [None, None]
+    assert store.take_window("w", 2, now, 60) == dt.datetime.fromtimestamp(
+        int(now.timestamp()) // 60 * 60 + 60, dt.UTC
+    )
 
 
 def test_billing_guards_and_event_claims(db):

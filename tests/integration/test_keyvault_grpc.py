@@ -49,7 +49,9 @@ def code_of(call) -> grpc.StatusCode:
 
 
 def store(as_, account: str, key: str = OPENAI_KEY) -> kv.Credential:
-    request = kv.StoreCredentialRequest(account_id=account, platform="openai", api_key=key, label="Org")
+    request = kv.StoreCredentialRequest(
+        account_id=account, platform="openai", api_key=key, label="Org", email_verified=True
+    )
     return as_("gateway").StoreCredential(request, timeout=5).credential
 
 
@@ -83,7 +85,7 @@ def test_credential_methods_follow_the_allowlist(as_):
 
 def test_store_refuses_a_key_of_the_wrong_kind(as_):
     request = kv.StoreCredentialRequest(
-        account_id="acct-1", platform="openai", api_key="sk-proj-0123456789ab"
+        account_id="acct-1", platform="openai", api_key="sk-proj-0123456789ab", email_verified=True
     )
     with pytest.raises(grpc.RpcError) as err:
         as_("gateway").StoreCredential(request, timeout=5)

@@ -48,7 +48,8 @@ def test_rotate_then_rewrap_on_the_running_service(stack, mongo_uri, stubs):
     before = [
         stubs["gateway"]
         .StoreCredential(
-            kv.StoreCredentialRequest(account_id=account, platform="openai", api_key=k), timeout=5
+            kv.StoreCredentialRequest(account_id=account, platform="openai", api_key=k, email_verified=True),
+            timeout=5,
         )
         .credential
         for k in keys
@@ -59,7 +60,7 @@ def test_rotate_then_rewrap_on_the_running_service(stack, mongo_uri, stubs):
     admin(stack, mongo_uri, "rotate")
     new = stubs["gateway"].StoreCredential(
         kv.StoreCredentialRequest(
-            account_id=account, platform="openai", api_key="sk-admin-after-rotation-0001"
+            account_id=account, platform="openai", api_key="sk-admin-after-rotation-0001", email_verified=True
         ),
         timeout=5,
     )

@@ -24,12 +24,20 @@ from auth.stripe_config import StripeConfig, load_stripe
 
 @dataclass(frozen=True)
 class LimitConfig:
-    """Failed sign-in limits (ASVS 2.2.1): per account (email) and per client IP, sliding windows."""
+    """Throttles keyed by client network (ratelimit.py, networks.py). Sign-in: failures allowed per
+    (email, network) and per network within a window before progressive delays start (base,
+    doubling up to max). Signup and password-reset requests: at most N per network per window."""
 
-    account_max_failures: int
-    account_window_s: int
-    ip_max_failures: int
-    ip_window_s: int
+    free_failures: int = 10
+    window_s: int = 3600
+    network_free_failures: int = 30
+    network_window_s: int = 900
+    base_delay_s: int = 2
+    max_delay_s: int = 900
+    signup_network_max: int = 20
+    signup_window_s: int = 3600
+    reset_network_max: int = 20
+    reset_window_s: int = 3600
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,8 @@ class EmailConfig:
     sendgrid_api_key_file: Path | None  # set → SendGrid; unset → .eml files in outbox_dir
     sender: str
     public_base_url: str  # where the links in emails point (the web app / gateway)
+    sendgrid_api_base: str | None = None  # None: SendGrid's own host (tests point it at a fake)
+    queue_max: int = 1000  # emails waiting to be sent, at most (mailer.MailQueue)
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,25 @@ def _email(env: Mapping[str, str]) -> EmailConfig:
         sendgrid_api_key_file=key_file,
         sender=env_str(env, "EMAIL_FROM", "AICosts <no-reply@aicosts.local>"),
         public_base_url=_base_url(env),
+        sendgrid_api_base=env_str(env, "SENDGRID_API_BASE", "").rstrip("/") or None,
+        queue_max=env_int(env, "AUTH_MAIL_QUEUE_MAX", 1000, minimum=1),
+    )
+
+
+def _limits(env: Mapping[str, str]) -> LimitConfig:
+    max_delay = env_int(env, "AUTH_LOGIN_MAX_DELAY_SECONDS", 900, minimum=1, maximum=86400)
+    return LimitConfig(
+        # ASVS 2.2.1 allows at most 100 failures per hour per account (from one network here).
+        free_failures=env_int(env, "AUTH_LOGIN_FREE_FAILURES", 10, minimum=2, maximum=100),
+        window_s=env_int(env, "AUTH_LOGIN_WINDOW_SECONDS", 3600, minimum=60),
+        network_free_failures=env_int(env, "AUTH_LOGIN_NETWORK_FREE_FAILURES", 30, minimum=2),
+        network_window_s=env_int(env, "AUTH_LOGIN_NETWORK_WINDOW_SECONDS", 900, minimum=60),
+        base_delay_s=env_int(env, "AUTH_LOGIN_DELAY_SECONDS", 2, minimum=1, maximum=max_delay),
+        max_delay_s=max_delay,
+        signup_network_max=env_int(env, "AUTH_SIGNUP_NETWORK_MAX", 20, minimum=1),
+        signup_window_s=env_int(env, "AUTH_SIGNUP_NETWORK_WINDOW_SECONDS", 3600, minimum=60),
+        reset_network_max=env_int(env, "AUTH_RESET_NETWORK_MAX", 20, minimum=1),
+        reset_window_s=env_int(env, "AUTH_RESET_NETWORK_WINDOW_SECONDS", 3600, minimum=60),
     )
 
 
@@ -89,12 +118,7 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         jwt_private_key_file=key_file,
         access_token_ttl_s=env_int(env, "AUTH_ACCESS_TOKEN_TTL_SECONDS", 600, minimum=60, maximum=MAX_TTL),
         session_ttl_s=env_int(env, "AUTH_SESSION_TTL_DAYS", 30, minimum=1, maximum=365) * 86400,
-        limits=LimitConfig(
-            account_max_failures=env_int(env, "AUTH_LOGIN_MAX_FAILURES", 10, minimum=1, maximum=100),
-            account_window_s=env_int(env, "AUTH_LOGIN_FAILURE_WINDOW_SECONDS", 3600, minimum=60),
-            ip_max_failures=env_int(env, "AUTH_LOGIN_IP_MAX_FAILURES", 30, minimum=1),
-            ip_window_s=env_int(env, "AUTH_LOGIN_IP_WINDOW_SECONDS", 900, minimum=60),
-        ),
+        limits=_limits(env),
         email=_email(env),
         keyvault_addr=backend_address(env, "keyvault"),
         stripe=load_stripe(env, _base_url(env), common.production),

@@ -10,6 +10,20 @@ VERIFY_SUBJECT = "Confirm your email address for AICosts"
 RESET_SUBJECT = "Reset your AICosts password"
 PASSWORD_CHANGED_SUBJECT = "Your AICosts password was changed"  # noqa: S105 (a subject line)
 CODE_REUSED_SUBJECT = "A used AICosts sign-in code was tried again"
+SIGNUP_ATTEMPT_SUBJECT = "Someone tried to sign up to AICosts with your email address"
+MFA_SUBJECTS = {
+    "enabled": "Two-factor authentication was turned on for your AICosts account",
+    "disabled": "Two-factor authentication was turned off for your AICosts account",
+    "backup_codes": "New AICosts backup codes were made",
+}
+_MFA_WHAT = {
+    "enabled": "Two-factor authentication was just turned on for your AICosts account, with a new "
+    "authenticator app, and every other session was signed out.",
+    "disabled": "Two-factor authentication was just turned off for your AICosts account, and every "
+    "other session was signed out. Signing in now needs only the password.",
+    "backup_codes": "New backup codes were just made for your AICosts account; the old ones no longer "
+    "work, and every other session was signed out.",
+}
 
 
 def link(base_url: str, path: str, token: str) -> str:
@@ -53,3 +67,23 @@ def code_reused(to: str) -> Message:
         "change your password now.\n"
     )
     return Message(to=to, subject=CODE_REUSED_SUBJECT, text=text)
+
+
+def signup_attempt(to: str) -> Message:
+    text = (
+        "Someone just tried to create an AICosts account with this email address, which already has "
+        "one. Nothing was changed.\n\n"
+        "If it was you, sign in instead, or ask for a password reset if you forgot the password.\n\n"
+        "If it was not you, you can ignore this email: the password they typed was not used.\n"
+    )
+    return Message(to=to, subject=SIGNUP_ATTEMPT_SUBJECT, text=text)
+
+
+def mfa_changed(to: str, change: str) -> Message:
+    """`change`: "enabled", "disabled" or "backup_codes"."""
+    text = (
+        f"{_MFA_WHAT[change]}\n\n"
+        "If this was not you, someone knows your password: reset it at once, and check your "
+        "account's audit log.\n"
+    )
+    return Message(to=to, subject=MFA_SUBJECTS[change], text=text)

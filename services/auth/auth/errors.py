@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from svccommon.errors import InvalidArgument, ResourceExhausted, Unauthenticated
+from svccommon.errors import InvalidArgument, PermissionDenied, ResourceExhausted, Unauthenticated
+from svccommon.standing import unverified_detail, unverified_metadata
 
 # One message for every failed sign-in, whatever the reason (ASVS 6.3.8: no enumeration).
 BAD_CREDENTIALS = "The email or password is incorrect."
@@ -23,6 +24,27 @@ class Throttled(ResourceExhausted):
         super().__init__(message)
         self.retry_after = retry_after
         self.metadata = (("retry-after", str(retry_after)),)
+
+
+class MailQueueFull(ResourceExhausted):
+    """Too many emails are waiting: the gateway answers 503 with Retry-After (the request did
+    nothing, so trying again later is safe)."""
+
+    RETRY_AFTER_S = 30
+
+    def __init__(self) -> None:
+        super().__init__("Too many emails are waiting to be sent. Try again in a minute.")
+        self.metadata = (
+            ("x-problem-status", "503"),
+            ("x-problem-kind", "mail-queue-full"),
+            ("retry-after", str(self.RETRY_AFTER_S)),
+        )
+
+
+class EmailUnverified(PermissionDenied):
+    def __init__(self, action: str) -> None:
+        super().__init__(unverified_detail(action))
+        self.metadata = unverified_metadata()
 
 
 def bad_credentials() -> Unauthenticated:

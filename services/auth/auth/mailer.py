@@ -10,6 +10,7 @@ import contextvars
 import datetime as dt
 import logging
 import os
+import threading
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Protocol
+
+from auth.errors import MailQueueFull
 
 log = logging.getLogger("auth.mail")
 SENDGRID_TIMEOUT_S = 10
@@ -88,10 +91,20 @@ class SendGridMailer:
 
 
 class MailQueue:
-    """Sends on a worker thread, carrying the request context (request id) into the log lines."""
+    """Sends on worker threads, carrying the request context (request id) into the log lines.
 
-    def __init__(self, mailer: Mailer, workers: int = 2) -> None:
+    Bounded: at most `max_pending` jobs wait or run at once, so a flood of requests cannot grow
+    memory without limit while the provider is slow. Past the bound, `submit` and `send` raise
+    MailQueueFull: the request whose purpose is the email (a verification or reset link) fails
+    with a 503 and Retry-After and can simply be sent again. `notify` is for notices about an
+    action that has already happened (and is in the audit log): failing that action now would be
+    worse than a missing notice, so the notice is dropped with an ERROR log line instead."""
+
+    def __init__(self, mailer: Mailer, workers: int = 2, max_pending: int = 1000) -> None:
         self.mailer = mailer
+        self.max_pending = max_pending
+        self._pending = 0
+        self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="auth-mail")
 
     def _send(self, message: Message) -> None:
@@ -102,13 +115,45 @@ class MailQueue:
             extra = {"to": message.to, "subject": message.subject, "error_type": type(exc).__name__}
             log.error("email not sent", extra=extra)
 
+    def require_room(self) -> None:
+        """Raise MailQueueFull now, before a request does work that ends in an email."""
+        with self._lock:
+            if self._pending >= self.max_pending:
+                raise MailQueueFull()
+
     def send(self, message: Message) -> Future[None]:
         return self.submit(self._send, message)
 
+    def deliver(self, message: Message) -> None:
+        """Send now, on this thread: for jobs that already run on the queue's own workers."""
+        self._send(message)
+
+    def notify(self, message: Message) -> Future[None] | None:
+        try:
+            return self.send(message)
+        except MailQueueFull:
+            extra = {"to": message.to, "subject": message.subject}
+            log.error("email dropped: the mail queue is full", extra=extra)
+            return None
+
     def submit(self, fn, *args) -> Future:  # type: ignore[no-untyped-def]
         """Run `fn(*args)` in the background with a copy of the caller's context."""
+        with self._lock:
+            if self._pending >= self.max_pending:
+                raise MailQueueFull()
+            self._pending += 1
         ctx = contextvars.copy_context()
-        return self._pool.submit(ctx.run, fn, *args)
+        try:
+            future = self._pool.submit(ctx.run, fn, *args)
+        except BaseException:
+            self._done(None)
+            raise
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, _future: Future | None) -> None:
+        with self._lock:
+            self._pending -= 1
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

@@ -15,7 +15,7 @@ from svccommon.access_tokens import hash_token, new_opaque_token
 from auth import emails
 from auth.accounts import check_new_password, require
 from auth.core import Core, client_ip, normalize_email
-from auth.errors import BAD_CODE, FieldInvalid
+from auth.errors import BAD_CODE, FieldInvalid, Throttled
 from auth.second_factor import WrongCode, check_code, totp_on
 
 log = logging.getLogger("auth.recovery")
@@ -30,23 +30,36 @@ BAD_CURRENT = "The current password is incorrect."
 
 def change_password(core: Core, account_id: str, session_id: str, current: str, new: str) -> None:
     account = require(core, account_id)
-    key, ip, now = account["email_key"], client_ip(), core.utcnow()
-    core.limiter.check(key, ip, now)
-    if not core.hasher.verify(current, account["password_hash"]):
-        core.limiter.failed(key, ip, now)
+    now = core.utcnow()
+    attempt = core.limiter.reserve(account["email_key"], client_ip(), now)
+    try:
+        ok = core.hasher.verify(current, account["password_hash"])
+    except BaseException:
+        core.limiter.abandoned(attempt, now)
+        raise
+    if not ok:
+        core.limiter.failed(attempt, core.utcnow())
         core.record("password.changed", "failure", account_id=account_id, reason="wrong_password")
         raise FieldInvalid("current_password", BAD_CURRENT, "password_incorrect")
+    core.limiter.succeeded(attempt, now)
     check_new_password(new, "new_password")
     core.stores.accounts.set_password(account_id, core.hasher.hash(new), now, end_all=False)
     # This session stays; every other one ends (ASVS 7.4.3).
     core.stores.sessions.revoke_all(account_id, now, "password_changed", keep=session_id)
     core.stores.tokens.spend_all(account_id, "password_reset", now)
     core.record("password.changed", account_id=account_id)
-    core.mail.send(emails.password_changed(account["email"], "changed"))
+    core.mail.notify(emails.password_changed(account["email"], "changed"))
 
 
 def request_reset(core: Core, email: str) -> None:
     _, key = normalize_email(email)  # a malformed address is a 400 either way: it reveals nothing
+    # Neither the quota nor a full mail queue depends on the address, so neither reveals anything.
+    core.mail.require_room()
+    try:
+        core.limiter.reset_request(client_ip(), core.utcnow())
+    except Throttled:
+        core.record("password.reset_requested", "denied", anonymous=True, reason="rate_limited")
+        raise
     core.mail.submit(_reset_job, core, key)
 
 
@@ -74,7 +87,7 @@ def _reset_job(core: Core, email_key: str) -> None:
         token = new_opaque_token()
         core.stores.tokens.insert(hash_token(token), "password_reset", account["_id"], now, RESET_TTL_S)
         url = emails.link(core.base_url, "/reset-password", token)
-        core.mail.send(emails.password_reset(account["email"], url, RESET_TTL_S // 60))
+        core.mail.deliver(emails.password_reset(account["email"], url, RESET_TTL_S // 60))
         core.record("password.reset_requested", account_id=account["_id"], anonymous=True)
     except Exception as exc:
         log.error("password reset request failed", extra={"error_type": type(exc).__name__})
@@ -92,17 +105,20 @@ def confirm_reset(core: Core, token: str, new_password: str, code: str) -> None:
     if totp_on(account):
         if not code.strip():
             raise FieldInvalid("code", CODE_REQUIRED, "code_required")
-        key, ip = account["email_key"], client_ip()
-        core.limiter.check(key, ip, now)
+        attempt = core.limiter.reserve(account["email_key"], client_ip(), now)
         try:
             check_code(core, account, code)
         except WrongCode:
-            core.limiter.failed(key, ip, now)
+            core.limiter.failed(attempt, core.utcnow())
             core.stores.tokens.add_failure(token_hash, RESET_MAX_CODE_FAILURES, now)
             core.record(
                 "password.reset", "failure", account_id=account_id, anonymous=True, reason="wrong_code"
             )
             raise FieldInvalid("code", BAD_CODE, "code_invalid") from None
+        except BaseException:
+            core.limiter.abandoned(attempt, now)
+            raise
+        core.limiter.succeeded(attempt, now)
     if core.stores.tokens.spend(token_hash, "password_reset", now) is None:
         raise FieldInvalid("token", BAD_RESET_LINK, "token_invalid")
     # token_version moves on: every access and refresh token issued before now is dead.
@@ -112,6 +128,6 @@ def confirm_reset(core: Core, token: str, new_password: str, code: str) -> None:
     core.stores.tokens.spend_all(account_id, "mfa_challenge", now)
     if not account.get("email_verified"):
         core.stores.accounts.mark_verified(account_id, now)  # the link proved the mailbox
-    core.limiter.succeeded(account["email_key"])
+    core.limiter.forgive(account["email_key"], client_ip(), now)  # the mailbox owner, on this network
     core.record("password.reset", account_id=account_id, anonymous=True)
-    core.mail.send(emails.password_changed(account["email"], "reset"))
+    core.mail.notify(emails.password_changed(account["email"], "reset"))

@@ -68,4 +68,4 @@ def _open_seed(core: Core, account_id: str, ciphertext: bytes) -> str:
 def _replayed(core: Core, account: Doc) -> None:
     log.warning("totp code replay refused", extra={"account_id": account["_id"]})
     core.record("mfa.totp_replay", "denied", account_id=account["_id"], anonymous=True)
-    core.mail.send(emails.code_reused(account["email"]))
+    core.mail.notify(emails.code_reused(account["email"]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from aicosts.auth.v1 import auth_pb2, auth_pb2_grpc
 from pymongo.database import Database
@@ -11,9 +12,10 @@ from svccommon.audit_service import audit_binding, open_audit_log
 from svccommon.grpcserver import ServiceBinding
 from svccommon.interceptors import ANY_SERVICE
 
+from auth.accounts import UNVERIFIED_TTL_S
 from auth.billing import build_payments
 from auth.config import Config, EmailConfig
-from auth.core import Core
+from auth.core import Core, to_utc
 from auth.hashing import PasswordHasher
 from auth.mailer import Mailer, MailQueue, OutboxMailer, SendGridMailer
 from auth.ratelimit import LoginLimiter
@@ -57,7 +59,8 @@ def allowlist() -> dict[str, tuple[str, ...]]:
 
 def make_mailer(cfg: EmailConfig) -> Mailer:
     if cfg.sendgrid_api_key_file is not None:
-        return SendGridMailer(cfg.sendgrid_api_key_file.read_text().strip(), cfg.sender)
+        api_key = cfg.sendgrid_api_key_file.read_text().strip()
+        return SendGridMailer(api_key, cfg.sender, host=cfg.sendgrid_api_base)
     log.info("email goes to the outbox folder", extra={"outbox": str(cfg.outbox_dir)})
     return OutboxMailer(cfg.outbox_dir, cfg.sender)
 
@@ -65,14 +68,18 @@ def make_mailer(cfg: EmailConfig) -> Mailer:
 def build_core(cfg: Config, db: Database) -> Core:
     stores = Stores.of(db)
     stores.ensure_indexes()
+    # Accounts from before unverified accounts expired get their week from now.
+    expires = to_utc(time.time() + UNVERIFIED_TTL_S)
+    if backfilled := stores.accounts.backfill_unverified_expiry(expires):
+        log.info("unverified accounts given an expiry", extra={"count": backfilled})
     audit = open_audit_log(db, cfg.common)
     hasher = PasswordHasher(cfg.bcrypt_cost)
     hasher.warm_up()
     return Core(
         stores=stores,
         hasher=hasher,
-        limiter=LoginLimiter(stores.failures, cfg.limits),
-        mail=MailQueue(make_mailer(cfg.email)),
+        limiter=LoginLimiter(stores.throttles, cfg.limits),
+        mail=MailQueue(make_mailer(cfg.email), max_pending=cfg.email.queue_max),
         box=KeyvaultSecretBox.connect(cfg.keyvault_addr, cfg.common.tls),
         audit=audit,
         signing_key=load_private_key(cfg.jwt_private_key_file.read_bytes()),

@@ -66,8 +66,8 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):  # noqa: N802 (gRPC metho
 
     @rpc
     def Signup(self, request, context):  # noqa: N802
-        doc = accounts.signup(self.core, request.email, request.password, request.name)
-        return auth_pb2.SignupResponse(account=account_message(doc))
+        accounts.signup(self.core, request.email, request.password, request.name)
+        return auth_pb2.SignupResponse()
 
     @rpc
     def VerifyEmail(self, request, context):  # noqa: N802
@@ -150,14 +150,16 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):  # noqa: N802 (gRPC metho
 
     @rpc
     def SetupTotp(self, request, context):  # noqa: N802
-        setup = twofactor.setup(self.core, request.account_id)
+        setup = twofactor.setup(self.core, request.account_id, request.password)
         return auth_pb2.SetupTotpResponse(
             secret=setup.secret, otpauth_uri=setup.otpauth_uri, qr_svg=setup.qr_svg
         )
 
     @rpc
     def ConfirmTotp(self, request, context):  # noqa: N802
-        codes = twofactor.confirm(self.core, request.account_id, request.session_id, request.code)
+        codes = twofactor.confirm(
+            self.core, request.account_id, request.session_id, request.password, request.code
+        )
         return auth_pb2.ConfirmTotpResponse(backup_codes=codes)
 
     @rpc

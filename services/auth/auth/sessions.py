@@ -13,6 +13,7 @@ from svccommon import context
 from svccommon.access_tokens import hash_token, issue_access_token, new_opaque_token
 from svccommon.errors import Unauthenticated
 
+from auth.accounts import expired_unverified
 from auth.core import Core, Doc, client_ip, lookup_key
 from auth.errors import BAD_CODE, Throttled, bad_credentials
 from auth.second_factor import WrongCode, check_code, totp_on
@@ -39,18 +40,24 @@ class LoginResult:
 def login(core: Core, email: str, password: str) -> LoginResult:
     key, ip, now = lookup_key(email), client_ip(), core.utcnow()
     try:
-        core.limiter.check(key, ip, now)  # before any bcrypt work
+        attempt = core.limiter.reserve(key, ip, now)  # atomically, before any bcrypt work
     except Throttled:
         core.record("session.login", "denied", anonymous=True, reason="rate_limited")
         raise
-    account = core.stores.accounts.by_email_key(key)
-    if account is None:
-        core.hasher.dummy_verify()  # same bcrypt work as a real check (ASVS 6.3.8)
-        ok = False
-    else:
-        ok = core.hasher.verify(password, account["password_hash"])
+    try:
+        account = core.stores.accounts.by_email_key(key)
+        if account is not None and expired_unverified(account, now):
+            account = None  # never confirmed: as good as gone (the TTL index deletes it)
+        if account is None:
+            core.hasher.dummy_verify()  # same bcrypt work as a real check (ASVS 6.3.8)
+            ok = False
+        else:
+            ok = core.hasher.verify(password, account["password_hash"])
+    except BaseException:
+        core.limiter.abandoned(attempt, now)
+        raise
     if not ok:
-        core.limiter.failed(key, ip, now)
+        core.limiter.failed(attempt, core.utcnow())
         account_id = account["_id"] if account else None
         core.record(
             "session.login", "failure", account_id=account_id, anonymous=True, reason="bad_credentials"
@@ -60,7 +67,8 @@ def login(core: Core, email: str, password: str) -> LoginResult:
     if core.hasher.needs_rehash(account["password_hash"]):
         core.stores.accounts.rehash(account["_id"], account["password_hash"], core.hasher.hash(password), now)
     if totp_on(account):
-        # Failures stay counted until a session is issued, so MFA guesses share the account limit.
+        # Earlier failures stay counted until a session is issued, so MFA guesses share the limit.
+        core.limiter.succeeded(attempt, now, forgive=False)
         token = new_opaque_token()
         core.stores.tokens.insert(
             hash_token(token), "mfa_challenge", account["_id"], now, MFA_CHALLENGE_TTL_S
@@ -69,7 +77,7 @@ def login(core: Core, email: str, password: str) -> LoginResult:
             "session.login", "success", account_id=account["_id"], stage="password", mfa_required=True
         )
         return LoginResult(mfa_token=token)
-    core.limiter.succeeded(key)
+    core.limiter.succeeded(attempt, now)
     tokens = start_session(core, account, "password")
     return LoginResult(tokens=tokens)
 
@@ -82,11 +90,11 @@ def complete_mfa(core: Core, mfa_token: str, code: str) -> Tokens:
         core.record("session.mfa_challenge", "failure", anonymous=True, reason="challenge_invalid")
         raise Unauthenticated(CHALLENGE_GONE)
     key = account["email_key"]
-    core.limiter.check(key, ip, now)
+    attempt = core.limiter.reserve(key, ip, now)
     try:
         method = check_code(core, account, code)
     except WrongCode as exc:
-        core.limiter.failed(key, ip, now)
+        core.limiter.failed(attempt, core.utcnow())
         doc = core.stores.tokens.add_failure(token_hash, MFA_MAX_FAILURES, now)
         locked = bool(doc and doc.get("locked"))
         reason = "locked" if locked else ("replay" if exc.replay else "wrong_code")
@@ -95,9 +103,13 @@ def complete_mfa(core: Core, mfa_token: str, code: str) -> Tokens:
             "session.mfa_challenge", outcome, account_id=account["_id"], anonymous=True, reason=reason
         )
         raise Unauthenticated(CHALLENGE_GONE if locked else BAD_CODE) from None
+    except BaseException:
+        core.limiter.abandoned(attempt, now)
+        raise
     if core.stores.tokens.spend(token_hash, "mfa_challenge", now) is None:
+        core.limiter.abandoned(attempt, now)
         raise Unauthenticated(CHALLENGE_GONE)  # spent by a concurrent request
-    core.limiter.succeeded(key)
+    core.limiter.succeeded(attempt, now)
     core.record("session.mfa_challenge", account_id=account["_id"], method=method)
     return start_session(core, account, method)
 

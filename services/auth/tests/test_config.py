@@ -19,8 +19,13 @@ def test_defaults(env) -> None:
     assert cfg.bcrypt_cost == 12  # checklist 1: the default cost
     assert cfg.access_token_ttl_s == 600
     assert cfg.session_ttl_s == 30 * 86400
-    assert (cfg.limits.account_max_failures, cfg.limits.account_window_s) == (10, 3600)
-    assert (cfg.limits.ip_max_failures, cfg.limits.ip_window_s) == (30, 900)
+    limits = cfg.limits
+    assert (limits.free_failures, limits.window_s) == (10, 3600)
+    assert (limits.network_free_failures, limits.network_window_s) == (30, 900)
+    assert (limits.base_delay_s, limits.max_delay_s) == (2, 900)
+    assert (limits.signup_network_max, limits.signup_window_s) == (20, 3600)
+    assert (limits.reset_network_max, limits.reset_window_s) == (20, 3600)
+    assert cfg.email.queue_max == 1000 and cfg.email.sendgrid_api_base is None
     assert cfg.email.sendgrid_api_key_file is None
     assert str(cfg.email.outbox_dir) == "var/outbox"
     assert cfg.email.public_base_url == "http://127.0.0.1:8080"
@@ -65,3 +70,12 @@ def test_public_base_url_must_be_http(env) -> None:
     )
     with pytest.raises(ConfigError, match="PUBLIC_BASE_URL"):
         load({**env, "PUBLIC_BASE_URL": "javascript:alert(1)"})
+
+
+def test_login_delays_must_fit_in_their_bounds(env) -> None:
+    with pytest.raises(ConfigError, match="AUTH_LOGIN_FREE_FAILURES must be at most 100"):
+        load({**env, "AUTH_LOGIN_FREE_FAILURES": "101"})  # ASVS 2.2.1: 100 an hour at most
+    with pytest.raises(ConfigError, match="AUTH_LOGIN_DELAY_SECONDS must be at most 60"):
+        load({**env, "AUTH_LOGIN_MAX_DELAY_SECONDS": "60", "AUTH_LOGIN_DELAY_SECONDS": "120"})
+    with pytest.raises(ConfigError, match="AUTH_MAIL_QUEUE_MAX must be at least 1"):
+        load({**env, "AUTH_MAIL_QUEUE_MAX": "0"})

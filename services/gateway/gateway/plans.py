@@ -1,9 +1,10 @@
-"""Plan checks where an action happens: the caller's plan as auth knows it right now, and the
-403 problem (kind "plan-required") that names the plan that allows the action."""
+"""Plan checks where an action happens: the caller's plan (and verified state) as auth knows it
+right now, and the 403 problem (kind "plan-required") that names the plan that allows the action."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from aicosts.auth.v1 import auth_pb2
 from flask import current_app
@@ -12,11 +13,24 @@ from svccommon.plans import Plan, cheapest_plan, effective_plan
 from gateway.problems import Problem
 
 
-def plan_of(account_id: str) -> Plan:
-    """The account's plan (auth is the one source; no caching, so an upgrade counts at once)."""
+@dataclass(frozen=True)
+class Standing:
+    """What the services that gate an action need to know about the account, from auth."""
+
+    plan: Plan
+    email_verified: bool
+
+
+def standing_of(account_id: str) -> Standing:
+    """The account's plan and verified state (auth is the one source; no caching, so an upgrade or
+    a confirmation counts at once). The services decide; the gateway only passes these on."""
     auth = current_app.extensions["backends"]["auth"]
-    reply = auth.call("GetAccount", auth_pb2.GetAccountRequest(account_id=account_id))
-    return effective_plan(reply.account.plan)
+    account = auth.call("GetAccount", auth_pb2.GetAccountRequest(account_id=account_id)).account
+    return Standing(effective_plan(account.plan), account.email_verified)
+
+
+def plan_of(account_id: str) -> Plan:
+    return standing_of(account_id).plan
 
 
 def plan_required(current: Plan, needed: Plan, what: str) -> Problem:

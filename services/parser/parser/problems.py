@@ -4,6 +4,8 @@ service.py maps them to gRPC status codes (plus trailing metadata for the gatewa
 
 from __future__ import annotations
 
+from svccommon.standing import UNVERIFIED_KIND
+
 
 class ParserProblem(Exception):
     status = 422
@@ -39,6 +41,11 @@ class BadRequest(ParserProblem):
 class PlanRequired(ParserProblem):
     status = 403
     kind = "plan-required"
+
+
+class EmailUnverified(ParserProblem):
+    status = 403
+    kind = UNVERIFIED_KIND
 
 
 class AiNotConfigured(ParserProblem):

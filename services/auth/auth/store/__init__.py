@@ -9,6 +9,7 @@ from pymongo.database import Database
 from auth.store.accounts import AccountStore
 from auth.store.counters import FailureCounter
 from auth.store.sessions import SessionStore
+from auth.store.throttle import ThrottleStore
 from auth.store.tokens import OneTimeTokenStore
 
 
@@ -18,6 +19,7 @@ class Stores:
     sessions: SessionStore
     tokens: OneTimeTokenStore
     failures: FailureCounter
+    throttles: ThrottleStore
 
     @classmethod
     def of(cls, db: Database) -> Stores:
@@ -26,8 +28,9 @@ class Stores:
             sessions=SessionStore(db),
             tokens=OneTimeTokenStore(db),
             failures=FailureCounter(db),
+            throttles=ThrottleStore(db),
         )
 
     def ensure_indexes(self) -> None:
-        for store in (self.accounts, self.sessions, self.tokens, self.failures):
+        for store in (self.accounts, self.sessions, self.tokens, self.failures, self.throttles):
             store.ensure_indexes()

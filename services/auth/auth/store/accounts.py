@@ -1,5 +1,9 @@
 """`accounts`: one document per user. Secrets in it are only ever hashes (password, backup codes)
-or keyvault ciphertext (the TOTP seed). Writes that must not race are conditional updates."""
+or keyvault ciphertext (the TOTP seed). Writes that must not race are conditional updates.
+
+An account whose address is not confirmed carries `unverified_expires_at`; the TTL index on it
+deletes the account then (documents without the field, every verified account, never expire).
+Such an account cannot hold provider keys or uploads (keyvault and the parser refuse it)."""
 
 from __future__ import annotations
 
@@ -23,6 +27,22 @@ class AccountStore:
         # email_key is the case-folded address: one account per mailbox however it is typed.
         self.col.create_index("email_key", unique=True, name="email_key_unique")
         self.col.create_index("billing.stripe_customer_id", sparse=True, name="stripe_customer")
+        self.col.create_index("unverified_expires_at", expireAfterSeconds=0, name="unverified_ttl")
+
+    def backfill_unverified_expiry(self, expires: dt.datetime) -> int:
+        """Give unverified accounts made before the field existed their expiry (from now on)."""
+        result = self.col.update_many(
+            {"email_verified": False, "unverified_expires_at": {"$exists": False}},
+            {"$set": {"unverified_expires_at": expires}},
+        )
+        return result.modified_count
+
+    def delete_expired_unverified(self, email_key: str, now: dt.datetime) -> bool:
+        """Remove the address's account if it expired unverified (the TTL monitor may lag)."""
+        result = self.col.delete_one(
+            {"email_key": email_key, "email_verified": False, "unverified_expires_at": {"$lte": now}}
+        )
+        return result.deleted_count == 1
 
     def insert(self, doc: Doc) -> bool:
         """False when the email is already taken (the unique index decides, so no race)."""
@@ -47,7 +67,11 @@ class AccountStore:
         )
 
     def mark_verified(self, account_id: str, now: dt.datetime) -> Doc | None:
-        return self._update(account_id, {"$set": {"email_verified": True, "email_verified_at": now}}, now)
+        changes = {
+            "$set": {"email_verified": True, "email_verified_at": now},
+            "$unset": {"unverified_expires_at": ""},
+        }
+        return self._update(account_id, changes, now)
 
     def set_name(self, account_id: str, name: str, now: dt.datetime) -> Doc | None:
         return self._update(account_id, {"$set": {"name": name}}, now)

@@ -1,6 +1,8 @@
-"""`login_failures`: one small document per failed attempt, keyed by what it counts against
-("account:<email>", "ip:<address>", ...). Counting within a window gives a sliding-window limit;
-each document carries its own expiry so the TTL monitor removes it when no window needs it."""
+"""`login_failures`: one small document per counted event, keyed by what it counts against
+("verify_email:<account>", "reset_email:<account>", "signup_notice:<account>"): emails sent to one
+mailbox. Counting within a window gives a sliding-window limit; each document carries its own
+expiry so the TTL monitor removes it when no window needs it. (Sign-in attempts are reserved
+atomically in store/throttle.py instead: a count-then-record limit can be raced.)"""
 
 from __future__ import annotations
 

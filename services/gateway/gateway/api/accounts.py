@@ -12,6 +12,7 @@ from gateway.api import auth_support
 from gateway.api.auth_support import (
     AUTH,
     BAD_INPUT,
+    MAIL_BUSY,
     RATE_LIMITED,
     UNAUTHORIZED,
     Body,
@@ -30,6 +31,11 @@ from gateway.openapi import json_body, problem, ref
 
 bp = Blueprint("accounts", __name__)
 
+# The same answer whether or not the address already has an account (its owner is told by email).
+SIGNUP_ACCEPTED = {
+    "status": "accepted",
+    "detail": "Check your inbox: we sent an email to this address with what to do next.",
+}
 RESET_ACCEPTED = {
     "status": "accepted",
     "detail": "If an account uses this email address, a link to reset its password is on its way.",
@@ -73,10 +79,8 @@ class ResetConfirmBody(Body):
 @bp.post("/v1/auth/signup")
 def signup():
     body = parse(SignupBody)
-    reply = call_auth(
-        "Signup", auth_pb2.SignupRequest(email=body.email, password=body.password, name=body.name)
-    )
-    return jsonify(account=account_json(reply.account)), 201
+    call_auth("Signup", auth_pb2.SignupRequest(email=body.email, password=body.password, name=body.name))
+    return jsonify(SIGNUP_ACCEPTED), 202
 
 
 @bp.post("/v1/auth/verify-email")
@@ -162,12 +166,15 @@ def _post(summary: str, body: str | None, responses: dict, **extra) -> dict:
 
 OPENAPI_PATHS = {
     "/v1/auth/signup": _post(
-        "Create an account (sends a verification email)",
+        "Create an account and send its verification email. The answer is the same when the "
+        "address already has an account (its owner gets an email instead); an account not "
+        "confirmed within 7 days is deleted",
         "Signup",
         {
-            "201": {**_ACCOUNT, "description": "Created"},
+            "202": json_body(ref("Accepted"), "Accepted"),
             "400": BAD_INPUT,
-            "409": problem("Email already used"),
+            "429": problem("Too many sign-ups from this network; see Retry-After"),
+            "503": MAIL_BUSY,
         },
     ),
     "/v1/auth/verify-email": _post(
@@ -216,7 +223,12 @@ OPENAPI_PATHS = {
     "/v1/auth/password-reset": _post(
         "Ask for a password-reset email (same answer whether or not the account exists)",
         "EmailOnly",
-        {"202": json_body({"type": "object"}, "Accepted"), "400": BAD_INPUT},
+        {
+            "202": json_body(ref("Accepted"), "Accepted"),
+            "400": BAD_INPUT,
+            "429": problem("Too many reset requests from this network; see Retry-After"),
+            "503": MAIL_BUSY,
+        },
     ),
     "/v1/auth/password-reset/confirm": _post(
         "Set a new password with the emailed token (and a 2FA code when 2FA is on); ends all sessions",

@@ -63,7 +63,9 @@ def tokens_json(tokens: auth_pb2.TokenPair) -> dict[str, Any]:
 AUTH = [{"bearer": []}]
 BAD_INPUT = problem("Bad input: missing or malformed fields, a weak password or a wrong code")
 UNAUTHORIZED = problem("Not authenticated")
-RATE_LIMITED = problem("Too many failed attempts; see Retry-After")
+RATE_LIMITED = problem("Too many failed attempts; see Retry-After (it grows with further failures)")
+MAIL_BUSY = problem("mail-queue-full: too many emails are waiting to be sent; see Retry-After")
+UNVERIFIED = problem("email-unverified: confirm the account's email address first")
 
 
 def body_of(schema: str) -> dict[str, Any]:
@@ -135,8 +137,15 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
     "PasswordChange": _object(
         ["current_password", "new_password"], current_password=_SECRET, new_password=_SECRET
     ),
-    "CodeOnly": _object(["code"], code=_SECRET),
-    "PasswordAndCode": _object(["password", "code"], password=_SECRET, code=_SECRET),
+    "PasswordOnly": _object(["password"], password={**_SECRET, "description": "The current password"}),
+    "PasswordAndCode": _object(
+        ["password", "code"],
+        password={**_SECRET, "description": "The current password"},
+        code={**_SECRET, "description": "A TOTP code (or, where 2FA is on, a backup code)"},
+    ),
+    "Accepted": _object(
+        ["status", "detail"], status={"type": "string", "enum": ["accepted"]}, detail=_STR
+    ),
     "TotpSetup": _object(
         ["secret", "otpauth_uri", "qr_svg"],
         secret={"type": "string", "description": "Base32 seed, for typing into an authenticator app"},

@@ -20,7 +20,7 @@ from gateway.authn import require_account
 from gateway.bodies import json_object
 from gateway.jsonfmt import timestamp
 from gateway.openapi import json_body, problem, ref
-from gateway.plans import plan_of, require
+from gateway.plans import require, standing_of
 from gateway.problems import Problem
 
 bp = Blueprint("credentials", __name__)
@@ -90,12 +90,17 @@ def create_credential():
         raise Problem(
             400, exc.message, kind="validation", errors=[{"field": exc.field, "message": exc.message}]
         ) from None
-    plan = plan_of(g.account_id)
+    standing = standing_of(g.account_id)
+    plan = standing.plan
     _check_key_limit(plan)
     reply = _keyvault().call(
         "StoreCredential",
         kv.StoreCredentialRequest(
-            account_id=g.account_id, platform=body.platform, api_key=api_key, label=body.label or ""
+            account_id=g.account_id,
+            platform=body.platform,
+            api_key=api_key,
+            label=body.label or "",
+            email_verified=standing.email_verified,  # keyvault refuses unverified accounts
         ),
     )
     response = jsonify(
@@ -248,7 +253,10 @@ OPENAPI_PATHS = {
                 ),
                 "400": problem("Unknown platform or a key of the wrong kind"),
                 "401": _UNAUTHORIZED,
-                "403": problem("plan-required: the plan holds no more keys (Free: 3)"),
+                "403": problem(
+                    "plan-required: the plan holds no more keys (Free: 3); or email-unverified: "
+                    "the account's email address is not confirmed yet"
+                ),
                 "415": problem("The body is not JSON"),
                 "422": problem("The account holds the maximum number of credentials"),
             },

@@ -9,8 +9,10 @@ from flask import Blueprint, g, jsonify
 from gateway.api.auth_support import (
     AUTH,
     BAD_INPUT,
+    MAIL_BUSY,
     RATE_LIMITED,
     UNAUTHORIZED,
+    UNVERIFIED,
     Body,
     Code,
     Name,
@@ -35,8 +37,8 @@ class PasswordChangeBody(Body):
     new_password: Password
 
 
-class CodeBody(Body):
-    code: Code
+class PasswordBody(Body):
+    password: Password
 
 
 class PasswordAndCodeBody(Body):
@@ -83,16 +85,18 @@ def change_password():
 @bp.post("/v1/me/2fa/setup")
 @require_account
 def totp_setup():
-    reply = call_auth("SetupTotp", auth_pb2.SetupTotpRequest(account_id=g.account_id))
+    body = parse(PasswordBody)
+    request = auth_pb2.SetupTotpRequest(account_id=g.account_id, password=body.password)
+    reply = call_auth("SetupTotp", request)
     return jsonify(secret=reply.secret, otpauth_uri=reply.otpauth_uri, qr_svg=reply.qr_svg)
 
 
 @bp.post("/v1/me/2fa/confirm")
 @require_account
 def totp_confirm():
-    body = parse(CodeBody)
+    body = parse(PasswordAndCodeBody)
     request = auth_pb2.ConfirmTotpRequest(
-        account_id=g.account_id, session_id=g.claims.session_id, code=body.code
+        account_id=g.account_id, session_id=g.claims.session_id, password=body.password, code=body.code
     )
     reply = call_auth("ConfirmTotp", request)
     return jsonify(backup_codes=list(reply.backup_codes))
@@ -142,7 +146,12 @@ OPENAPI_PATHS = {
     "/v1/me/email-verification": {
         "post": _op(
             "Send the verification email again",
-            {"202": json_body({"type": "object"}, "Sent"), "422": problem("Already verified")},
+            {
+                "202": json_body({"type": "object"}, "Sent"),
+                "422": problem("Already verified"),
+                "429": problem("Too many verification emails; see Retry-After"),
+                "503": MAIL_BUSY,
+            },
         ),
     },
     "/v1/me/password": {
@@ -154,27 +163,38 @@ OPENAPI_PATHS = {
     },
     "/v1/me/2fa/setup": {
         "post": _op(
-            "Start TOTP setup: a new secret, its otpauth URI and QR code",
-            {"200": json_body(ref("TotpSetup")), "409": _STATE},
+            "Start TOTP setup (the password is required; the email address must be confirmed): "
+            "a new secret, its otpauth URI and QR code",
+            {"200": json_body(ref("TotpSetup")), "403": UNVERIFIED, "409": _STATE, "429": RATE_LIMITED},
+            "PasswordOnly",
         ),
     },
     "/v1/me/2fa/confirm": {
         "post": _op(
-            "Turn 2FA on with a current code; returns 10 backup codes, shown once",
-            {"200": json_body(ref("BackupCodes")), "409": _STATE, "422": _STATE},
-            "CodeOnly",
+            "Turn 2FA on with the password and a current code from the new authenticator (within 15 "
+            "minutes of setup); other sessions end, a notice is emailed; returns 10 backup codes, "
+            "shown once",
+            {
+                "200": json_body(ref("BackupCodes")),
+                "403": UNVERIFIED,
+                "409": _STATE,
+                "422": _STATE,
+                "429": RATE_LIMITED,
+            },
+            "PasswordAndCode",
         ),
     },
     "/v1/me/2fa/disable": {
         "post": _op(
-            "Turn 2FA off (password and a code required; other sessions end)",
+            "Turn 2FA off (password and a code required; other sessions end; a notice is emailed)",
             {"204": _DONE, "422": _STATE, "429": RATE_LIMITED},
             "PasswordAndCode",
         ),
     },
     "/v1/me/2fa/backup-codes": {
         "post": _op(
-            "Replace the backup codes (password and a code required; old codes stop working)",
+            "Replace the backup codes (password and a code required; old codes stop working; other "
+            "sessions end; a notice is emailed)",
             {"200": json_body(ref("BackupCodes")), "422": _STATE, "429": RATE_LIMITED},
             "PasswordAndCode",
         ),

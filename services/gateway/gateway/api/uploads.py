@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from gateway.api.uploads_openapi import OPENAPI_PATHS, OPENAPI_SCHEMAS  # noqa: F401 (module contract)
 from gateway.authn import require_account
 from gateway.bodies import LARGE, body_limit
-from gateway.plans import plan_of
+from gateway.plans import standing_of
 from gateway.problems import Problem
 
 bp = Blueprint("uploads", __name__)
@@ -112,12 +112,14 @@ def _read_upload() -> tuple[str, bytes, str]:
 @require_account
 def create_upload():
     filename, data, platform = _read_upload()
+    standing = standing_of(g.account_id)
     message = pb.CreateUploadRequest(
         account_id=g.account_id,
         filename=filename,
         content=data,
         platform=platform,
-        plan=plan_of(g.account_id).id,  # the parser gates AI parsing on it (svccommon.plans)
+        plan=standing.plan.id,  # the parser gates AI parsing on it (svccommon.plans)
+        email_verified=standing.email_verified,  # and refuses unverified accounts
     )
     reply = _parser_call("CreateUpload", message, timeout=UPLOAD_TIMEOUT_S)
     response = jsonify(upload=upload_json(reply.upload))

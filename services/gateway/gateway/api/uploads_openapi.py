@@ -117,7 +117,10 @@ OPENAPI_PATHS: dict[str, Any] = {
                 "202": _UPLOAD,
                 "400": problem("Missing file or bad platform"),
                 "401": problem("Not authenticated"),
-                "403": problem("AI parsing needs the Professional plan"),
+                "403": problem(
+                    "AI parsing needs the Professional plan; or email-unverified: the account's "
+                    "email address is not confirmed yet"
+                ),
                 "413": problem("The file is larger than allowed (or expands too much)"),
                 "415": problem("Not a CSV, XLSX or PDF file"),
                 "422": problem("The file cannot be read into records"),
