@@ -1060,8 +1060,8 @@ def test_account_conditional_updates(db):
 
 
 def test_billing_guards_and_event_claims(db):
-    """auth.store.billing: {field: {$exists: false}} as a set-once guard; the newest-event guard
-    {$or: [{$exists: false}, null, {$lte: created}]} with ReturnDocument.BEFORE; the sparse
+    """auth.store.billing: {field: {$exists: false}} as a set-once guard; the newest-state guard
+    {$or: [{$exists: false}, null, {$lte: read_at}]} on a date with ReturnDocument.BEFORE; the sparse
     customer index; webhook claims (insert, DuplicateKeyError, stale takeover with $lt, release)."""
     Stores.of(db).ensure_indexes()
     BillingStore(db).ensure_indexes()
@@ -1080,27 +1080,28 @@ def test_billing_guards_and_event_claims(db):
     assert set_customer("cus_2") is None
     assert accounts.find_one({"billing.stripe_customer_id": "cus_1"})["_id"] == "a1"
 
-    def apply(account: str, created: int) -> dict[str, Any] | None:
+    def apply(account: str, read_at: dt.datetime) -> dict[str, Any] | None:
         newest_first = {
             "$or": [
-                {"billing.last_event_created": {"$exists": False}},
-                {"billing.last_event_created": None},
-                {"billing.last_event_created": {"$lte": created}},
+                {"billing.state_read_at": {"$exists": False}},
+                {"billing.state_read_at": None},
+                {"billing.state_read_at": {"$lte": read_at}},
             ]
         }
         return accounts.find_one_and_update(
             {"_id": account, **newest_first},
-            {"$set": {"plan": f"p{created}", "billing.last_event_created": created}},
+            {"$set": {"plan": f"p{read_at:%S%f}", "billing.state_read_at": read_at}},
             return_document=ReturnDocument.BEFORE,
         )
 
-    accounts.update_one({"_id": "a2"}, {"$set": {"billing.last_event_created": None}})
-    before = apply("a1", 100)
-    assert before is not None and "last_event_created" not in before["billing"]
-    assert apply("a2", 100) is not None
-    assert apply("a1", 100) is not None  # the same event again: equal is newest enough
-    assert apply("a1", 99) is None
-    assert accounts.find_one({"_id": "a1"})["plan"] == "p100"
+    read_at = now - dt.timedelta(seconds=10)
+    accounts.update_one({"_id": "a2"}, {"$set": {"billing.state_read_at": None}})
+    before = apply("a1", read_at)
+    assert before is not None and "state_read_at" not in before["billing"]
+    assert apply("a2", read_at) is not None
+    assert apply("a1", read_at) is not None  # read in the same millisecond: newest enough
+    assert apply("a1", read_at - dt.timedelta(milliseconds=1)) is None
+    assert accounts.find_one({"_id": "a1"})["plan"] == f"p{read_at:%S%f}"
 
     def insert_event(event_id: str, claimed_at: dt.datetime) -> None:
         events.insert_one(
@@ -1256,3 +1257,4 @@ def test_keyvault_credential_and_secret_use_shapes(db):
         ("usage", now, now + dt.timedelta(minutes=1)),
     ]
     assert all("_id" not in r for r in rows)
+

@@ -93,4 +93,5 @@ class Payments:
 def build_payments(core: Core, db: Database, cfg: StripeConfig | None) -> Payments:
     store = BillingStore(db)
     store.ensure_indexes()
-    return Payments(Billing(core, store, cfg), Webhooks(core, store, cfg))
+    api = StripeApi(cfg) if cfg is not None else None
+    return Payments(Billing(core, store, cfg, api), Webhooks(core, store, cfg, api))

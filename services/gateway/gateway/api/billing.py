@@ -76,7 +76,9 @@ def stripe_webhook():
     payload = request.get_data(cache=False)
     signature = request.headers.get("Stripe-Signature", "")[:MAX_SIGNATURE_HEADER]
     reply = _auth(
-        "HandleStripeWebhook", auth_pb2.HandleStripeWebhookRequest(payload=payload, signature=signature)
+        "HandleStripeWebhook",
+        auth_pb2.HandleStripeWebhookRequest(payload=payload, signature=signature),
+        timeout=STRIPE_TIMEOUT_S,  # auth reads the event's subscription from Stripe
     )
     if reply.account_id and reply.plan:
         # Also on replays: if an earlier delivery failed here, Stripe's retry finishes the job.
