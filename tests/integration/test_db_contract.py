@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from auth.store import Stores
 from auth.store.billing import BillingStore
+from auth.store.webhook_failures import WebhookFailureCounter
 from bson.binary import Binary
 from bson.decimal128 import Decimal128
 from keyvault.store import CredentialStore
@@ -1257,4 +1258,47 @@ def test_keyvault_credential_and_secret_use_shapes(db):
         ("usage", now, now + dt.timedelta(minutes=1)),
     ]
     assert all("_id" not in r for r in rows)
+
+
+def test_repeated_audit_events_and_webhook_failure_counters(db):
+    """svccommon.audit.record_repeated: one upsert with $setOnInsert of dotted details fields,
+    $inc details.count and $set details.last_at (sibling paths under one document), including
+    first upserts racing; auth.store.webhook_failures: $inc + $setOnInsert upsert and a find_one
+    with a projection."""
+    audit = AuditLog(db, "auth")
+    audit.ensure_indexes()
+    for _ in range(3):
+        audit.record_repeated(
+            "billing.webhook", key="bad|n1", window_s=3600, actor="anonymous", details={"reason": "bad"}
+        )
+    audit.record_repeated("billing.webhook", key="bad|n2", window_s=3600, details={"reason": "bad"})
+    events = {e["details"]["count"]: e for e in db["audit_events"].find({"action": "billing.webhook"})}
+    assert set(events) == {3, 1}
+    three = events[3]
+    assert three["details"]["reason"] == "bad" and three["details"]["window_seconds"] == 3600
+    assert three["details"]["last_at"] >= three["at"] and three["actor"] == "anonymous"
+    assert len(three["_id"]) == 32 and three["outcome"] == "denied"
+
+    start = threading.Barrier(4)
+
+    def repeat() -> None:
+        start.wait()
+        audit.record_repeated("billing.webhook", key="race", window_s=3600, details={"reason": "r"})
+
+    racers = [threading.Thread(target=repeat) for _ in range(4)]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join(30)
+    (raced,) = db["audit_events"].find({"details.reason": "r"})
+    assert raced["details"]["count"] == 4
+
+    counter = WebhookFailureCounter(db)
+    counter.ensure_indexes()
+    window = now_ms().replace(second=0, microsecond=0)
+    for _ in range(3):
+        counter.add("203.0.113.0/24", window, window + dt.timedelta(minutes=1))
+    assert counter.count("203.0.113.0/24", window) == 3
+    assert counter.count("198.51.100.0/24", window) == 0
+    assert counter.count("203.0.113.0/24", window + dt.timedelta(minutes=1)) == 0
 

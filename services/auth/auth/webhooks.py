@@ -3,8 +3,10 @@
 refused) and the event id is claimed once (a replay changes nothing). Stripe does not promise
 order, and events of one second cannot be ordered at all, so an event's payload is never
 applied: the subscription it names is read from Stripe's API and its current state applied,
-unless a state read later was applied already. Every delivery is an audit event; plan changes
-are audit events of their own. Neither ever holds the payload or a secret."""
+unless a state read later was applied already. Every verified delivery is an audit event; plan
+changes are audit events of their own; failed deliveries are counted per client network, and a
+network with too many is refused for a while (auth.webhook_guard). No event ever holds the
+payload or a secret."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from auth.store.billing import BillingStore, Claim
 from auth.stripe_api import StripeApi
 from auth.stripe_config import StripeConfig
 from auth.stripe_events import Change, change_of, subject
+from auth.webhook_guard import WebhookGuard
 
 log = logging.getLogger("auth.webhooks")
 
@@ -53,16 +56,19 @@ class Webhooks:
         core: Core,
         store: BillingStore,
         cfg: StripeConfig | None,
+        guard: WebhookGuard,
         api: StripeApi | None = None,
     ) -> None:
         self.core = core
         self.store = store
         self.cfg = cfg
+        self.guard = guard
         self.api = api or (StripeApi(cfg) if cfg is not None else None)
 
     def handle(self, payload: bytes, signature: str) -> WebhookResult:
         if self.cfg is None:
             raise InvalidArgument(NOT_CONFIGURED)
+        self.guard.admit()
         event = self._verified(payload, signature, self.cfg.webhook_secret)
         event_id, event_type, created = event["id"], event["type"], event["created"]
         claim, seen = self.store.claim(event_id, event_type, created, self.core.utcnow())
@@ -89,11 +95,11 @@ class Webhooks:
         except stripe.SignatureVerificationError as exc:
             stale = str(exc).startswith("Timestamp outside the tolerance zone")
             reason = "stale_timestamp" if stale else ("no_signature" if not signature else "bad_signature")
-            self._audit("denied", "", "", "", reason=reason)
+            self.guard.failed(reason)
             raise InvalidArgument(BAD_SIGNATURE) from None
         except (ValueError, TypeError, AttributeError, KeyError):
             # Not UTF-8, not JSON, or not an event object (checked before or after the signature).
-            self._audit("denied", "", "", "", reason="malformed")
+            self.guard.failed("malformed")
             raise InvalidArgument(NOT_AN_EVENT) from None
         data = event.to_dict()
         if not (
@@ -103,7 +109,7 @@ class Webhooks:
             and 0 < len(data["type"]) <= 100
             and isinstance(data.get("created"), int)
         ):
-            self._audit("denied", "", "", "", reason="malformed")
+            self.guard.failed("malformed")
             raise InvalidArgument(NOT_AN_EVENT)
         return data
 

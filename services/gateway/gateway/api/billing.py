@@ -196,6 +196,7 @@ OPENAPI_PATHS = {
                 ),
                 "400": problem("Bad or missing signature, stale timestamp, or not a Stripe event"),
                 "413": problem("The body is too large"),
+                "429": problem("Too many failed deliveries from this client network; wait Retry-After"),
                 "503": problem("Try again later (Stripe retries)"),
             },
         }
