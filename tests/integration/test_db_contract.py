@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from auth.store import Stores
 from auth.store.billing import BillingStore
+from auth.store.secrets import EncryptedFields
 from auth.store.webhook_failures import WebhookFailureCounter
 from bson.binary import Binary
 from bson.decimal128 import Decimal128
@@ -1260,6 +1261,30 @@ def test_keyvault_credential_and_secret_use_shapes(db):
     assert all("_id" not in r for r in rows)
 
 
+def test_keyvault_census_and_seal_floor_shapes(db):
+    """keyvault.store: a census deletes {caller, purpose, key_version: {$nin}, last_seen_at: {$lt}},
+    $unset on the rest, $set + $setOnInsert upserts of the counted versions; the seal floor is a
+    $max + $set upsert that never lowers it."""
+    store = CredentialStore(db)
+    now = now_ms()
+    earlier = now - dt.timedelta(minutes=5)
+    for version, at in ((1, earlier), (2, earlier), (3, now)):
+        store.note_secret_use("auth", "totp_secret", version, at)
+    store.note_secret_use("other", "totp_secret", 1, earlier)  # another owner: untouched
+    store.apply_census("auth", "totp_secret", now - dt.timedelta(seconds=1), {2: 4, 1: 0}, now)
+    rows = {(r["caller"], r["key_version"]): r for r in db["secret_key_use"].find({}, {"_id": 0})}
+    assert set(rows) == {("auth", 2), ("auth", 3), ("other", 1)}
+    assert rows[("auth", 2)]["census_count"] == 4 and rows[("auth", 2)]["census_at"] == now
+    assert "census_count" not in rows[("auth", 3)]  # seen since the census started
+    store.apply_census("auth", "totp_secret", now + dt.timedelta(seconds=1), {3: 1}, now)
+    assert [r["key_version"] for r in store.secret_use_of(3)] == [3]
+    assert store.secret_use_of(2) == []
+
+    assert store.seal_floor() == 0
+    assert store.raise_seal_floor(3, now) == 3
+    assert store.raise_seal_floor(2, now) == 3
+
+
 def test_repeated_audit_events_and_webhook_failure_counters(db):
     """svccommon.audit.record_repeated: one upsert with $setOnInsert of dotted details fields,
     $inc details.count and $set details.last_at (sibling paths under one document), including
@@ -1302,3 +1327,27 @@ def test_repeated_audit_events_and_webhook_failure_counters(db):
     assert counter.count("198.51.100.0/24", window) == 0
     assert counter.count("203.0.113.0/24", window + dt.timedelta(minutes=1)) == 0
 
+
+def test_encrypted_field_census_of_auth(db):
+    """auth.store.secrets: {$or: [{field: {$type: binData}}]} over two nested fields with a
+    projection of both, and a compare-and-set on one nested Binary field."""
+    accounts = db["accounts"]
+    accounts.insert_many(
+        [
+            {"_id": "a1", "totp": {"secret": b"s1", "pending": None}},
+            {"_id": "a2", "totp": {"pending": b"p2"}},
+            {"_id": "a3", "totp": {"secret": b"s3", "pending": b"p3"}},
+            {"_id": "a4", "email": "no-totp@example.com"},
+        ]
+    )
+    fields = EncryptedFields(db)
+    assert sorted(fields.each()) == [
+        ("a1", "totp.secret", b"s1"),
+        ("a2", "totp.pending", b"p2"),
+        ("a3", "totp.pending", b"p3"),
+        ("a3", "totp.secret", b"s3"),
+    ]
+    assert fields.replace("a3", "totp.pending", b"p3", b"p3'") is True
+    assert fields.replace("a3", "totp.pending", b"p3", b"p3''") is False
+    assert fields.of("a3") == [("a3", "totp.secret", b"s3"), ("a3", "totp.pending", b"p3'")]
+    assert fields.of("a4") == []
