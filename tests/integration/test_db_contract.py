@@ -24,7 +24,9 @@ from typing import Any
 import pytest
 from auth.store import Stores
 from auth.store.billing import BillingStore
+from auth.store.secrets import EncryptedFields
 from auth.store.throttle import HOLD_S, ThrottleStore
+from auth.store.webhook_failures import WebhookFailureCounter
 from bson.binary import Binary
 from bson.decimal128 import Decimal128
 from keyvault.store import CredentialStore
@@ -1136,8 +1138,8 @@ def test_throttle_reservations_check_and_increment_in_one_step(db):
 
 
 def test_billing_guards_and_event_claims(db):
-    """auth.store.billing: {field: {$exists: false}} as a set-once guard; the newest-event guard
-    {$or: [{$exists: false}, null, {$lte: created}]} with ReturnDocument.BEFORE; the sparse
+    """auth.store.billing: {field: {$exists: false}} as a set-once guard; the newest-state guard
+    {$or: [{$exists: false}, null, {$lte: read_at}]} on a date with ReturnDocument.BEFORE; the sparse
     customer index; webhook claims (insert, DuplicateKeyError, stale takeover with $lt, release)."""
     Stores.of(db).ensure_indexes()
     BillingStore(db).ensure_indexes()
@@ -1156,27 +1158,28 @@ def test_billing_guards_and_event_claims(db):
     assert set_customer("cus_2") is None
     assert accounts.find_one({"billing.stripe_customer_id": "cus_1"})["_id"] == "a1"
 
-    def apply(account: str, created: int) -> dict[str, Any] | None:
+    def apply(account: str, read_at: dt.datetime) -> dict[str, Any] | None:
         newest_first = {
             "$or": [
-                {"billing.last_event_created": {"$exists": False}},
-                {"billing.last_event_created": None},
-                {"billing.last_event_created": {"$lte": created}},
+                {"billing.state_read_at": {"$exists": False}},
+                {"billing.state_read_at": None},
+                {"billing.state_read_at": {"$lte": read_at}},
             ]
         }
         return accounts.find_one_and_update(
             {"_id": account, **newest_first},
-            {"$set": {"plan": f"p{created}", "billing.last_event_created": created}},
+            {"$set": {"plan": f"p{read_at:%S%f}", "billing.state_read_at": read_at}},
             return_document=ReturnDocument.BEFORE,
         )
 
-    accounts.update_one({"_id": "a2"}, {"$set": {"billing.last_event_created": None}})
-    before = apply("a1", 100)
-    assert before is not None and "last_event_created" not in before["billing"]
-    assert apply("a2", 100) is not None
-    assert apply("a1", 100) is not None  # the same event again: equal is newest enough
-    assert apply("a1", 99) is None
-    assert accounts.find_one({"_id": "a1"})["plan"] == "p100"
+    read_at = now - dt.timedelta(seconds=10)
+    accounts.update_one({"_id": "a2"}, {"$set": {"billing.state_read_at": None}})
+    before = apply("a1", read_at)
+    assert before is not None and "state_read_at" not in before["billing"]
+    assert apply("a2", read_at) is not None
+    assert apply("a1", read_at) is not None  # read in the same millisecond: newest enough
+    assert apply("a1", read_at - dt.timedelta(milliseconds=1)) is None
+    assert accounts.find_one({"_id": "a1"})["plan"] == f"p{read_at:%S%f}"
 
     def insert_event(event_id: str, claimed_at: dt.datetime) -> None:
         events.insert_one(
@@ -1332,3 +1335,95 @@ def test_keyvault_credential_and_secret_use_shapes(db):
         ("usage", now, now + dt.timedelta(minutes=1)),
     ]
     assert all("_id" not in r for r in rows)
+
+
+def test_keyvault_census_and_seal_floor_shapes(db):
+    """keyvault.store: a census deletes {caller, purpose, key_version: {$nin}, last_seen_at: {$lt}},
+    $unset on the rest, $set + $setOnInsert upserts of the counted versions; the seal floor is a
+    $max + $set upsert that never lowers it."""
+    store = CredentialStore(db)
+    now = now_ms()
+    earlier = now - dt.timedelta(minutes=5)
+    for version, at in ((1, earlier), (2, earlier), (3, now)):
+        store.note_secret_use("auth", "totp_secret", version, at)
+    store.note_secret_use("other", "totp_secret", 1, earlier)  # another owner: untouched
+    store.apply_census("auth", "totp_secret", now - dt.timedelta(seconds=1), {2: 4, 1: 0}, now)
+    rows = {(r["caller"], r["key_version"]): r for r in db["secret_key_use"].find({}, {"_id": 0})}
+    assert set(rows) == {("auth", 2), ("auth", 3), ("other", 1)}
+    assert rows[("auth", 2)]["census_count"] == 4 and rows[("auth", 2)]["census_at"] == now
+    assert "census_count" not in rows[("auth", 3)]  # seen since the census started
+    store.apply_census("auth", "totp_secret", now + dt.timedelta(seconds=1), {3: 1}, now)
+    assert [r["key_version"] for r in store.secret_use_of(3)] == [3]
+    assert store.secret_use_of(2) == []
+
+    assert store.seal_floor() == 0
+    assert store.raise_seal_floor(3, now) == 3
+    assert store.raise_seal_floor(2, now) == 3
+
+
+def test_repeated_audit_events_and_webhook_failure_counters(db):
+    """svccommon.audit.record_repeated: one upsert with $setOnInsert of dotted details fields,
+    $inc details.count and $set details.last_at (sibling paths under one document), including
+    first upserts racing; auth.store.webhook_failures: $inc + $setOnInsert upsert and a find_one
+    with a projection."""
+    audit = AuditLog(db, "auth")
+    audit.ensure_indexes()
+    for _ in range(3):
+        audit.record_repeated(
+            "billing.webhook", key="bad|n1", window_s=3600, actor="anonymous", details={"reason": "bad"}
+        )
+    audit.record_repeated("billing.webhook", key="bad|n2", window_s=3600, details={"reason": "bad"})
+    events = {e["details"]["count"]: e for e in db["audit_events"].find({"action": "billing.webhook"})}
+    assert set(events) == {3, 1}
+    three = events[3]
+    assert three["details"]["reason"] == "bad" and three["details"]["window_seconds"] == 3600
+    assert three["details"]["last_at"] >= three["at"] and three["actor"] == "anonymous"
+    assert len(three["_id"]) == 32 and three["outcome"] == "denied"
+
+    start = threading.Barrier(4)
+
+    def repeat() -> None:
+        start.wait()
+        audit.record_repeated("billing.webhook", key="race", window_s=3600, details={"reason": "r"})
+
+    racers = [threading.Thread(target=repeat) for _ in range(4)]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join(30)
+    (raced,) = db["audit_events"].find({"details.reason": "r"})
+    assert raced["details"]["count"] == 4
+
+    counter = WebhookFailureCounter(db)
+    counter.ensure_indexes()
+    window = now_ms().replace(second=0, microsecond=0)
+    for _ in range(3):
+        counter.add("203.0.113.0/24", window, window + dt.timedelta(minutes=1))
+    assert counter.count("203.0.113.0/24", window) == 3
+    assert counter.count("198.51.100.0/24", window) == 0
+    assert counter.count("203.0.113.0/24", window + dt.timedelta(minutes=1)) == 0
+
+
+def test_encrypted_field_census_of_auth(db):
+    """auth.store.secrets: {$or: [{field: {$type: binData}}]} over two nested fields with a
+    projection of both, and a compare-and-set on one nested Binary field."""
+    accounts = db["accounts"]
+    accounts.insert_many(
+        [
+            {"_id": "a1", "totp": {"secret": b"s1", "pending": None}},
+            {"_id": "a2", "totp": {"pending": b"p2"}},
+            {"_id": "a3", "totp": {"secret": b"s3", "pending": b"p3"}},
+            {"_id": "a4", "email": "no-totp@example.com"},
+        ]
+    )
+    fields = EncryptedFields(db)
+    assert sorted(fields.each()) == [
+        ("a1", "totp.secret", b"s1"),
+        ("a2", "totp.pending", b"p2"),
+        ("a3", "totp.pending", b"p3"),
+        ("a3", "totp.secret", b"s3"),
+    ]
+    assert fields.replace("a3", "totp.pending", b"p3", b"p3'") is True
+    assert fields.replace("a3", "totp.pending", b"p3", b"p3''") is False
+    assert fields.of("a3") == [("a3", "totp.secret", b"s3"), ("a3", "totp.pending", b"p3'")]
+    assert fields.of("a4") == []

@@ -1,18 +1,24 @@
 """Key rotation on the running stack without downtime: the operator CLI adds a key version, the
-running keyvault picks it up on its next call, and the rewrap job moves every stored record to
-it while everything stays decryptable. (Retiring is tested on a private keyring: retiring a
-version of the shared stack would break other tests' data.)"""
+running keyvault picks it up on its next call, and the rewrap jobs (keyvault's for credentials,
+auth's for every TOTP secret, confirmed or pending) move every stored record to it while
+everything stays decryptable, after which the old version may be retired. (Retiring writes to a
+copy here: retiring a version of the shared stack's keyring would break other tests' data.)"""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
+import requests
 from aicosts.keyvault.v1 import keyvault_pb2 as kv
 from aicosts.keyvault.v1 import keyvault_pb2_grpc
+from devstack.__main__ import stack_env
+from keyvault.crypto import key_version_of
+from support.accounts import auth_db, enable_2fa, new_account, totp_code
 from support.grpc_clients import channel_as, identity_files
 
 
@@ -29,17 +35,38 @@ def stubs(stack, tmp_path_factory):
         channel.close()
 
 
-def admin(stack, mongo_uri: str, *argv: str) -> subprocess.CompletedProcess:
-    env = {
+def admin_env(stack, mongo_uri: str) -> dict[str, str]:
+    return {
         "PATH": "/usr/bin:/bin",
         "KEYVAULT_KEYRING_FILE": str(stack.var_dir / "secrets" / "keyvault" / "keyring.json"),
         "MONGODB_URI": mongo_uri,
     }
+
+
+def admin(stack, mongo_uri: str, *argv: str) -> subprocess.CompletedProcess:
     done = subprocess.run(
-        [sys.executable, "-m", "keyvault.admin", *argv], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "keyvault.admin", *argv],
+        env=admin_env(stack, mongo_uri),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     return done
+
+
+def signs_in_with_2fa(stack, account, two_factor) -> bool:
+    first = requests.post(
+        f"{stack.base_url}/v1/auth/login",
+        json={"email": account.email, "password": account.password},
+        timeout=30,
+    ).json()
+    second = requests.post(
+        f"{stack.base_url}/v1/auth/login/mfa",
+        json={"mfa_token": first["mfa_token"], "code": totp_code(two_factor.secret, int(time.time() // 30))},
+        timeout=30,
+    )
+    return second.status_code == 200 and "access_token" in second.json()
 
 
 def test_rotate_then_rewrap_on_the_running_service(stack, mongo_uri, stubs):
@@ -79,3 +106,45 @@ def test_rotate_then_rewrap_on_the_running_service(stack, mongo_uri, stubs):
     listed = stubs["usage"].ListCredentials(kv.ListCredentialsRequest(account_id=account), timeout=5)
     assert {c.key_version for c in listed.credentials} == {old_version + 1}
     assert [reveal(c.id) for c in before] == keys
+
+
+def test_auth_rewrap_moves_every_totp_secret_so_the_old_version_can_retire(stack, mongo_uri, tmp_path):
+    enabled = new_account(stack)
+    two_factor = enable_2fa(stack, enabled)
+    pending = new_account(stack)  # set up, not confirmed yet: its seed is stored as `pending`
+    setup = requests.post(f"{stack.base_url}/v1/me/2fa/setup", headers=pending.headers, timeout=30)
+    assert setup.status_code == 200, setup.text
+    old_version = json.loads(admin(stack, mongo_uri, "status", "--json").stdout)["current_version"]
+
+    def totp_versions() -> tuple[int, int]:
+        with auth_db(mongo_uri) as db:
+            active = db["accounts"].find_one({"_id": enabled.account_id})["totp"]["secret"]
+            waiting = db["accounts"].find_one({"_id": pending.account_id})["totp"]["pending"]
+        return key_version_of(active), key_version_of(waiting)
+
+    assert totp_versions() == (old_version, old_version)
+    admin(stack, mongo_uri, "rotate")
+    admin(stack, mongo_uri, "rewrap")
+    done = subprocess.run(
+        [sys.executable, "-m", "auth.rewrap"],
+        env=stack_env(dict(stack.env)),  # the auth service's environment, as `make run` gives it
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert totp_versions() == (old_version + 1, old_version + 1)
+
+    # Nothing uses the old version any more, so retiring it is allowed (written to a copy: the
+    # running stack keeps its keyring for the other tests).
+    copy = str(tmp_path / "keyring.json")
+    retired = subprocess.run(
+        [sys.executable, "-m", "keyvault.admin", "retire", str(old_version), "--output", copy],
+        env=admin_env(stack, mongo_uri),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert retired.returncode == 0, retired.stderr
+    # The moved secret still opens: its owner signs in with a code.
+    assert signs_in_with_2fa(stack, enabled, two_factor)

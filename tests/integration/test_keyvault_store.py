@@ -180,3 +180,20 @@ def test_secret_rewrap_after_rotation(kv):
     keyring.retire(kv.keyring_file, 1)
     with pytest.raises(FailedPrecondition, match="key version 1, which has been retired"):
         kv.box.decrypt(ref, ciphertext)
+
+
+def test_only_a_purposes_owner_may_report_its_census(kv):
+    ref = SecretRef("auth", ACCOUNT, "totp_secret", "user-1")
+    kv.box.encrypt(ref, b"seed")
+    started = kv.box.start_census("auth", "totp_secret")
+    for caller in ("usage", "gateway"):
+        with pytest.raises(PermissionDenied):
+            kv.box.start_census(caller, "totp_secret")
+        with pytest.raises(PermissionDenied):
+            kv.box.finish_census(caller, "totp_secret", started, {})
+    assert [u["caller"] for u in kv.store.secret_use_of(1)] == ["auth"]  # nothing forgotten
+    denied = kv.audit_events(action={"$regex": "^secret[.]census"}, outcome="denied")
+    assert sorted(e["actor"] for e in denied) == ["service:gateway"] * 2 + ["service:usage"] * 2
+    with pytest.raises(InvalidArgument):
+        kv.box.finish_census("auth", "totp_secret", started, {0: 1})
+    assert kv.audit_events(action="secret.census") == []

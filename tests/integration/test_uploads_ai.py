@@ -10,85 +10,25 @@ FakeOpenAICompat.stack_env() to make_stack), these tests can use `stack` directl
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from devstack.__main__ import stack_env
-from support import processes
 from support.accounts import auth_db, new_account
+from support.ai_gateway import AiGateway, running_ai_gateway
 from support.fakes.openai_compat import FakeOpenAICompat, charge
-from support.ports import free_ports
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = REPO_ROOT / "services" / "parser" / "tests" / "fixtures"
 
 
-@dataclass
-class AiGateway:
-    base_url: str
-    fake: FakeOpenAICompat
-    log_dir: Path
-
-    def logs(self) -> str:
-        return processes.logs(self.log_dir)
-
-
 @pytest.fixture(scope="module")
 def ai_gateway(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AiGateway]:
-    log_dir = tmp_path_factory.mktemp("ai-gateway")
-    with FakeOpenAICompat() as fake:
-        parser_port, gateway_port = free_ports(2)
-        env = stack_env(dict(stack.env))  # the environment `make run` gives every process
-        env.update(fake.stack_env())
-        env.update(
-            {
-                "PARSER_PORT": str(parser_port),
-                "PARSER_ADDR": f"127.0.0.1:{parser_port}",
-                "GATEWAY_PORT": str(gateway_port),
-                "GATEWAY_WORKERS": "1",
-                "UPLOAD_DIR": str(log_dir / "uploads"),
-                "PARSER_OPENAI_MODEL": "gpt-fake-extractor",
-            }
-        )
-        bin_dir = Path(sys.executable).parent
-        started = [
-            processes.start("parser", [sys.executable, "-m", "parser"], env, log_dir),
-            processes.start(
-                "gateway",
-                [str(bin_dir / "gunicorn"), "-c", "python:gateway.gunicorn_conf", "gateway:create_app()"],
-                env,
-                log_dir,
-            ),
-        ]
-        gateway = AiGateway(f"http://127.0.0.1:{gateway_port}", fake, log_dir)
-        try:
-            _wait_ready(gateway, started)
-            yield gateway
-        finally:
-            processes.stop(started, [signal.SIGTERM, signal.SIGQUIT])  # SIGQUIT: gunicorn's quick exit
-
-
-def _wait_ready(gateway: AiGateway, processes: list[subprocess.Popen], timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if any(p.poll() is not None for p in processes):
-            raise RuntimeError(f"a process exited early:\n{gateway.logs()[-4000:]}")
-        try:
-            if requests.get(f"{gateway.base_url}/readyz", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.25)
-    raise TimeoutError(f"the AI gateway was not ready in {timeout_s}s:\n{gateway.logs()[-4000:]}")
+    with running_ai_gateway(stack, tmp_path_factory.mktemp("ai-gateway")) as gateway:
+        yield gateway
 
 
 @pytest.fixture()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from parser.config import SERVICE_MEMORY_BYTES, load_limits
 
 ROOT = Path(__file__).resolve().parents[2]
 OVERLAYS = sorted(
@@ -213,6 +214,26 @@ def test_requests_and_limits(render, overlay):
             for kind in ("requests", "limits"):
                 for resource in ("cpu", "memory"):
                     assert res.get(kind, {}).get(resource), f"{name}: {kind}.{resource}"
+
+
+def _memory_bytes(quantity: str) -> int:
+    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "K": 10**3, "M": 10**6, "G": 10**9}
+    for suffix, factor in units.items():
+        if quantity.endswith(suffix):
+            return int(float(quantity[: -len(suffix)]) * factor)
+    return int(quantity)
+
+
+@per_overlay
+def test_parser_pdf_readers_fit_under_the_pod_memory_limit(render, overlay):
+    """Every PDF reader the parser may run at once, each at its memory cap, plus the service
+    process itself, fit under the container's limit (else the pod is OOM-killed, not the reader)."""
+    m = render(f"overlays/{overlay}")
+    container = m.pod_spec(m.deployments["parser"])["containers"][0]
+    env = {k: v for k, v in m.env(container).items() if isinstance(v, str)}
+    limits = load_limits(env)
+    needed = limits.pdf_max_workers * limits.pdf_memory_bytes + SERVICE_MEMORY_BYTES
+    assert needed <= _memory_bytes(container["resources"]["limits"]["memory"])
 
 
 @per_overlay

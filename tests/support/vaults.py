@@ -33,8 +33,16 @@ class Vault:
 
 def make_vault(mongo_uri: str, tmp_path: Path, max_per_account: int = 50) -> Vault:
     client: MongoClient = MongoClient(mongo_uri, tz_aware=True, uuidRepresentation="standard")
-    db = client[f"kvtest_{uuid.uuid4().hex[:12]}"]
-    keyring_file = tmp_path / "keyring.json"
+    return _vault(client[f"kvtest_{uuid.uuid4().hex[:12]}"], tmp_path / "keyring.json", max_per_account)
+
+
+def replica_of(vault: Vault, keyring_file: Path) -> Vault:
+    """A second keyvault replica on the same database that reads its own keyring file (as a pod
+    whose mounted Secret has not been updated yet does)."""
+    return _vault(vault.db, keyring_file, vault.vault.max_per_account)
+
+
+def _vault(db: Database, keyring_file: Path, max_per_account: int) -> Vault:
     keys = KeyringSource(keyring_file, create=True)
     store = CredentialStore(db)
     store.ensure_indexes()

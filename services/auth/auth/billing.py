@@ -14,8 +14,10 @@ from auth import accounts
 from auth.core import Core, Doc
 from auth.errors import FieldInvalid
 from auth.store.billing import BillingStore
+from auth.store.webhook_failures import WebhookFailureCounter
 from auth.stripe_api import CheckoutSession, StripeApi
-from auth.stripe_config import StripeConfig
+from auth.stripe_config import StripeConfig, WebhookLimits
+from auth.webhook_guard import WebhookGuard
 from auth.webhooks import Webhooks
 
 NOT_CONFIGURED = "payments are not configured on this installation"
@@ -93,4 +95,9 @@ class Payments:
 def build_payments(core: Core, db: Database, cfg: StripeConfig | None) -> Payments:
     store = BillingStore(db)
     store.ensure_indexes()
-    return Payments(Billing(core, store, cfg), Webhooks(core, store, cfg))
+    failures = WebhookFailureCounter(db)
+    failures.ensure_indexes()
+    limits = cfg.webhook_limits if cfg is not None else WebhookLimits()
+    guard = WebhookGuard(core, failures, limits.max_failures, limits.window_s)
+    api = StripeApi(cfg) if cfg is not None else None
+    return Payments(Billing(core, store, cfg, api), Webhooks(core, store, cfg, guard, api))

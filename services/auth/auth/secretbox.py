@@ -3,7 +3,9 @@ auth stores only ciphertext and never holds an encryption key."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -12,6 +14,7 @@ from aicosts.keyvault.v1 import keyvault_pb2, keyvault_pb2_grpc
 from svccommon.channels import Backend, secure_channel
 from svccommon.config import TlsFiles
 from svccommon.errors import Unavailable
+from svccommon.pbtime import timestamp
 
 log = logging.getLogger("auth.secretbox")
 
@@ -40,7 +43,13 @@ class KeyvaultSecretBox:
     @classmethod
     def connect(cls, address: str, tls: TlsFiles, timeout_s: float = 5.0) -> KeyvaultSecretBox:
         # Each call is a pure function of its input, so retrying on UNAVAILABLE is safe.
-        idempotent = ("EncryptSecret", "DecryptSecret", "RewrapSecret")
+        idempotent = (
+            "EncryptSecret",
+            "DecryptSecret",
+            "RewrapSecret",
+            "StartSecretCensus",
+            "FinishSecretCensus",
+        )
         channel = secure_channel(address, tls, KEYVAULT_SERVICE, idempotent)
         return cls(Backend(channel, keyvault_pb2_grpc.KeyVaultServiceStub, timeout_s))
 
@@ -73,10 +82,25 @@ class KeyvaultSecretBox:
 
     def rewrap(self, account_id: str, ciphertext: bytes) -> bytes:
         """The same secret sealed under the current key version; auth never sees the plaintext."""
+        return self.reseal(account_id, ciphertext)[0]
+
+    def reseal(self, account_id: str, ciphertext: bytes) -> tuple[bytes, int]:
+        """rewrap(), and the key version the new ciphertext is sealed under."""
         request = keyvault_pb2.RewrapSecretRequest(
             account_id=account_id, purpose=PURPOSE, record_id=account_id, ciphertext=ciphertext
         )
-        return self._call("RewrapSecret", request).ciphertext  # type: ignore[attr-defined]
+        reply = self._call("RewrapSecret", request)
+        return reply.ciphertext, reply.key_version  # type: ignore[attr-defined]
+
+    def start_census(self) -> dt.datetime:
+        reply = self._call("StartSecretCensus", keyvault_pb2.StartSecretCensusRequest(purpose=PURPOSE))
+        return reply.started_at.ToDatetime(tzinfo=dt.UTC)  # type: ignore[attr-defined]
+
+    def finish_census(self, started_at: dt.datetime, counts: Mapping[int, int]) -> None:
+        request = keyvault_pb2.FinishSecretCensusRequest(
+            purpose=PURPOSE, started_at=timestamp(started_at), records_by_key_version=dict(counts)
+        )
+        self._call("FinishSecretCensus", request)
 
     def close(self) -> None:
         self.backend.channel.close()

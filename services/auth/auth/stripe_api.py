@@ -1,5 +1,6 @@
 """The calls auth makes to Stripe, through the official SDK (`stripe.StripeClient`): create the
-account's customer, a Checkout Session for a subscription, and a customer-portal session.
+account's customer, a Checkout Session for a subscription, a customer-portal session, and read a
+subscription's current state (what a webhook event about it is applied as).
 
 Stripe errors become svccommon errors a user can act on; only the error's type, code and HTTP
 status are logged (messages can echo request data such as the email address)."""
@@ -8,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import stripe
 from svccommon.errors import Unavailable
@@ -21,6 +24,7 @@ log = logging.getLogger("auth.stripe")
 TIMEOUT_S = 10.0
 RETRIES = 2  # the SDK retries with an idempotency key, so a retried POST never doubles
 UNAVAILABLE = "payments are unavailable right now; try again in a few minutes"
+_SUBSCRIPTION_ID = re.compile(r"^sub_[A-Za-z0-9_]{1,250}$")
 
 
 @dataclass(frozen=True)
@@ -101,3 +105,19 @@ class StripeApi:
                 params={"customer": customer_id, "return_url": self.cfg.portal_return_url}
             )
         return session.url
+
+    def subscription(self, subscription_id: str) -> dict[str, Any] | None:
+        """The subscription's current state as Stripe's API returns it (GET /v1/subscriptions/{id};
+        ended subscriptions stay readable there), or None when Stripe has no such subscription for
+        this key. Stripe being unreachable is Unavailable: the webhook delivery fails and Stripe
+        delivers it again."""
+        if not _SUBSCRIPTION_ID.fullmatch(subscription_id):
+            return None
+        with _stripe_call("retrieve_subscription"):
+            try:
+                return self.client.v1.subscriptions.retrieve(subscription_id).to_dict()
+            except stripe.InvalidRequestError as exc:
+                if getattr(exc, "http_status", None) != 404:
+                    raise
+        log.warning("stripe has no such subscription", extra={"operation": "retrieve_subscription"})
+        return None

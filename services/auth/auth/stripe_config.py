@@ -10,11 +10,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from svccommon.config import ConfigError, env_file, env_str
+from svccommon.config import ConfigError, env_file, env_int, env_str
 
 DEFAULT_API_BASE = "https://api.stripe.com"
 SECRETS = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")
 PRICE_VARS = {"professional": "STRIPE_PRICE_PROFESSIONAL"}  # paid plan id -> its price variable
+
+
+@dataclass(frozen=True)
+class WebhookLimits:
+    """Failed webhook deliveries allowed per client network and window before it gets 429; the
+    window is also the one over which repeated failures share one audit event."""
+
+    max_failures: int = 30
+    window_s: int = 60
 
 
 @dataclass(frozen=True)
@@ -26,6 +35,7 @@ class StripeConfig:
     success_url: str
     cancel_url: str
     portal_return_url: str
+    webhook_limits: WebhookLimits = field(default_factory=WebhookLimits)
 
     def plan_of_price(self, price_id: str) -> str | None:
         return next((plan for plan, price in self.prices.items() if price == price_id), None)
@@ -84,4 +94,15 @@ def load_stripe(env: Mapping[str, str], public_base_url: str, production: bool) 
             env, "BILLING_CANCEL_URL", f"{public_base_url}/billing?checkout=cancelled", production
         ),
         portal_return_url=_url(env, "BILLING_PORTAL_RETURN_URL", f"{public_base_url}/billing", production),
+        webhook_limits=load_webhook_limits(env),
+    )
+
+
+def load_webhook_limits(env: Mapping[str, str]) -> WebhookLimits:
+    defaults = WebhookLimits()
+    return WebhookLimits(
+        max_failures=env_int(env, "AUTH_WEBHOOK_MAX_FAILURES", defaults.max_failures, minimum=1),
+        window_s=env_int(
+            env, "AUTH_WEBHOOK_FAILURE_WINDOW_SECONDS", defaults.window_s, minimum=10, maximum=3600
+        ),
     )

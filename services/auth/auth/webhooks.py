@@ -1,9 +1,12 @@
-"""Stripe webhooks (SECURITY.md §5): the raw body's Stripe-Signature is verified with the SDK
-(HMAC-SHA256 over "t.body", any of several v1 signatures while a secret rolls, timestamps older
-than 300 s refused), the event id is claimed once (a replay changes nothing), and the change is
-applied only if no newer event of the account was applied before (Stripe does not promise
-order). Every delivery is an audit event; plan changes are audit events of their own. Neither
-ever holds the payload or a secret."""
+"""Stripe webhooks: the raw body's Stripe-Signature is verified with the SDK (HMAC-SHA256 over
+"t.body", any of several v1 signatures while a secret rolls, timestamps older than 300 s
+refused) and the event id is claimed once (a replay changes nothing). Stripe does not promise
+order, and events of one second cannot be ordered at all, so an event's payload is never
+applied: the subscription it names is read from Stripe's API and its current state applied,
+unless a state read later was applied already. Every verified delivery is an audit event; plan
+changes are audit events of their own; failed deliveries are counted per client network, and a
+network with too many is refused for a while (auth.webhook_guard). No event ever holds the
+payload or a secret."""
 
 from __future__ import annotations
 
@@ -19,8 +22,10 @@ from svccommon.plans import effective_plan
 
 from auth.core import Core, Doc
 from auth.store.billing import BillingStore, Claim
+from auth.stripe_api import StripeApi
 from auth.stripe_config import StripeConfig
-from auth.stripe_events import Change, interpret
+from auth.stripe_events import Change, change_of, subject
+from auth.webhook_guard import WebhookGuard
 
 log = logging.getLogger("auth.webhooks")
 
@@ -46,14 +51,24 @@ class WebhookResult:
 
 
 class Webhooks:
-    def __init__(self, core: Core, store: BillingStore, cfg: StripeConfig | None) -> None:
+    def __init__(
+        self,
+        core: Core,
+        store: BillingStore,
+        cfg: StripeConfig | None,
+        guard: WebhookGuard,
+        api: StripeApi | None = None,
+    ) -> None:
         self.core = core
         self.store = store
         self.cfg = cfg
+        self.guard = guard
+        self.api = api or (StripeApi(cfg) if cfg is not None else None)
 
     def handle(self, payload: bytes, signature: str) -> WebhookResult:
         if self.cfg is None:
             raise InvalidArgument(NOT_CONFIGURED)
+        self.guard.admit()
         event = self._verified(payload, signature, self.cfg.webhook_secret)
         event_id, event_type, created = event["id"], event["type"], event["created"]
         claim, seen = self.store.claim(event_id, event_type, created, self.core.utcnow())
@@ -80,11 +95,11 @@ class Webhooks:
         except stripe.SignatureVerificationError as exc:
             stale = str(exc).startswith("Timestamp outside the tolerance zone")
             reason = "stale_timestamp" if stale else ("no_signature" if not signature else "bad_signature")
-            self._audit("denied", "", "", "", reason=reason)
+            self.guard.failed(reason)
             raise InvalidArgument(BAD_SIGNATURE) from None
         except (ValueError, TypeError, AttributeError, KeyError):
             # Not UTF-8, not JSON, or not an event object (checked before or after the signature).
-            self._audit("denied", "", "", "", reason="malformed")
+            self.guard.failed("malformed")
             raise InvalidArgument(NOT_AN_EVENT) from None
         data = event.to_dict()
         if not (
@@ -94,16 +109,21 @@ class Webhooks:
             and 0 < len(data["type"]) <= 100
             and isinstance(data.get("created"), int)
         ):
-            self._audit("denied", "", "", "", reason="malformed")
+            self.guard.failed("malformed")
             raise InvalidArgument(NOT_AN_EVENT)
         return data
 
     # --- applying -------------------------------------------------------------------------
 
     def _apply(self, event: Mapping[str, Any]) -> WebhookResult:
-        assert self.cfg is not None
+        assert self.cfg is not None and self.api is not None
         event_id, event_type = event["id"], event["type"]
-        change = interpret(event, self.cfg.plan_of_price)
+        about = subject(event)
+        if about is None:
+            return WebhookResult(event_id, event_type, "ignored")
+        read_at = self.core.utcnow()  # before the read: a state read later is at least as new
+        state = self.api.subscription(about.subscription_id)
+        change = change_of(state, about, self.cfg.plan_of_price) if state is not None else None
         account = self._account_of(change) if change is not None else None
         if change is None or account is None:
             return WebhookResult(event_id, event_type, "ignored")
@@ -112,7 +132,7 @@ class Webhooks:
         current_sub = billing.get("subscription_id") or ""
         if change.current_subscription_only and current_sub and change.subscription_id != current_sub:
             return WebhookResult(event_id, event_type, "ignored", account_id, self._plan_of(account_id))
-        before = self.store.apply(account_id, event["created"], _fields(change, billing), self.core.utcnow())
+        before = self.store.apply(account_id, read_at, _fields(change, billing), self.core.utcnow())
         if before is None:
             return WebhookResult(event_id, event_type, "stale", account_id, self._plan_of(account_id))
         old = effective_plan(before.get("plan")).id

@@ -113,10 +113,20 @@ def test_production_needs_https(env) -> None:
 
 def test_without_stripe_settings_payments_say_so() -> None:
     # Nothing else is touched before the check, so no database or core is needed here.
-    billing, webhooks = Billing(None, None, None), Webhooks(None, None, None)  # type: ignore[arg-type]
+    billing, webhooks = Billing(None, None, None), Webhooks(None, None, None, None)  # type: ignore[arg-type]
     with pytest.raises(FailedPrecondition, match="payments are not configured on this installation"):
         billing.checkout("a" * 32, "professional")
     with pytest.raises(FailedPrecondition, match="payments are not configured on this installation"):
         billing.portal("a" * 32)
     with pytest.raises(InvalidArgument, match="payments are not configured on this installation"):
         webhooks.handle(b"{}", "t=1,v1=00")
+
+
+def test_webhook_failure_limits(env) -> None:
+    cfg = load({**env, **STRIPE}).stripe
+    assert cfg is not None and (cfg.webhook_limits.max_failures, cfg.webhook_limits.window_s) == (30, 60)
+    tuned = {**env, **STRIPE, "AUTH_WEBHOOK_MAX_FAILURES": "5", "AUTH_WEBHOOK_FAILURE_WINDOW_SECONDS": "300"}
+    limits = load(tuned).stripe.webhook_limits  # type: ignore[union-attr]
+    assert (limits.max_failures, limits.window_s) == (5, 300)
+    with pytest.raises(ConfigError, match="AUTH_WEBHOOK_FAILURE_WINDOW_SECONDS must be at most 3600"):
+        load({**env, **STRIPE, "AUTH_WEBHOOK_FAILURE_WINDOW_SECONDS": "86400"})

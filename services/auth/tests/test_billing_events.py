@@ -1,7 +1,8 @@
-"""What each Stripe event means for a plan (pure), and the SDK calls auth makes, against the fake
-Stripe API on loopback: the customer is created once (idempotency key), Checkout is a subscription
-for the configured price with the account in its metadata, and Stripe failures become a clear
-UNAVAILABLE without Stripe's message."""
+"""Which subscription each Stripe event is about and what a subscription's state means for a
+plan (pure), and the SDK calls auth makes, against the fake Stripe API on loopback: a
+subscription's current state is read from Stripe; the customer is created once (idempotency
+key), Checkout is a subscription for the configured price with the account in its metadata, and
+Stripe failures become a clear UNAVAILABLE without Stripe's message."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from auth.stripe_api import UNAVAILABLE, StripeApi
 from auth.stripe_config import load_stripe
-from auth.stripe_events import interpret
+from auth.stripe_events import Subject, change_of, subject
 from support.fakes.stripe_api import PRICE_PROFESSIONAL, FakeStripe
 from svccommon.errors import Unavailable
 
@@ -40,18 +41,39 @@ def session_event(fake: FakeStripe, api: StripeApi, paid: bool = True) -> dict:
     return fake.checkout_completed(session.id, paid=paid)
 
 
-def test_completed_checkout_moves_to_the_plan_it_sold(fake: FakeStripe, api: StripeApi) -> None:
+def test_a_completed_checkout_is_about_the_subscription_it_started(fake: FakeStripe, api: StripeApi) -> None:
     event = session_event(fake, api)
-    change = interpret(event, plan_of_price)
-    assert change is not None
-    assert (change.account_id, change.plan, change.status) == (ACCOUNT, "professional", "active")
-    assert change.customer_id.startswith("cus_") and change.subscription_id.startswith("sub_")
-    assert not change.current_subscription_only
+    about = subject(event)
+    assert about is not None and about.account_id == ACCOUNT
+    assert about.customer_id.startswith("cus_") and about.subscription_id.startswith("sub_")
 
 
-def test_unpaid_checkout_changes_no_plan(fake: FakeStripe, api: StripeApi) -> None:
-    change = interpret(session_event(fake, api, paid=False), plan_of_price)
-    assert change is not None and change.plan is None and change.status is None
+@pytest.mark.parametrize("kind", ["created", "updated", "deleted", "paused", "resumed"])
+def test_subscription_events_are_about_their_subscription(fake: FakeStripe, kind: str) -> None:
+    sub = fake.subscription("sub_1", "cus_1", "active", PRICE_PROFESSIONAL, {"account_id": ACCOUNT})
+    assert subject(fake.event(f"customer.subscription.{kind}", sub)) == Subject("sub_1", ACCOUNT, "cus_1")
+
+
+def test_failed_payments_are_about_the_invoices_subscription_in_old_and_new_shapes(fake: FakeStripe) -> None:
+    assert subject(fake.invoice_failed("sub_9", "cus_9")) == Subject("sub_9", "", "cus_9")
+    old = fake.event("invoice.payment_failed", {"id": "in_1", "customer": "cus_9", "subscription": "sub_8"})
+    assert subject(old) == Subject("sub_8", "", "cus_9")
+    one_off = fake.event("invoice.payment_failed", {"id": "in_2", "customer": "cus_9"})
+    assert subject(one_off) is None
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"type": "customer.created", "data": {"object": {"id": "cus_1"}}},
+        {"type": "checkout.session.completed", "data": {"object": {"mode": "payment"}}},
+        {"type": "checkout.session.completed", "data": {"object": {"mode": "subscription"}}},
+        {"type": "checkout.session.completed", "data": {"object": "not an object"}},
+        {"type": "customer.subscription.updated"},
+    ],
+)
+def test_other_events_are_not_acted_on(event: dict) -> None:
+    assert subject(event) is None
 
 
 @pytest.mark.parametrize(
@@ -67,48 +89,41 @@ def test_unpaid_checkout_changes_no_plan(fake: FakeStripe, api: StripeApi) -> No
         ("paused", "free", True),
     ],
 )
-def test_subscription_status_decides_the_plan(
+def test_the_subscriptions_status_decides_the_plan(
     fake: FakeStripe, status: str, plan: str | None, only_current: bool
 ) -> None:
     sub = fake.subscription("sub_1", "cus_1", status, PRICE_PROFESSIONAL, {"account_id": ACCOUNT})
-    change = interpret(fake.event("customer.subscription.updated", sub), plan_of_price)
+    change = change_of(sub, Subject("sub_1"), plan_of_price)
     assert change is not None
     assert (change.plan, change.status, change.current_subscription_only) == (plan, status, only_current)
     assert (change.account_id, change.customer_id, change.subscription_id) == (ACCOUNT, "cus_1", "sub_1")
 
 
-def test_deleted_subscription_means_free(fake: FakeStripe) -> None:
-    sub = fake.subscription("sub_1", "cus_1", "canceled", PRICE_PROFESSIONAL)
-    change = interpret(fake.event("customer.subscription.deleted", sub), plan_of_price)
-    assert change is not None and (change.plan, change.status) == ("free", "canceled")
-    assert change.current_subscription_only
+def test_the_account_comes_from_the_subscription_else_from_the_event(fake: FakeStripe) -> None:
+    sub = fake.subscription("sub_1", "cus_1", "active", PRICE_PROFESSIONAL)  # no metadata
+    change = change_of(sub, Subject("sub_1", "b" * 32, "cus_1"), plan_of_price)
+    assert change is not None and change.account_id == "b" * 32
 
 
 def test_a_price_this_installation_does_not_sell_is_not_acted_on(fake: FakeStripe) -> None:
     sub = fake.subscription("sub_1", "cus_1", "active", "price_someone_elses")
-    assert interpret(fake.event("customer.subscription.created", sub), plan_of_price) is None
+    assert change_of(sub, Subject("sub_1"), plan_of_price) is None
 
 
-def test_failed_payment_marks_past_due_in_old_and_new_invoice_shapes(fake: FakeStripe) -> None:
-    new = interpret(fake.invoice_failed("sub_9", "cus_9"), plan_of_price)
-    assert new is not None and (new.plan, new.status, new.subscription_id) == (None, "past_due", "sub_9")
-    old = fake.event("invoice.payment_failed", {"id": "in_1", "customer": "cus_9", "subscription": "sub_8"})
-    assert interpret(old, plan_of_price).subscription_id == "sub_8"
-    one_off = fake.event("invoice.payment_failed", {"id": "in_2", "customer": "cus_9"})
-    assert interpret(one_off, plan_of_price) is None
-
-
-@pytest.mark.parametrize(
-    "event",
-    [
-        {"type": "customer.created", "data": {"object": {"id": "cus_1"}}},
-        {"type": "checkout.session.completed", "data": {"object": {"mode": "payment"}}},
-        {"type": "checkout.session.completed", "data": {"object": "not an object"}},
-        {"type": "customer.subscription.updated"},
-    ],
-)
-def test_other_events_are_not_acted_on(event: dict) -> None:
-    assert interpret(event, plan_of_price) is None
+def test_the_current_state_is_read_from_stripe(fake: FakeStripe, api: StripeApi) -> None:
+    event = session_event(fake, api)
+    sub_id = event["data"]["object"]["subscription"]
+    assert api.subscription(sub_id)["status"] == "active"
+    session_id = event["data"]["object"]["id"]
+    fake.subscription_of(session_id, "canceled")  # cancelled on Stripe's side since
+    assert api.subscription(sub_id)["status"] == "canceled"
+    assert fake.seen(f"/v1/subscriptions/{sub_id}")[0].method == "GET"
+    assert api.subscription("sub_unknown") is None  # Stripe: 404 resource_missing
+    assert api.subscription("cus_not_a_subscription/../x") is None  # never sent
+    assert not fake.seen("/v1/subscriptions/cus_not_a_subscription/../x")
+    fake.failures = [500] * 3
+    with pytest.raises(Unavailable):
+        api.subscription(sub_id)
 
 
 def test_the_customer_is_created_once(fake: FakeStripe, api: StripeApi) -> None:

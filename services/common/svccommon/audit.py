@@ -10,11 +10,15 @@ The failure rule (`record(..., required=...)`):
   handed to a background writer so the action never waits on it; a failed write is logged at
   ERROR ("audit write failed") and retried 3 times with backoff, then logged at ERROR once more
   ("audit event lost") with the event minus its details.
+
+`record_repeated` is for what anyone can repeat without signing in (refused webhook deliveries):
+the repetitions of one thing within a window are one required event that counts them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import queue
 import re
@@ -111,9 +115,60 @@ class AuditLog:
         required: bool = True,
     ) -> dict[str, Any]:
         """Write one event (see the module docstring for `required`). Returns the event."""
+        event = self._event(action, outcome, account_id, actor, target_type, target_id)
+        event["details"] = _clean_details(details)
+        if required:
+            self.events.insert_one(event)
+        else:
+            self._background.submit(event)
+        log.info("audit", extra={"action": action, "outcome": outcome, "target_type": target_type})
+        return event
+
+    def record_repeated(
+        self,
+        action: str,
+        *,
+        key: str,
+        window_s: int,
+        outcome: Outcome = "denied",
+        actor: str | None = None,
+        target_type: str = "",
+        target_id: str = "",
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """One event for all repetitions of the same thing within a fixed window of `window_s`
+        seconds (`key` says what makes two the same, such as a reason and a client network): the
+        first writes the event, each later one adds to its details.count and sets details.last_at,
+        in one atomic upsert. For what anyone can repeat without signing in, so a flood of
+        requests is not a year of audit events one by one. Written before returning (required)."""
+        event = self._event(action, outcome, None, actor, target_type, target_id)
+        at = event["at"]
+        window = int(at.timestamp()) // window_s
+        digest = hashlib.sha256(f"{self.service}|{action}|{key}|{window_s}|{window}".encode())
+        first = {k: v for k, v in event.items() if k != "_id"}
+        first.update({f"details.{k}": v for k, v in _clean_details(details).items()})
+        first["details.window_seconds"] = window_s
+        count = {"$inc": {"details.count": 1}, "$set": {"details.last_at": at}}
+        query = {"_id": digest.hexdigest()[:32]}
+        try:
+            written = self.events.update_one(query, {"$setOnInsert": first, **count}, upsert=True)
+        except DuplicateKeyError:  # another repetition inserted it first: count this one on it
+            written = self.events.update_one(query, count)
+        if written.upserted_id is not None:
+            log.info("audit", extra={"action": action, "outcome": outcome, "target_type": target_type})
+
+    def _event(
+        self,
+        action: str,
+        outcome: Outcome,
+        account_id: str | None,
+        actor: str | None,
+        target_type: str,
+        target_id: str,
+    ) -> dict[str, Any]:
         ctx = context.current()
         account = account_id if account_id is not None else ctx.account_id
-        event = {
+        return {
             "_id": uuid.uuid4().hex,
             "at": now_ms(),
             "account_id": account or None,
@@ -125,14 +180,7 @@ class AuditLog:
             "request_id": ctx.request_id or None,
             "outcome": outcome,
             "service": self.service,
-            "details": _clean_details(details),
         }
-        if required:
-            self.events.insert_one(event)
-        else:
-            self._background.submit(event)
-        log.info("audit", extra={"action": action, "outcome": outcome, "target_type": target_type})
-        return event
 
     def page(
         self,

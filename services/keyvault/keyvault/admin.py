@@ -1,10 +1,12 @@
 """Operator commands for the keyring:  python -m keyvault.admin status|rotate|rewrap|retire VERSION
 
 Reads the same environment as the service: KEYVAULT_KEYRING_FILE, MONGODB_URI, MONGODB_DATABASE.
-  status            versions, which is current, and how many credentials use each
+  status            versions, which is current, and what uses each (credentials; other
+                    services' secrets as their owner's last census counted them, or seen since)
   rotate            add a new version and make it current (a running keyvault picks it up)
   rewrap            re-encrypt every credential under the current version (no plaintext output)
-  retire VERSION    stop a version decrypting; refused while credentials still use it
+  retire VERSION    stop a version decrypting; first stops every replica sealing under versions
+                    below the current one (the seal floor), then refuses while anything uses it
 rotate/retire rewrite the file in place, or with --output write the new file elsewhere ("-" =
 stdout) for a read-only mount such as a Kubernetes Secret. Each change writes an audit event.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import getpass
 import json
 import os
@@ -124,6 +127,22 @@ def _write(cfg: AdminConfig, ring: Keyring, output: str | None) -> str:
     return str(target)
 
 
+def _secrets(store: CredentialStore, version: int) -> list[dict]:
+    """Other services' secrets under `version`: records as the owner's census counted them, or
+    None when they were seen in use after the last census."""
+    return [
+        {"owner": f"{u['caller']}/{u['purpose']}", "records": u.get("census_count")}
+        for u in store.secret_use_of(version)
+    ]
+
+
+def _describe(secrets: list[dict]) -> str:
+    return ", ".join(
+        f"{s['owner']} ({s['records']} counted)" if s["records"] is not None else f"{s['owner']} (in use)"
+        for s in secrets
+    )
+
+
 def cmd_status(cfg: AdminConfig, db: Database, as_json: bool) -> None:
     ring = keyring.load(cfg.keyring_file)
     store = CredentialStore(db)
@@ -135,27 +154,24 @@ def cmd_status(cfg: AdminConfig, db: Database, as_json: bool) -> None:
             "current": info.current,
             "created_at": info.created_at,
             "credentials": in_use.get(info.version, 0),
-            "secrets_last_seen": [
-                f"{u['caller']}/{u['purpose']} {u['last_seen_at']:%Y-%m-%dT%H:%M:%SZ}"
-                for u in store.secret_use_of(info.version)
-            ],
+            "secrets": _secrets(store, info.version),
         }
         for info in ring.status()
     ]
     unknown = sorted(set(in_use) - {r["version"] for r in rows})
     stale = sum(n for v, n in in_use.items() if v != ring.current_version)
+    floor = store.seal_floor()
     if as_json:
         doc = {"current_version": ring.current_version, "versions": rows, "stale_credentials": stale}
-        print(json.dumps(doc | {"credentials_under_unknown_versions": unknown}, indent=2))
+        doc |= {"seal_floor": floor, "credentials_under_unknown_versions": unknown}
+        print(json.dumps(doc, indent=2))
         return
-    print(f"keyring {cfg.keyring_file}: current version {ring.current_version}")
-    print(
-        f"{'version':>7}  {'status':8} {'current':7} {'created_at':20} {'credentials':>11}  secrets last seen"
-    )
+    print(f"keyring {cfg.keyring_file}: current version {ring.current_version}; seal floor {floor or '-'}")
+    print(f"{'version':>7}  {'status':8} {'current':7} {'created_at':20} {'credentials':>11}  secrets")
     for r in rows:
         print(
             f"{r['version']:>7}  {r['status']:8} {'yes' if r['current'] else '':7} "
-            f"{r['created_at'] or '-':20} {r['credentials']:>11}  {', '.join(r['secrets_last_seen']) or '-'}"
+            f"{r['created_at'] or '-':20} {r['credentials']:>11}  {_describe(r['secrets']) or '-'}"
         )
     if unknown:
         print(f"credentials under versions missing from the keyring: {unknown}")
@@ -191,24 +207,41 @@ def cmd_rewrap(cfg: AdminConfig, db: Database) -> None:
         raise AdminError("some credentials could not be rewrapped (listed above)")
 
 
-def cmd_retire(cfg: AdminConfig, db: Database, version: int, force: bool, output: str | None) -> None:
+def cmd_retire(cfg: AdminConfig, db: Database, version: int, output: str | None) -> None:
+    ring = keyring.load(cfg.keyring_file)
+    retired = ring.retired(version)  # refuses the current version and unknown ones up front
     store = CredentialStore(db)
+    # First no replica may keep anything sealed under an older version (one whose keyring file
+    # has not caught up answers UNAVAILABLE until it has); only then is what uses it counted.
+    floor = store.seal_floor()
+    if floor < ring.current_version:
+        _audit(db, "keyring.seal_floor", ring.current_version, {"previous_floor": floor})
+        floor = store.raise_seal_floor(ring.current_version, dt.datetime.now(dt.UTC))
     count = store.versions_in_use().get(version, 0)
     if count:
-        raise AdminError(
-            f"refusing to retire key version {version}: {count} credential(s) still use it; "
-            "run `python -m keyvault.admin rewrap` first"
+        _refuse(
+            db,
+            version,
+            "credentials_in_use",
+            f"{count} credential(s) still use it; run `python -m keyvault.admin rewrap` first",
         )
-    uses = store.secret_use_of(version)
-    if uses and not force:
-        seen = ", ".join(f"{u['caller']}/{u['purpose']} (last {u['last_seen_at']:%Y-%m-%d})" for u in uses)
-        raise AdminError(
-            f"refusing to retire key version {version}: secrets of other services were sealed under it "
-            f"({seen}); their owners must re-encrypt them with RewrapSecret, then retire with --force"
+    secrets = _secrets(store, version)
+    if secrets:
+        _refuse(
+            db,
+            version,
+            "secrets_in_use",
+            f"other services' secrets still use it: {_describe(secrets)}; their owner must "
+            "re-encrypt them all and report a census (auth: `python -m auth.rewrap` in the auth "
+            "service's environment)",
         )
-    ring = keyring.load(cfg.keyring_file).retired(version)
-    where = _audited_write(cfg, db, ring, output, "keyring.retire", version, {"forced": bool(uses and force)})
+    where = _audited_write(cfg, db, retired, output, "keyring.retire", version, {"seal_floor": floor})
     _say(f"key version {version} retired (written to {where}); records under it now fail to decrypt")
+
+
+def _refuse(db: Database, version: int, reason: str, why: str) -> None:
+    _audit(db, "keyring.retire", version, {"reason": reason}, outcome="denied")
+    raise AdminError(f"refusing to retire key version {version}: {why}")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -221,7 +254,6 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("rewrap", help="re-encrypt all credentials under the current version")
     retire = sub.add_parser("retire", help="retire a key version nothing uses any more")
     retire.add_argument("version", type=int)
-    retire.add_argument("--force", action="store_true", help="even if other services' secrets used it")
     retire.add_argument("--output", help="write the new keyring here instead ('-' = stdout)")
     return p
 
@@ -239,7 +271,7 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
             elif args.command == "rewrap":
                 cmd_rewrap(cfg, db)
             else:
-                cmd_retire(cfg, db, args.version, args.force, args.output)
+                cmd_retire(cfg, db, args.version, args.output)
         finally:
             db.client.close()
     except (ConfigError, KeyringError, AdminError) as exc:

@@ -12,7 +12,7 @@ from svccommon import platforms
 from svccommon.audit import AuditLog, Outcome
 from svccommon.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unavailable
 
-from keyvault import crypto, policy
+from keyvault import crypto, policy, sealfloor
 from keyvault.crypto import Context, DecryptionError
 from keyvault.keyring import KeyVersionRetired, UnknownKeyVersion
 from keyvault.keys import KeyringSource, KeyVersionNotLoaded
@@ -71,6 +71,7 @@ class CredentialVault:
             raise FailedPrecondition(
                 f"an account can hold at most {self.max_per_account} credentials; delete one first"
             )
+        sealfloor.check_sealed(self.store, self.keys.current().current_version)  # and again once stored
         record_id = uuid.uuid4().hex
         now = self.clock()
         ciphertext = self.keys.seal(_context(record_id, account_id, platform), api_key.encode())
@@ -89,6 +90,12 @@ class CredentialVault:
             last_sync_at=None,
         )
         self.store.insert(record)
+        try:
+            sealfloor.check_sealed(self.store, record.key_version)
+        except Unavailable:
+            self.store.delete(account_id, record_id)  # sealed under a version being retired
+            log.warning("sealed under a retiring key version", extra={"key_version": record.key_version})
+            raise
         try:
             self.audit.record(
                 "credential.create",

@@ -18,7 +18,14 @@ METHOD_CALLERS: Mapping[str, tuple[str, ...]] = {
     "GetCredential": ("gateway", "usage"),
     "UpdateCredentialStatus": ("usage",),
 }
-AUDITED_METHODS = ("RevealCredential", "EncryptSecret", "DecryptSecret", "RewrapSecret")
+AUDITED_METHODS = (
+    "RevealCredential",
+    "EncryptSecret",
+    "DecryptSecret",
+    "RewrapSecret",
+    "StartSecretCensus",
+    "FinishSecretCensus",
+)
 
 # Plaintext provider keys go to the usage service alone.
 REVEAL_CALLERS = frozenset({"usage"})

@@ -1,6 +1,10 @@
 """Generic secrets of other services (auth's TOTP seeds): encrypt, decrypt and rewrap, bound to
 (account, record, caller, purpose). A caller may use only its allowlisted purposes, and a
-ciphertext sealed for one purpose (or caller, account, record) does not open under another."""
+ciphertext sealed for one purpose (or caller, account, record) does not open under another.
+
+Keyvault never stores these secrets, so it keeps a ledger of the key versions they are under
+(for `keyvault.admin retire`): every seal and open notes its version, and the owner's census
+(start, rewrap everything it holds, finish with its counts) replaces what was noted before."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from dataclasses import dataclass
 from svccommon.audit import AuditLog, Outcome
 from svccommon.errors import FailedPrecondition, InvalidArgument, PermissionDenied, Unavailable
 
-from keyvault import crypto, policy
+from keyvault import crypto, policy, sealfloor
 from keyvault.crypto import Context, DecryptionError
 from keyvault.keyring import KeyVersionRetired, UnknownKeyVersion
 from keyvault.keys import KeyringSource, KeyVersionNotLoaded
@@ -56,9 +60,11 @@ class SecretBox:
         self._admit("encrypt", ref)
         if not 0 < len(plaintext) <= MAX_PLAINTEXT:
             raise InvalidArgument(f"plaintext must be 1 to {MAX_PLAINTEXT} bytes")
+        sealfloor.check_sealed(self.store, self.keys.current().current_version)
         ciphertext = self.keys.seal(ref.context(), plaintext)
         version = crypto.key_version_of(ciphertext)
         self._note(ref, version)
+        sealfloor.check_sealed(self.store, version)
         return ciphertext, version
 
     def decrypt(self, ref: SecretRef, ciphertext: bytes) -> tuple[bytes, int, int]:
@@ -76,12 +82,50 @@ class SecretBox:
     def rewrap(self, ref: SecretRef, ciphertext: bytes) -> tuple[bytes, int]:
         self._admit("rewrap", ref)
         plaintext, old_version = self._open(ref, ciphertext)
+        sealfloor.check_sealed(self.store, self.keys.current().current_version)
         fresh = self.keys.seal(ref.context(), plaintext)
         version = crypto.key_version_of(fresh)
-        self._note(ref, old_version)
+        # Only the new version: the caller replaces the old ciphertext with this one (and a
+        # census forgets the old version's earlier notes).
         self._note(ref, version)
+        sealfloor.check_sealed(self.store, version)
         self._audit("secret.rewrap", ref, "success", {"from_version": old_version, "key_version": version})
         return fresh, version
+
+    def start_census(self, caller: str, purpose: str) -> dt.datetime:
+        self._admit_census("start", caller, purpose)
+        now = self.clock()
+        return now.replace(microsecond=now.microsecond // 1000 * 1000)  # what Mongo keeps
+
+    def finish_census(
+        self, caller: str, purpose: str, started_at: dt.datetime, counts: dict[int, int]
+    ) -> None:
+        self._admit_census("finish", caller, purpose)
+        now = self.clock()
+        if started_at > now:
+            raise InvalidArgument("started_at must be a time StartSecretCensus returned")
+        if any(v <= 0 or n < 0 for v, n in counts.items()):
+            raise InvalidArgument("records_by_key_version needs positive versions and counts of at least 0")
+        # Audited first (a security action: it decides what retire allows).
+        self.audit.record(
+            "secret.census",
+            actor=f"service:{caller}",
+            target_type="secret",
+            target_id=f"{purpose}:*",
+            details={
+                "purpose": purpose,
+                "started_at": started_at,
+                "counts": {str(v): n for v, n in sorted(counts.items())},
+            },
+        )
+        self.store.apply_census(caller, purpose, started_at, counts, now)
+
+    def _admit_census(self, operation: str, caller: str, purpose: str) -> None:
+        if not policy.may_use_secret(caller, purpose):
+            ref = SecretRef(caller, "", purpose, "*")
+            self._audit(f"secret.census_{operation}", ref, "denied", {"reason": "purpose_not_allowed"})
+            shown = purpose if policy.valid_purpose(purpose) else "that purpose"
+            raise PermissionDenied(f"service {caller!r} may not use secrets of purpose {shown!r}")
 
     def _admit(self, operation: str, ref: SecretRef) -> None:
         # Permission first: a refused caller learns nothing about its arguments' validity.

@@ -10,7 +10,7 @@ import datetime as dt
 import grpc
 from aicosts.keyvault.v1 import keyvault_pb2 as pb
 from aicosts.keyvault.v1 import keyvault_pb2_grpc
-from svccommon.errors import PermissionDenied, Unauthenticated
+from svccommon.errors import InvalidArgument, PermissionDenied, Unauthenticated
 from svccommon.identity import peer_identity
 from svccommon.pbtime import timestamp
 from svccommon.runner import info_response
@@ -105,3 +105,15 @@ class KeyVaultServicer(keyvault_pb2_grpc.KeyVaultServiceServicer):
     def RewrapSecret(self, request, context):  # noqa: N802
         ciphertext, version = self.box.rewrap(self._ref(request, context), request.ciphertext)
         return pb.RewrapSecretResponse(ciphertext=ciphertext, key_version=version)
+
+    def StartSecretCensus(self, request, context):  # noqa: N802
+        started_at = self.box.start_census(self._caller(context), request.purpose)
+        return pb.StartSecretCensusResponse(started_at=timestamp(started_at))
+
+    def FinishSecretCensus(self, request, context):  # noqa: N802
+        if not request.HasField("started_at"):
+            raise InvalidArgument("started_at is required (as StartSecretCensus returned it)")
+        started_at = request.started_at.ToDatetime(tzinfo=dt.UTC)
+        counts = {int(v): int(n) for v, n in request.records_by_key_version.items()}
+        self.box.finish_census(self._caller(context), request.purpose, started_at, counts)
+        return pb.FinishSecretCensusResponse()

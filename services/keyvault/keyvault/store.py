@@ -1,5 +1,6 @@
-"""Keyvault's own database: provider credentials (ciphertext + metadata) and a ledger of which
-key versions generic secrets were last seen under. The only pymongo code in keyvault."""
+"""Keyvault's own database: provider credentials (ciphertext + metadata), a ledger of the key
+versions other services' secrets are under (counted by their owner's last census, or seen in
+use since), and the seal floor. The only pymongo code in keyvault."""
 
 from __future__ import annotations
 
@@ -68,6 +69,7 @@ class CredentialStore:
     def __init__(self, db: Database) -> None:
         self.credentials = db["credentials"]
         self.secret_use = db["secret_key_use"]
+        self.state = db["keyring_state"]
 
     def ensure_indexes(self) -> None:
         self.credentials.create_index([("account_id", ASCENDING), ("created_at", ASCENDING)])
@@ -155,4 +157,45 @@ class CredentialStore:
         )
 
     def secret_use_of(self, key_version: int) -> list[dict[str, Any]]:
+        """Ledger entries of one version: caller, purpose, last_seen_at, and census_count when the
+        owner's last census counted records under it (else: seen in use since that census)."""
         return list(self.secret_use.find({"key_version": key_version}, {"_id": 0}).sort("caller", 1))
+
+    def apply_census(
+        self, caller: str, purpose: str, started_at: dt.datetime, counts: dict[int, int], at: dt.datetime
+    ) -> None:
+        """The owner re-encrypted every secret it holds after `started_at` and holds `counts`
+        (version → records). Entries last seen before the start are superseded; entries seen
+        since stay (sealed meanwhile, or opened before their turn came)."""
+        owner = {"caller": caller, "purpose": purpose}
+        counted = [v for v, n in counts.items() if n > 0]
+        self.secret_use.delete_many(
+            {**owner, "key_version": {"$nin": counted}, "last_seen_at": {"$lt": started_at}}
+        )
+        self.secret_use.update_many(
+            {**owner, "key_version": {"$nin": counted}}, {"$unset": {"census_count": "", "census_at": ""}}
+        )
+        for version in counted:
+            census = {"census_count": counts[version], "census_at": at}
+            self.secret_use.update_one(
+                {"_id": f"{caller}|{purpose}|{version}"},
+                {
+                    "$set": {**owner, "key_version": version, **census},
+                    "$setOnInsert": {"first_seen_at": at, "last_seen_at": at},
+                },
+                upsert=True,
+            )
+
+    # --- the seal floor ------------------------------------------------------
+
+    def seal_floor(self) -> int:
+        """The lowest key version a replica may still seal under (0: no floor yet)."""
+        doc = self.state.find_one({"_id": "seal_floor"})
+        return int(doc["version"]) if doc else 0
+
+    def raise_seal_floor(self, version: int, at: dt.datetime) -> int:
+        """Raise the floor to `version` (never lowers it); the floor now in force."""
+        self.state.update_one(
+            {"_id": "seal_floor"}, {"$max": {"version": version}, "$set": {"updated_at": at}}, upsert=True
+        )
+        return self.seal_floor()

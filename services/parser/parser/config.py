@@ -21,6 +21,14 @@ from svccommon.config import (
 MIB = 1024 * 1024
 # The gRPC message limit both sides of the gateway→parser channel use (uploads are ≤ 20 MiB).
 MAX_MESSAGE_BYTES = 25 * MIB
+# Memory arithmetic of a parser pod (limit 1 GiB in k8s/base/parser/deployment.yaml): the
+# service process keeps SERVICE_MEMORY_BYTES (about 100 MiB at rest, plus the uploads in flight,
+# each held a few times over while it is parsed), and each of the PARSER_PDF_MAX_WORKERS PDF
+# readers may reach PARSER_PDF_MEMORY_BYTES: 384 MiB + 2 x 320 MiB = 1 GiB. Raising either
+# setting means raising the pod's limit (tests/k8s checks that they fit).
+SERVICE_MEMORY_BYTES = 384 * MIB
+DEFAULT_PDF_MAX_WORKERS = 2
+DEFAULT_PDF_MEMORY_BYTES = 320 * MIB
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,7 @@ class Limits:
     pdf_max_pages: int
     pdf_timeout_s: float
     pdf_memory_bytes: int
+    pdf_max_workers: int  # PDF readers running at once per process; more uploads get 503
     max_uploads_per_account: int
     preview_records: int
 
@@ -111,7 +120,12 @@ def load_limits(env: Mapping[str, str]) -> Limits:
         xlsx_max_entries=env_int(env, "PARSER_XLSX_MAX_ENTRIES", 1000, minimum=10),
         pdf_max_pages=env_int(env, "PARSER_PDF_MAX_PAGES", 50, minimum=1),
         pdf_timeout_s=env_float(env, "PARSER_PDF_TIMEOUT_SECONDS", 15.0, minimum=1.0),
-        pdf_memory_bytes=env_int(env, "PARSER_PDF_MEMORY_BYTES", 1024 * MIB, minimum=128 * MIB),
+        pdf_memory_bytes=env_int(
+            env, "PARSER_PDF_MEMORY_BYTES", DEFAULT_PDF_MEMORY_BYTES, minimum=128 * MIB
+        ),
+        pdf_max_workers=env_int(
+            env, "PARSER_PDF_MAX_WORKERS", DEFAULT_PDF_MAX_WORKERS, minimum=1, maximum=64
+        ),
         max_uploads_per_account=env_int(env, "PARSER_MAX_UPLOADS_PER_ACCOUNT", 1000, minimum=1),
         preview_records=env_int(env, "PARSER_PREVIEW_RECORDS", 100, minimum=1, maximum=1000),
     )

@@ -16,7 +16,7 @@ from parser.config import Limits
 from parser.detect import Kind, detect
 from parser.formats import anthropic_exports, generic, openai_exports
 from parser.formats.base import KnownFormat
-from parser.pdftext import pdf_text
+from parser.pdftext import PdfReaders
 from parser.problems import AiNotConfigured, BadRequest, PlanRequired, TooLarge, Unreadable
 from parser.records import UNATTRIBUTED_MODEL, ParseResult
 from parser.tables import Table, read_csv, read_xlsx
@@ -67,6 +67,7 @@ class Parser:
         self.limits = limits
         self.extractor = extractor
         self.max_ai_chars = max_ai_chars
+        self.pdf = PdfReaders(limits)
 
     def parse(self, upload: FileToParse, admit_ai: Callable[[], None]) -> tuple[Kind, ParseResult]:
         """admit_ai is called once before any OpenAI request (per-account quota)."""
@@ -74,7 +75,7 @@ class Parser:
         kind = detect(upload.data, upload.filename, self.limits.max_upload_bytes)
         if kind == Kind.PDF:
             self._gate(upload.plan, "PDF invoices")
-            text = pdf_text(upload.data, self.limits, self.max_ai_chars)
+            text = self.pdf.text(upload.data, self.max_ai_chars)
             return kind, self._checked(self._ai(text, platform, admit_ai))
         table = (
             read_csv(upload.data, self.limits) if kind == Kind.CSV else read_xlsx(upload.data, self.limits)

@@ -1,6 +1,10 @@
 """A PDF's text, read by pypdf in a separate, capped child process (parser.pdf_worker): page
 limit, character limit, memory and CPU rlimits, and a wall-clock deadline after which the child is
-killed. The service process never parses PDF structure itself."""
+killed. The service process never parses PDF structure itself.
+
+PdfReaders runs at most PARSER_PDF_MAX_WORKERS such children at once, so their memory caps add
+up to a known bound (parser.config); an upload that finds every reader busy is refused at once
+(503 with Retry-After) rather than queued, because a queue would hold its file in memory too."""
 
 from __future__ import annotations
 
@@ -9,9 +13,10 @@ import math
 import os
 import subprocess
 import sys
+import threading
 
 from parser.config import Limits
-from parser.problems import TooLarge, Unreadable
+from parser.problems import Busy, TooLarge, Unreadable
 
 _MESSAGES = {
     "encrypted": "the PDF is password-protected; upload an unprotected copy",
@@ -53,3 +58,22 @@ def pdf_text(data: bytes, limits: Limits, max_chars: int) -> str:
     if not isinstance(text, str) or not text.strip():
         raise Unreadable("the PDF has no text layer (a scan?); upload the provider's CSV export instead")
     return text
+
+
+class PdfReaders:
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self._slots = threading.BoundedSemaphore(limits.pdf_max_workers)
+
+    def text(self, data: bytes, max_chars: int) -> str:
+        if not self._slots.acquire(blocking=False):
+            raise Busy(
+                f"all {self.limits.pdf_max_workers} PDF readers of this server are busy; "
+                "upload the file again in a few seconds",
+                # A reader is stopped at its deadline at the latest, freeing its slot.
+                retry_after=math.ceil(self.limits.pdf_timeout_s),
+            )
+        try:
+            return pdf_text(data, self.limits, max_chars)
+        finally:
+            self._slots.release()

@@ -58,6 +58,17 @@ class AiUnavailable(ParserProblem):
     kind = "ai-unavailable"
 
 
+class Busy(ParserProblem):
+    """Every slot for this kind of work is taken right now; try again after `retry_after` s."""
+
+    status = 503
+    kind = "parser-busy"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class QuotaExceeded(ParserProblem):
     status = 429
     kind = "quota-exceeded"

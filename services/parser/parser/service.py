@@ -37,9 +37,10 @@ def problems_to_status(method: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return method(self, request, context)
         except ParserProblem as problem:
-            context.set_trailing_metadata(
-                (("x-problem-status", str(problem.status)), ("x-problem-kind", problem.kind))
-            )
+            metadata = [("x-problem-status", str(problem.status)), ("x-problem-kind", problem.kind)]
+            if retry_after := getattr(problem, "retry_after", None):
+                metadata.append(("retry-after", str(retry_after)))
+            context.set_trailing_metadata(tuple(metadata))
             raise _CODES.get(problem.status, errors.FailedPrecondition)(problem.message) from None
 
     return wrapper

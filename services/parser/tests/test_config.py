@@ -4,7 +4,7 @@ file), limits with their bounds, and the key never shown by repr()."""
 from __future__ import annotations
 
 import pytest
-from parser.config import load_limits, load_openai
+from parser.config import SERVICE_MEMORY_BYTES, load_limits, load_openai
 from svccommon.config import ConfigError
 
 
@@ -47,3 +47,12 @@ def test_upload_limit_cannot_exceed_the_gateway_limit():
     assert load_limits({"PARSER_MAX_UPLOAD_BYTES": "1048576"}).max_upload_bytes == 1048576
     with pytest.raises(ConfigError, match="PARSER_MAX_UPLOAD_BYTES must be at most 20971520"):
         load_limits({"PARSER_MAX_UPLOAD_BYTES": str(21 * 1024 * 1024)})
+
+
+def test_pdf_readers_at_their_caps_fit_a_1_gib_pod_by_default():
+    limits = load_limits({})
+    assert limits.pdf_max_workers == 2 and limits.pdf_memory_bytes == 320 * 1024 * 1024
+    assert limits.pdf_max_workers * limits.pdf_memory_bytes + SERVICE_MEMORY_BYTES <= 1024 * 1024 * 1024
+    assert load_limits({"PARSER_PDF_MAX_WORKERS": "4"}).pdf_max_workers == 4
+    with pytest.raises(ConfigError, match="PARSER_PDF_MAX_WORKERS must be at least 1"):
+        load_limits({"PARSER_PDF_MAX_WORKERS": "0"})

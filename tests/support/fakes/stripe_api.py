@@ -1,7 +1,9 @@
 """A small Stripe API on loopback for the auth service's payments path, driven by the real
 `stripe` SDK through STRIPE_API_BASE: form-encoded POST /v1/customers, /v1/checkout/sessions and
 /v1/billing_portal/sessions with the documented object shapes (ids like cus_..., cs_test_...,
-a `url`), Bearer secret-key checks, Idempotency-Key replays, and Stripe's error envelope.
+a `url`), GET /v1/subscriptions/{id} with the subscription's current state (404
+resource_missing for one it never created), Bearer secret-key checks, Idempotency-Key replays,
+and Stripe's error envelope.
 
 It also builds the webhook events Stripe would send for what happened here (a completed checkout,
 subscription changes) and signs them the way Stripe does (`t=...,v1=HMAC_SHA256(secret,
@@ -10,10 +12,15 @@ f"{t}.{payload}")`), so tests post exactly what a real delivery carries.
     with FakeStripe() as fake:
         env = fake.stack_env()   # STRIPE_API_BASE, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, price
         body, headers = fake.signed(fake.checkout_completed(session_id))
+
+Like Stripe, the fake keeps each subscription's current state apart from the events about it: a
+completed checkout starts one, subscription_of() and invoice_failed() change it, and an event
+built earlier keeps the state it was built with.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import itertools
@@ -65,6 +72,7 @@ class FakeStripe:
         self.requests: list[SeenRequest] = []
         self.customers: dict[str, dict[str, Any]] = {}
         self.sessions: dict[str, dict[str, Any]] = {}
+        self.subscriptions: dict[str, dict[str, Any]] = {}  # id -> Stripe's current state
         self.failures: list[int] = []  # statuses the next requests get, in order
         self._replays: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
         self._clock = itertools.count(int(time.time()))
@@ -112,6 +120,8 @@ class FakeStripe:
             key = headers.get("idempotency-key", "")
             if key and (path, key) in self._replays:
                 return self._replays[(path, key)]
+            if method == "GET" and path.startswith("/v1/subscriptions/"):
+                return self._subscription_state(path.removeprefix("/v1/subscriptions/"))
             route = {
                 ("POST", "/v1/customers"): self._customer,
                 ("POST", "/v1/checkout/sessions"): self._checkout_session,
@@ -182,6 +192,11 @@ class FakeStripe:
             "livemode": False,
         }
 
+    def _subscription_state(self, sub_id: str) -> tuple[int, Any]:
+        if sub_id not in self.subscriptions:
+            return 404, _error(f"No such subscription: '{sub_id}'", code="resource_missing", param="id")
+        return 200, copy.deepcopy(self.subscriptions[sub_id])
+
     # --- webhook events -----------------------------------------------------------------------
 
     def event(self, event_type: str, obj: dict[str, Any], created: int | None = None) -> dict[str, Any]:
@@ -204,18 +219,25 @@ class FakeStripe:
             session.update(status="complete", payment_status="paid" if paid else "unpaid")
             session["subscription"] = session["subscription"] or stripe_id("sub_", 24)
             obj = {k: v for k, v in session.items() if k not in ("subscription_metadata", "price")}
+            # A subscription whose first payment is still due is "incomplete" (Stripe's API).
+            self._set_state(session_id, "active" if paid else "incomplete")
         return self.event("checkout.session.completed", obj, created)
 
     def subscription_of(self, session_id: str, status: str = "active") -> dict[str, Any]:
-        """The subscription object a completed session started."""
+        """Move the subscription a completed session started to `status` on Stripe's side (as a
+        cancellation or a failed renewal does), and return it as an event would carry it."""
+        with self._lock:
+            return copy.deepcopy(self._set_state(session_id, status))
+
+    def _set_state(self, session_id: str, status: str) -> dict[str, Any]:
         session = self.sessions[session_id]
-        return self.subscription(
-            session["subscription"],
-            session["customer"],
-            status,
-            session["price"],
-            session["subscription_metadata"],
-        )
+        sub_id = session["subscription"]
+        if sub_id not in self.subscriptions:
+            self.subscriptions[sub_id] = self.subscription(
+                sub_id, session["customer"], status, session["price"], session["subscription_metadata"]
+            )
+        self.subscriptions[sub_id]["status"] = status
+        return self.subscriptions[sub_id]
 
     def subscription(
         self, sub_id: str, customer: str, status: str, price: str, metadata: dict[str, str] | None = None
@@ -245,6 +267,11 @@ class FakeStripe:
         }
 
     def invoice_failed(self, sub_id: str, customer: str, created: int | None = None) -> dict[str, Any]:
+        """A renewal that could not be charged: Stripe moves an active subscription to past_due."""
+        with self._lock:
+            state = self.subscriptions.get(sub_id)
+            if state is not None and state["status"] == "active":
+                state["status"] = "past_due"
         invoice = {
             "id": stripe_id("in_", 24),
             "object": "invoice",

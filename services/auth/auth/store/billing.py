@@ -1,6 +1,7 @@
 """Billing state in auth's database: the `billing` part of an account (Stripe customer and
-subscription, the last applied event's time) and `stripe_events`, one document per webhook event
-id (the _id unique index is what makes a replay a no-op, even when two deliveries race).
+subscription, when the last applied subscription state was read from Stripe) and `stripe_events`,
+one document per webhook event id (the _id unique index is what makes a replay a no-op, even
+when two deliveries race).
 
 An event is claimed before it is processed and marked done after; a failed attempt releases its
 claim so Stripe's retry processes it again, and a claim left by a crashed process is taken over
@@ -60,22 +61,23 @@ class BillingStore:
     def apply(
         self,
         account_id: str,
-        created: int,
+        read_at: dt.datetime,
         changes: dict[str, Any],
         now: dt.datetime,
     ) -> Doc | None:
-        """Set `changes` (plan, billing.*) if no newer event was applied to the account; the
-        document as it was before, or None when the event is older than the last applied one."""
+        """Set `changes` (plan, billing.*), taken from a subscription state read from Stripe at
+        `read_at`, unless a state read later was applied already (two deliveries racing); the
+        document as it was before, or None when this state is the older one."""
         newest_first = {
             "$or": [
-                {"billing.last_event_created": {"$exists": False}},
-                {"billing.last_event_created": None},
-                {"billing.last_event_created": {"$lte": created}},
+                {"billing.state_read_at": {"$exists": False}},
+                {"billing.state_read_at": None},
+                {"billing.state_read_at": {"$lte": read_at}},
             ]
         }
         update = {
             **changes,
-            "billing.last_event_created": created,
+            "billing.state_read_at": read_at,
             "billing.updated_at": now,
             "updated_at": now,
         }

@@ -78,7 +78,9 @@ def stripe_webhook():
     payload = request.get_data(cache=False)
     signature = request.headers.get("Stripe-Signature", "")[:MAX_SIGNATURE_HEADER]
     reply = _auth(
-        "HandleStripeWebhook", auth_pb2.HandleStripeWebhookRequest(payload=payload, signature=signature)
+        "HandleStripeWebhook",
+        auth_pb2.HandleStripeWebhookRequest(payload=payload, signature=signature),
+        timeout=STRIPE_TIMEOUT_S,  # auth reads the event's subscription from Stripe
     )
     if reply.account_id and reply.plan:
         # Also on replays: if an earlier delivery failed here, Stripe's retry finishes the job.
@@ -196,6 +198,7 @@ OPENAPI_PATHS = {
                 ),
                 "400": problem("Bad or missing signature, stale timestamp, or not a Stripe event"),
                 "413": problem("The body is too large"),
+                "429": problem("Too many failed deliveries from this client network; wait Retry-After"),
                 "503": problem("Try again later (Stripe retries)"),
             },
         }

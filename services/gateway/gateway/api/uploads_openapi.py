@@ -125,7 +125,7 @@ OPENAPI_PATHS: dict[str, Any] = {
                 "415": problem("Not a CSV, XLSX or PDF file"),
                 "422": problem("The file cannot be read into records"),
                 "429": problem("Upload or AI parsing quota reached"),
-                "503": problem("A backend or the AI service is unavailable"),
+                "503": problem("A backend or the AI service is unavailable, or all PDF readers are busy"),
             },
         },
         "get": {
