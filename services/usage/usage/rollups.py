@@ -12,7 +12,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bson.decimal128 import Decimal128
@@ -34,6 +37,7 @@ class RecordRows(Protocol):
 
 
 REBUILD_BATCH_DAYS = 31
+FLUSH_S = 30.0  # a deferred block refreshes what it wrote at least this often
 RECORD_FIELDS = (
     "date",
     "platform",
@@ -55,10 +59,20 @@ class DayRollups:
     def __init__(self, store: RollupStore, records: RecordRows) -> None:
         self.store = store
         self.records = records
+        self._deferred = threading.local()  # this thread's open `deferred` block, if any
 
     @contextlib.contextmanager
     def changing(self, account_id: str, days: Iterable[str]) -> Iterator[None]:
         touched = sorted(set(days))
+        batch = getattr(self._deferred, "batch", None)
+        if batch is not None and batch.account_id == account_id and set(touched) <= batch.days:
+            try:
+                yield  # already marked pending by `deferred`; refreshed with the next flush
+            finally:
+                batch.written.update(touched)  # even a failed write may have changed records
+                if len(batch.written) >= REBUILD_BATCH_DAYS or time.monotonic() - batch.flushed > FLUSH_S:
+                    self._flush_quietly(batch, final=False)
+            return
         if not touched:
             yield
             return
@@ -74,6 +88,38 @@ class DayRollups:
                     "day rollups not refreshed; summaries read these days from records",
                     extra={"days": len(touched)},
                 )
+
+    @contextlib.contextmanager
+    def deferred(self, account_id: str, days: Iterable[str]) -> Iterator[None]:
+        """A sync run's block: its days are marked pending once, and its day writes (in this
+        thread) are refreshed together, REBUILD_BATCH_DAYS or FLUSH_S at a time, instead of one
+        by one. Readers sum the days not yet refreshed from the records. Each flush renews the
+        marks of the days still to come, so a long run never looks like a dead writer."""
+        wanted = sorted(set(days))
+        batch = _Deferred(account_id, set(wanted), self.store.begin(account_id, wanted, utcnow()))
+        self._deferred.batch = batch
+        try:
+            yield
+        finally:
+            self._deferred.batch = None
+            self._flush_quietly(batch, final=True)
+
+    def _flush_quietly(self, batch: _Deferred, final: bool) -> None:
+        try:
+            written = sorted(batch.written)
+            batch.written.clear()
+            batch.days -= set(written)
+            for at in range(0, len(written), REBUILD_BATCH_DAYS):
+                chunk = written[at : at + REBUILD_BATCH_DAYS]
+                self.refresh(batch.account_id, chunk, {day: [batch.token] for day in chunk})
+            if final:
+                self.store.publish(batch.account_id, 0, [], {day: [batch.token] for day in batch.days})
+            else:
+                self.store.begin(batch.account_id, sorted(batch.days), utcnow(), token=batch.token)
+            batch.flushed = time.monotonic()
+        except Exception:
+            # Unrefreshed days keep their marks: readers sum them from the records until repaired.
+            log.warning("day rollups not refreshed; summaries read these days from records")
 
     def refresh(self, account_id: str, days: Sequence[str], tokens: dict[str, list[str]]) -> None:
         # The ticket comes after the records were written and before they are read back, so the
@@ -115,6 +161,15 @@ class DayRollups:
         self.store.write(account_id, rev, {day: columns_of(rows) for day, rows in batch.items()})
         done.extend(batch)
         batch.clear()
+
+
+@dataclass
+class _Deferred:
+    account_id: str
+    days: set[str]  # marked pending and not written yet
+    token: str
+    written: set[str] = field(default_factory=set)  # written since the last flush
+    flushed: float = field(default_factory=time.monotonic)
 
 
 def record_entry(record: dict[str, Any]) -> Entry:

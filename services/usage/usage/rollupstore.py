@@ -46,11 +46,11 @@ class RollupStore:
 
     # --- writers --------------------------------------------------------------------
 
-    def begin(self, account_id: str, days: Iterable[str], now: dt.datetime) -> str:
+    def begin(self, account_id: str, days: Iterable[str], now: dt.datetime, token: str = "") -> str:
         """Mark ``days`` as being written; readers compute them from the records until the
         matching ``publish``. Each writer has its own token, so one finishing never hides
-        another still at work."""
-        token = uuid.uuid4().hex
+        another still at work (a writer passes its token again to renew its marks' time)."""
+        token = token or uuid.uuid4().hex
         marks = {f"pending.{day}.{token}": now for day in days}
         if marks:
             self.stamps.update_one({"_id": account_id}, {"$set": marks}, upsert=True)

@@ -163,30 +163,10 @@ class SyncJob:
             outcome.error = "The credential no longer matches this platform; nothing was synced."
             return outcome
         done: set[dt.date] = set()
+        days = [d.isoformat() for d in iter_days(first, last)]
         try:
-            connector = self.connectors(platform)
-            for result in connector.fetch(api_key, first, last):
-                if self.stopping():
-                    raise Interrupted()
-                done.add(result.day)
-                if result.ok:
-                    n = self.records.replace_day(
-                        account_id,
-                        credential_id,
-                        platform,
-                        result.day,
-                        result.records,
-                        run["_id"],
-                        self.clock(),
-                    )
-                    self.runs.progress(run["_id"], self.owner, self.clock(), records=n)
-                    outcome.stored.append(result.day)
-                else:
-                    message = _scrub(day_error(platform, result.error), api_key)  # type: ignore[arg-type]
-                    self.runs.progress(
-                        run["_id"], self.owner, self.clock(), failed=(result.day.isoformat(), message)
-                    )
-                    outcome.failed.append((result.day, message))
+            with self.records.rollups.deferred(account_id, days):
+                self._fetch_and_store(run, platform, api_key, first, last, done, outcome)
         except InvalidCredential as exc:
             outcome.error = exc.message_for_user
             self._mark_invalid(account_id, credential_id, exc.message_for_user)
@@ -205,6 +185,36 @@ class SyncJob:
                     outcome.unreached.append((day, outcome.error))
             outcome.failed.extend(outcome.unreached)
         return outcome
+
+    def _fetch_and_store(
+        self,
+        run: dict[str, Any],
+        platform: str,
+        api_key: str,
+        first: dt.date,
+        last: dt.date,
+        done: set[dt.date],
+        outcome: Outcome,
+    ) -> None:
+        """Each day the provider answers is stored at once; a day it could not give fails alone."""
+        account_id, credential_id = run["account_id"], run["credential_id"]
+        connector = self.connectors(platform)
+        for result in connector.fetch(api_key, first, last):
+            if self.stopping():
+                raise Interrupted()
+            done.add(result.day)
+            if result.ok:
+                n = self.records.replace_day(
+                    account_id, credential_id, platform, result.day, result.records, run["_id"], self.clock()
+                )
+                self.runs.progress(run["_id"], self.owner, self.clock(), records=n)
+                outcome.stored.append(result.day)
+            else:
+                message = _scrub(day_error(platform, result.error), api_key)  # type: ignore[arg-type]
+                self.runs.progress(
+                    run["_id"], self.owner, self.clock(), failed=(result.day.isoformat(), message)
+                )
+                outcome.failed.append((result.day, message))
 
     def _mark_invalid(self, account_id: str, credential_id: str, message: str) -> None:
         try:

@@ -240,3 +240,36 @@ def test_a_rebuild_covers_every_day_in_batches_and_empties_days_without_records(
     assert summary.total_cost_usd == 39 and len(summary.groups) == 39
     [emptied] = harness.records.rollup_store.read(harness.account, [harness.day(39).isoformat()])
     assert emptied["columns"]["p"] == []
+
+
+def test_a_sync_runs_writes_are_exact_while_deferred_and_refreshed_at_the_end(harness: Any) -> None:
+    rollups, store, account = harness.records.rollups, harness.records.rollup_store, harness.account
+    days = [harness.day(back).isoformat() for back in range(40)]
+    with rollups.deferred(account, days):
+        assert set(store.stamp(account).pending) == set(days)  # marked once, up front
+        for back in range(35):  # more than one flush of REBUILD_BATCH_DAYS
+            sync(harness, CRED_A, "openai", back, gpt="1")
+        assert total(UsageQueries(harness.records, harness.clock), harness) == 35
+        flushed = {d for d in days if d not in store.stamp(account).pending}
+        assert len(flushed) == 31  # the first 31 written days were refreshed and unmarked
+        try:
+            with rollups.changing(account, [harness.day(36).isoformat()]):
+                harness.records.records.insert_one(
+                    {
+                        "account_id": account,
+                        "date": harness.day(36).isoformat(),
+                        "platform": "openai",
+                        "model": "half-written",
+                        "source": "api",
+                        "credential_id": CRED_A,
+                        "cost_usd": Decimal128("2"),
+                        "units": {},
+                    }
+                )
+                raise RuntimeError("the write died half way")
+        except RuntimeError:
+            pass
+    assert not store.stamp(account).pending  # written days refreshed, unwritten ones unmarked
+    [half] = store.read(account, [harness.day(36).isoformat()])
+    assert half["columns"]["m"] == ["half-written"]  # a failed write is refreshed all the same
+    assert total(UsageQueries(harness.records, harness.clock), harness) == 37

@@ -91,6 +91,20 @@ class Writes(RuleBasedStateMachine):
         h.records.replace_day(self.account, credential, platform, day, rows, "run", h.clock())
 
     @rule(
+        credential=st.sampled_from(CREDENTIALS),
+        platform=st.sampled_from(PLATFORMS),
+        backs=st.lists(days_ago, min_size=1, max_size=5, unique=True),
+        models=model_sets,
+    )
+    def sync_run(self, credential: str, platform: str, backs: list[int], models: list) -> None:
+        """A whole sync run: several days written inside one deferred rollup block."""
+        h = self.harness
+        days = [h.day(b).isoformat() for b in backs]
+        with h.records.rollups.deferred(self.account, days):
+            for back in backs:
+                self.sync_day(credential, platform, back, models)
+
+    @rule(
         upload=st.sampled_from(UPLOADS),
         rows=st.lists(
             st.tuples(st.sampled_from(PLATFORMS), days_ago, st.sampled_from(MODELS), costs),
