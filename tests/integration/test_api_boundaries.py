@@ -32,7 +32,7 @@ def _cursor(value: list[Any]) -> str:
         (f"/v1/audit-events?cursor={_cursor([True, True, 'a'])}", "cursor is not valid"),
         ("/v1/usage/summary?to=0001-01-05", "to must be a day from 1970-01-01"),
         ("/v1/usage/records?to=0001-01-01", "to must be a day from 1970-01-01"),
-        ("/v1/usage/month-to-date?to=0001-01-01", "must be a day from 1970-01-01"),
+        ("/v1/usage/month-to-date?to=0001-01-01", "to must be a day from 1970-01-01"),
     ],
 )
 def test_out_of_range_values_are_400(stack, http, account, path, phrase):

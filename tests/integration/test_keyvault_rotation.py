@@ -112,7 +112,12 @@ def test_auth_rewrap_moves_every_totp_secret_so_the_old_version_can_retire(stack
     enabled = new_account(stack)
     two_factor = enable_2fa(stack, enabled)
     pending = new_account(stack)  # set up, not confirmed yet: its seed is stored as `pending`
-    setup = requests.post(f"{stack.base_url}/v1/me/2fa/setup", headers=pending.headers, timeout=30)
+    setup = requests.post(
+        f"{stack.base_url}/v1/me/2fa/setup",
+        json={"password": pending.password},
+        headers=pending.headers,
+        timeout=30,
+    )
     assert setup.status_code == 200, setup.text
     old_version = json.loads(admin(stack, mongo_uri, "status", "--json").stdout)["current_version"]
 

@@ -38,3 +38,17 @@ def test_an_unverified_account_cannot_store_keys_or_upload_until_it_confirms(sta
         verify(stack, email)  # the same access token works at once: the state is asked for each time
         uploaded = client.post(f"{stack.base_url}/v1/uploads", files=files, headers=headers)
         assert uploaded.status_code == 202, uploaded.text
+
+
+def test_an_unverified_account_cannot_buy_a_plan(stack, stripe_fake):
+    """Unverified accounts expire after 7 days: none may hold a paid subscription."""
+    with session_from(random_loopback_ip()) as client:
+        email, password = unique_email("unconfirmed-buyer"), strong_password()
+        body = {"email": email, "password": password, "name": "Unconfirmed"}
+        assert client.post(f"{stack.base_url}/v1/auth/signup", json=body).status_code < 300
+        headers = {"Authorization": f"Bearer {login(stack, email, password, http=client)['access_token']}"}
+        checkout = {"plan": "professional"}
+        _unverified(client.post(f"{stack.base_url}/v1/billing/checkout", json=checkout, headers=headers))
+        verify(stack, email)
+        bought = client.post(f"{stack.base_url}/v1/billing/checkout", json=checkout, headers=headers)
+        assert bought.status_code == 200 and bought.json()["url"], bought.text

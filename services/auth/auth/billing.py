@@ -12,7 +12,7 @@ from svccommon.plans import PLANS, effective_plan
 
 from auth import accounts
 from auth.core import Core, Doc
-from auth.errors import FieldInvalid
+from auth.errors import EmailUnverified, FieldInvalid
 from auth.store.billing import BillingStore
 from auth.store.webhook_failures import WebhookFailureCounter
 from auth.stripe_api import CheckoutSession, StripeApi
@@ -45,6 +45,12 @@ class Billing:
             names = ", ".join(p.id for p in sold)
             raise FieldInvalid("plan", f"choose a paid plan to subscribe to: {names}", "plan_invalid")
         account = accounts.require(self.core, account_id)
+        if not account.get("email_verified"):
+            # Unverified accounts expire after 7 days: one must never hold a paid subscription.
+            self.core.record(
+                "billing.checkout_started", "denied", account_id=account_id, reason="email_unverified"
+            )
+            raise EmailUnverified("buying a plan")
         if effective_plan(account.get("plan")).id == plan.id:
             raise FailedPrecondition(
                 f"this account is already on the {plan.name} plan; manage the subscription in the "

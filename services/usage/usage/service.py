@@ -85,7 +85,8 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
         return convert.summary(result)
 
     def GetMonthToDate(self, request, context):  # noqa: N802
-        as_of = limits.parse_day(request.as_of, "as_of") if request.as_of else self.queries.clock().date()
+        # Named "to" in errors: that is the public parameter the gateway passes as as_of.
+        as_of = limits.parse_day(request.as_of, "to") if request.as_of else self.queries.clock().date()
         flt = self._filter(request, (as_of.isoformat(), as_of.isoformat()))
         return convert.month_to_date(self.queries.month_to_date(flt, as_of))
 
