@@ -7,7 +7,6 @@ the action succeeds; once the provider answers again, everything works as before
 from __future__ import annotations
 
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -60,37 +59,17 @@ def slow_mail(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
                 "GATEWAY_WORKERS": "1",
             }
         )
-        gunicorn = str(Path(sys.executable).parent / "gunicorn")
         started = [
             processes.start("auth", [sys.executable, "-m", "auth"], env, log_dir),
-            processes.start(
-                "gateway",
-                [gunicorn, "-c", "python:gateway.gunicorn_conf", "gateway:create_app()"],
-                env,
-                log_dir,
-            ),
+            processes.start_gateway(env, log_dir),
         ]
         slow = SlowMailStack(f"http://127.0.0.1:{gateway_port}", sendgrid, log_dir)
         try:
-            _wait_ready(slow, started)
+            processes.wait_ready(slow.base_url, started, log_dir)
             yield slow
         finally:
             sendgrid.release()
             processes.stop(started, [signal.SIGTERM, signal.SIGQUIT])  # SIGQUIT: gunicorn's quick exit
-
-
-def _wait_ready(slow: SlowMailStack, started: list[subprocess.Popen], timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if any(p.poll() is not None for p in started):
-            raise RuntimeError(f"a process exited early:\n{slow.logs()[-4000:]}")
-        try:
-            if requests.get(f"{slow.base_url}/readyz", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.25)
-    raise TimeoutError(f"not ready in {timeout_s}s:\n{slow.logs()[-4000:]}")
 
 
 def _signup(slow: SlowMailStack, email: str) -> requests.Response:

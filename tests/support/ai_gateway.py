@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import requests
 from devstack.__main__ import stack_env
 
 from support import processes
@@ -53,36 +50,16 @@ def running_ai_gateway(
                 **(extra_env or {}),
             }
         )
-        bin_dir = Path(sys.executable).parent
         parser = processes.start("parser", [sys.executable, "-m", "parser"], env, log_dir)
         started = [
             parser,
-            processes.start(
-                "gateway",
-                [str(bin_dir / "gunicorn"), "-c", "python:gateway.gunicorn_conf", "gateway:create_app()"],
-                env,
-                log_dir,
-            ),
+            processes.start_gateway(env, log_dir),
         ]
         gateway = AiGateway(
             f"http://127.0.0.1:{gateway_port}", fake, log_dir, parser.pid, Path(env["UPLOAD_DIR"])
         )
         try:
-            _wait_ready(gateway, started)
+            processes.wait_ready(gateway.base_url, started, log_dir)
             yield gateway
         finally:
             processes.stop(started, [signal.SIGTERM, signal.SIGQUIT])  # SIGQUIT: gunicorn's quick exit
-
-
-def _wait_ready(gateway: AiGateway, started: list[subprocess.Popen], timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if any(p.poll() is not None for p in started):
-            raise RuntimeError(f"a process exited early:\n{gateway.logs()[-4000:]}")
-        try:
-            if requests.get(f"{gateway.base_url}/readyz", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.25)
-    raise TimeoutError(f"the AI gateway was not ready in {timeout_s}s:\n{gateway.logs()[-4000:]}")

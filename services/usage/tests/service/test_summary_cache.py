@@ -30,6 +30,23 @@ def sync(h: Any, credential: str, platform: str, back: int, **costs: str) -> Non
     h.records.replace_day(h.account, credential, platform, day, rows, "run", h.clock())
 
 
+def raw_record(
+    h: Any, back: int, model: str, cost: str, units: dict | None = None, account: str = ""
+) -> dict:
+    """A record document as RecordStore stores it, for writing around the store (a writer that
+    died half way, data from before rollups existed)."""
+    return {
+        "account_id": account or h.account,
+        "date": h.day(back).isoformat(),
+        "platform": "openai",
+        "model": model,
+        "source": "api",
+        "credential_id": CRED_A,
+        "cost_usd": Decimal128(cost),
+        "units": units or {},
+    }
+
+
 def total(queries: UsageQueries, h: Any, **flt: Any) -> Decimal:
     return queries.summary(
         queries.make_filter(h.account, h.day(60).isoformat(), "", **flt), []
@@ -52,18 +69,7 @@ def test_a_writer_that_died_half_way_costs_speed_not_exactness(harness: Any) -> 
     assert total(harness.queries, harness) == Decimal(5)
     # A process marks the day, writes one record straight to the collection and dies.
     store.begin(account, [harness.day(2).isoformat()], dt.datetime.now(dt.UTC))
-    harness.records.records.insert_one(
-        {
-            "account_id": account,
-            "date": harness.day(2).isoformat(),
-            "platform": "openai",
-            "model": "late",
-            "source": "api",
-            "credential_id": CRED_A,
-            "cost_usd": Decimal128("0.5"),
-            "units": {},
-        }
-    )
+    harness.records.records.insert_one(raw_record(harness, 2, "late", "0.5", account=account))
     assert total(harness.queries, harness) == Decimal("5.5")  # pending day: read from the records
     assert store.stamp(account).pending
     # Long after, the next reader repairs the day and serves it from the rollup again.
@@ -78,20 +84,9 @@ def test_a_writer_that_died_half_way_costs_speed_not_exactness(harness: Any) -> 
 
 
 def test_records_stored_before_rollups_existed_are_built_on_first_read(harness: Any) -> None:
-    docs = [
-        {
-            "account_id": harness.account,
-            "date": harness.day(d).isoformat(),
-            "platform": "openai",
-            "model": "m",
-            "source": "api",
-            "credential_id": CRED_A,
-            "cost_usd": Decimal128("0.25"),
-            "units": {"requests": 2},
-        }
-        for d in range(5)
-    ]
-    harness.records.records.insert_many(docs)
+    harness.records.records.insert_many(
+        [raw_record(harness, d, "m", "0.25", {"requests": 2}) for d in range(5)]
+    )
     summary = harness.queries.summary(harness.queries.make_filter(harness.account, "", ""), ["day"])
     assert summary.total_cost_usd == Decimal("1.25") and len(summary.groups) == 5
     assert harness.records.rollup_store.stamp(harness.account).built
@@ -199,18 +194,7 @@ def test_racing_first_tickets_of_a_new_account_all_succeed(harness: Any) -> None
 
 
 def test_operators_can_build_rollups_ahead_of_the_first_read(harness: Any) -> None:
-    harness.records.records.insert_one(
-        {
-            "account_id": harness.account,
-            "date": harness.day(1).isoformat(),
-            "platform": "openai",
-            "model": "m",
-            "source": "api",
-            "credential_id": CRED_A,
-            "cost_usd": Decimal128("3"),
-            "units": {},
-        }
-    )
+    harness.records.records.insert_one(raw_record(harness, 1, "m", "3"))
     client = harness.db.client
     host, port = next(iter(client.nodes))
     env = {**os.environ, "MONGODB_URI": f"mongodb://{host}:{port}/", "MONGODB_DATABASE": harness.db.name}
@@ -255,16 +239,7 @@ def test_a_sync_runs_writes_are_exact_while_deferred_and_refreshed_at_the_end(ha
         try:
             with rollups.changing(account, [harness.day(36).isoformat()]):
                 harness.records.records.insert_one(
-                    {
-                        "account_id": account,
-                        "date": harness.day(36).isoformat(),
-                        "platform": "openai",
-                        "model": "half-written",
-                        "source": "api",
-                        "credential_id": CRED_A,
-                        "cost_usd": Decimal128("2"),
-                        "units": {},
-                    }
+                    raw_record(harness, 36, "half-written", "2", account=account)
                 )
                 raise RuntimeError("the write died half way")
         except RuntimeError:
