@@ -1,6 +1,7 @@
-"""Latency of the paths an attacker could compare to find accounts (SECURITY.md checklist 5, 6):
-sign-in with an unknown email vs a wrong password, and a reset request for an unknown vs a known
-email. Prints p50/p95 per path and whether the p95s are within 10% of each other.
+"""Latency of the paths an attacker could compare to find accounts (docs/security.md: nobody
+learns who has an account): sign-in with an unknown email vs a wrong password, and a reset
+request for an unknown vs a known email. Prints p50/p95 per path and whether the p95s are
+within 10% of each other.
 
     python bench/auth_enumeration.py              # starts its own stack (embedded database)
     python bench/auth_enumeration.py --rounds 100

@@ -1,4 +1,4 @@
-"""A minimal local stand-in for OpenAI's organization Costs and Usage APIs (PROVIDERS.md section 1):
+"""A minimal local stand-in for OpenAI's organization Costs and Usage APIs (docs/providers.md):
 an organisation with MODELS models, every day of any range asked. Costs come per line item
 ("<model>, input" / "<model>, output"); completions usage per model; the other usage endpoints
 answer empty buckets. Pages hold at most PAGE_DAYS daily buckets (the API's default page of 7),

@@ -1,4 +1,4 @@
-"""Extra figure, from the auth engineer's bench/auth_enumeration.py (SECURITY.md checklist 5, 6):
+"""Extra figure, from the auth engineer's bench/auth_enumeration.py (docs/security.md):
 the paths an attacker could time to find accounts. Here the "baseline" is the known account's
 path and the ratio should stay close to 1.00: sign-in with an unknown email vs a wrong password,
 and a password-reset request for an unknown vs a known email, interleaved round by round.

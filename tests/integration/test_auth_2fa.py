@@ -1,5 +1,5 @@
 """TOTP two-factor authentication through the gateway, with the TOTP seed encrypted by the real
-keyvault (SECURITY.md checklist 11, 12, 13, 14; ASVS 2.8, 6.5)."""
+keyvault (docs/security.md: two-factor sign-in; ASVS 2.8, 6.5)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Signup, email verification and the profile, through the gateway (API.md "Accounts and
-sessions"; SECURITY.md checklist 1, 2)."""
+"""Signup, email verification and the profile, through the gateway (the account
+endpoints of /openapi.json; docs/security.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The anti-enumeration and throttling mechanisms, proven on the auth domain itself against the
 session database, with a real hasher that counts its bcrypt work and an injected clock
-(SECURITY.md checklist 3, 4, 5, 6). No timing assertions: bench/auth_enumeration.py measures the
+(docs/security.md). No timing assertions: bench/auth_enumeration.py measures the
 latencies."""
 
 from __future__ import annotations

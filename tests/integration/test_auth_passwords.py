@@ -1,4 +1,4 @@
-"""Password change and reset through the gateway (SECURITY.md checklist 6, 7, 8, 9)."""
+"""Password change and reset through the gateway (docs/security.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Sign-in, refresh-token rotation, logout and limits through the gateway (SECURITY.md
-checklist 3, 4, 5, 17, 18). Tests that fail sign-ins on purpose connect from their own
+"""Sign-in, refresh-token rotation, logout and limits through the gateway (docs/security.md:
+sessions, guessing passwords). Tests that fail sign-ins on purpose connect from their own
 loopback address so the per-IP limit never touches the rest of the suite."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Access-token attacks against the real gateway (SECURITY.md section 4; checklist 15, 16, 17, 18).
+"""Access-token attacks against the real gateway (docs/security.md: sessions).
 
 Every forged token names a live session of a real account, so the only thing wrong with it is
 the attack itself; a control token made by the same forging code is accepted."""

@@ -1,4 +1,4 @@
-"""Stripe webhooks through the gateway (SECURITY.md §5, checklist 28), signed in the test with
+"""Stripe webhooks through the gateway (docs/security.md: billing follows Stripe), signed in the test with
 the stack's test secret exactly as Stripe signs: a valid event moves the plan; a tampered body,
 a stale timestamp, a wrong secret or no signature is 400 and changes nothing; a replayed event is
 200 and changes nothing; a subscription event applies the subscription's current state fetched

@@ -1,4 +1,4 @@
-"""Password policy and bcrypt storage (SECURITY.md checklist 1, 2, 5)."""
+"""Password policy and bcrypt storage (docs/security.md: passwords are never stored)."""
 
 from __future__ import annotations
 

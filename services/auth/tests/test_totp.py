@@ -1,4 +1,4 @@
-"""TOTP (RFC 6238) and backup codes (SECURITY.md checklist 10, 11, 12, 14)."""
+"""TOTP (RFC 6238) and backup codes (docs/security.md: two-factor sign-in)."""
 
 from __future__ import annotations
 

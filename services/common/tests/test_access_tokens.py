@@ -1,4 +1,4 @@
-"""Access-token attacks and opaque tokens (SECURITY.md checklist 15, 16, 17; RFC 8725)."""
+"""Access-token attacks and opaque tokens (docs/security.md: sessions; RFC 8725)."""
 
 from __future__ import annotations
 

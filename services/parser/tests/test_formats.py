@@ -1,4 +1,4 @@
-"""The deterministic parsers on fixture files written from the columns PROVIDERS.md documents:
+"""The deterministic parsers on fixture files written from the columns docs/providers.md documents:
 exact totals, one record per (day, model), the right units, and the same result from XLSX."""
 
 from __future__ import annotations

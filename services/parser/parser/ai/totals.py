@@ -1,5 +1,5 @@
 """The deterministic half of the AI path: find the totals a document prints, so the sum of what
-the model extracted can be checked against them (SECURITY.md §6: cross-check totals)."""
+the model extracted can be checked against them: extracted numbers are never trusted alone."""
 
 from __future__ import annotations
 

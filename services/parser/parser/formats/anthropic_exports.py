@@ -1,4 +1,4 @@
-"""Anthropic Console exports (PROVIDERS.md "Console CSV exports"): the cost file (dollars per
+"""Anthropic Console exports (docs/providers.md): the cost file (dollars per
 model, token type and day; model as a display name) and the usage file (token counts)."""
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ class Row:
 
 @dataclass(frozen=True)
 class KnownFormat:
-    """An export whose exact columns PROVIDERS.md lists; `required` decides whether it matches."""
+    """An export whose exact columns docs/providers.md lists; `required` decides whether it matches."""
 
     name: str
     platform: str

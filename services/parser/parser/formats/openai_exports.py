@@ -1,4 +1,4 @@
-"""OpenAI dashboard exports (PROVIDERS.md "Dashboard CSV export"): the cost file (money per line
+"""OpenAI dashboard exports (docs/providers.md): the cost file (money per line
 item and day) and the usage file (token and request counts per model and day, no money)."""
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from .base import Connector, DayBuckets, UnexpectedShape, day_start
 COST_PATH = "/cost_report"
 USAGE_PATH = "/usage_report/messages"
 ANTHROPIC_VERSION = "2023-06-01"
-# Priority Tier usage never appears in cost_report (PROVIDERS.md), so its
+# Priority Tier usage never appears in cost_report (docs/providers.md), so its
 # records carry a warning instead of silently looking free.
 PRIORITY_TIERS = frozenset({"priority", "priority_on_demand"})
 

@@ -49,7 +49,7 @@ USAGE_ENDPOINTS: dict[str, tuple[bool, Mapping[str, str], Mapping[str, str]]] = 
 def split_line_item(line_item: str | None) -> tuple[str, str]:
     """``"gpt-4o-2024-08-06, input"`` -> (model, kind); non-model items -> (other).
 
-    PROVIDERS.md: a cost line item's model is the part before ``", "``. Prefixes
+    docs/providers.md: a cost line item's model is the part before ``", "``. Prefixes
     such as ``"evals | "`` name the product, so the model is after the last bar.
     Items without ``", "`` (``"assistants api | file search"``) have no model.
     """
