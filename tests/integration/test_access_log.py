@@ -3,10 +3,10 @@ Authorization header (or any other credential) anywhere in the logs."""
 
 from __future__ import annotations
 
-import json
 import time
 
 from gateway.healthcache import MAX_AGE_S
+from support import logs
 
 ACCESS_FIELDS = {
     "time",
@@ -25,13 +25,11 @@ ACCESS_FIELDS = {
 def _gateway_lines(stack, request_id: str, wait_s: float = 5.0) -> list[dict]:
     deadline = time.monotonic() + wait_s
     while True:
-        lines = []
-        for raw in stack.log_text().splitlines():
-            if "| {" not in raw:
-                continue
-            record = json.loads(raw.split("| ", 1)[1])
-            if record.get("request_id") == request_id and record.get("logger") == "gateway.access":
-                lines.append(record)
+        lines = [
+            r
+            for r in logs.records(stack)
+            if r.get("request_id") == request_id and r.get("logger") == "gateway.access"
+        ]
         if lines or time.monotonic() > deadline:
             return lines
         time.sleep(0.1)
@@ -63,8 +61,5 @@ def test_request_id_reaches_backend_log_lines(stack, http):
     time.sleep(MAX_AGE_S)  # past the cached health answer, so this request probes every backend
     http.get(f"{stack.base_url}/readyz", headers={"X-Request-ID": "follow-me-42"})
     time.sleep(0.5)
-    services = set()
-    for raw in stack.log_text().splitlines():
-        if "follow-me-42" in raw and "| {" in raw:
-            services.add(json.loads(raw.split("| ", 1)[1])["service"])
+    services = {r["service"] for r in logs.records(stack) if r.get("request_id") == "follow-me-42"}
     assert {"gateway", "auth", "keyvault", "usage", "parser"} <= services

@@ -4,7 +4,6 @@ backends' own rpc log lines (each carries the request id of the call that probed
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections import Counter
@@ -13,6 +12,7 @@ from typing import Any
 
 import requests
 from gateway.healthcache import MAX_AGE_S
+from support import logs
 
 BACKENDS = {"auth", "keyvault", "usage", "parser"}
 BURST = 40
@@ -21,13 +21,7 @@ BURST = 40
 def _probes(stack: Any, request_ids: set[str]) -> Counter[str]:
     """Health checks each backend logged for these request ids."""
     counts: Counter[str] = Counter()
-    for raw in stack.log_text().splitlines():
-        if "| {" not in raw:
-            continue
-        try:
-            record = json.loads(raw.split("| ", 1)[1])
-        except ValueError:
-            continue
+    for record in logs.records(stack):
         if (
             record.get("msg") == "rpc"
             and str(record.get("method", "")).startswith("/grpc.health.v1.Health/")

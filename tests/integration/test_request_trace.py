@@ -4,27 +4,17 @@ usage's calls), and the backfill the request queued carries the same id into the
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from typing import Any
 
+from support import logs
 from support.accounts import new_account
 from support.usage_api import wait_for_runs
 
 
 def lines_of(stack: Any, request_id: str) -> list[dict]:
-    found = []
-    for raw in stack.log_text().splitlines():
-        if "| {" not in raw:
-            continue
-        try:
-            record = json.loads(raw.split("| ", 1)[1])
-        except ValueError:
-            continue
-        if record.get("request_id") == request_id:
-            found.append(record)
-    return found
+    return [record for record in logs.records(stack) if record.get("request_id") == request_id]
 
 
 def wait_for_lines(stack: Any, request_id: str, done, timeout_s: float = 30.0) -> list[dict]:

@@ -21,12 +21,18 @@ def _unverified(response: requests.Response) -> None:
     assert "POST /v1/me/email-verification" in problem["detail"]
 
 
+def _signed_up_unverified(stack, client: requests.Session, prefix: str) -> tuple[str, dict[str, str]]:
+    """A new account that has not confirmed its address, signed in: (email, auth headers)."""
+    email, password = unique_email(prefix), strong_password()
+    body = {"email": email, "password": password, "name": "Unconfirmed"}
+    assert client.post(f"{stack.base_url}/v1/auth/signup", json=body).status_code < 300
+    token = login(stack, email, password, http=client)["access_token"]
+    return email, {"Authorization": f"Bearer {token}"}
+
+
 def test_an_unverified_account_cannot_store_keys_or_upload_until_it_confirms(stack, provider_fakes):
     with session_from(random_loopback_ip()) as client:
-        email, password = unique_email("unconfirmed"), strong_password()
-        body = {"email": email, "password": password, "name": "Unconfirmed"}
-        assert client.post(f"{stack.base_url}/v1/auth/signup", json=body).status_code < 300
-        headers = {"Authorization": f"Bearer {login(stack, email, password, http=client)['access_token']}"}
+        email, headers = _signed_up_unverified(stack, client, "unconfirmed")
 
         key = provider_fakes.openai.tenant().api_key
         credential = {"platform": "openai", "api_key": key, "label": "x"}
@@ -43,10 +49,7 @@ def test_an_unverified_account_cannot_store_keys_or_upload_until_it_confirms(sta
 def test_an_unverified_account_cannot_buy_a_plan(stack, stripe_fake):
     """Unverified accounts expire after 7 days: none may hold a paid subscription."""
     with session_from(random_loopback_ip()) as client:
-        email, password = unique_email("unconfirmed-buyer"), strong_password()
-        body = {"email": email, "password": password, "name": "Unconfirmed"}
-        assert client.post(f"{stack.base_url}/v1/auth/signup", json=body).status_code < 300
-        headers = {"Authorization": f"Bearer {login(stack, email, password, http=client)['access_token']}"}
+        email, headers = _signed_up_unverified(stack, client, "unconfirmed-buyer")
         checkout = {"plan": "professional"}
         _unverified(client.post(f"{stack.base_url}/v1/billing/checkout", json=checkout, headers=headers))
         verify(stack, email)

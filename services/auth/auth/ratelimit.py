@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from auth.config import LimitConfig
@@ -116,6 +117,19 @@ class LoginLimiter:
     def forgive(self, email_key: str, ip: str, now: dt.datetime) -> None:
         """Start the (email, network) pair over (the owner proved who they are another way)."""
         self.store.forgive_window(pair_key(email_key, client_network(ip)), now, self.cfg.window_s)
+
+    def check(self, attempt: Attempt, clock: Callable[[], dt.datetime], verify: Callable[[], bool]) -> bool:
+        """Run the password check of a reserved attempt: a wrong password is counted, an error
+        gives the slots back. Success is the caller's to settle (a second factor may follow)."""
+        started = clock()
+        try:
+            ok = verify()
+        except BaseException:
+            self.abandoned(attempt, started)
+            raise
+        if not ok:
+            self.failed(attempt, clock())
+        return ok
 
     def abandoned(self, attempt: Attempt, now: dt.datetime) -> None:
         """Neither failed nor succeeded (an error before the check ended): give the slots back."""

@@ -32,13 +32,9 @@ def change_password(core: Core, account_id: str, session_id: str, current: str, 
     account = require(core, account_id)
     now = core.utcnow()
     attempt = core.limiter.reserve(account["email_key"], client_ip(), now)
-    try:
-        ok = core.hasher.verify(current, account["password_hash"])
-    except BaseException:
-        core.limiter.abandoned(attempt, now)
-        raise
-    if not ok:
-        core.limiter.failed(attempt, core.utcnow())
+    if not core.limiter.check(
+        attempt, core.utcnow, lambda: core.hasher.verify(current, account["password_hash"])
+    ):
         core.record("password.changed", "failure", account_id=account_id, reason="wrong_password")
         raise FieldInvalid("current_password", BAD_CURRENT, "password_incorrect")
     core.limiter.succeeded(attempt, now)

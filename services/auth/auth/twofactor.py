@@ -125,13 +125,9 @@ def _check_password(core: Core, account: Doc, password: str, action: str) -> Att
     except Throttled:
         core.record(action, "denied", account_id=account["_id"], reason="rate_limited")
         raise
-    try:
-        ok = core.hasher.verify(password, account["password_hash"])
-    except BaseException:
-        core.limiter.abandoned(attempt, now)
-        raise
-    if not ok:
-        core.limiter.failed(attempt, core.utcnow())
+    if not core.limiter.check(
+        attempt, core.utcnow, lambda: core.hasher.verify(password, account["password_hash"])
+    ):
         core.record(action, "failure", account_id=account["_id"], reason="wrong_password")
         raise FieldInvalid("password", BAD_PASSWORD, "password_incorrect")
     return attempt

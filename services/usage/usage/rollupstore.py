@@ -108,20 +108,15 @@ class RollupStore:
         built: bool = False,
     ) -> None:
         """Make ``rev`` current for ``days`` and clear the given pending tokens (day -> tokens)."""
-        update: dict[str, Any] = {"$max": {f"days.{day}": rev for day in days}}
-        unset = {f"pending.{day}.{token}": "" for day, ts in tokens.items() for token in ts}
-        if unset:
+        update: dict[str, Any] = {}
+        if latest := {f"days.{day}": rev for day in days}:
+            update["$max"] = latest
+        if unset := {f"pending.{day}.{token}": "" for day, ts in tokens.items() for token in ts}:
             update["$unset"] = unset
         if built:
             update["$set"] = {"built": True}
-        if not update["$max"]:
-            del update["$max"]
-        if len(update) == 0:
-            return
-        self.stamps.update_one({"_id": account_id}, update, upsert=True)
-
-    def mark_unbuilt(self, account_id: str) -> None:
-        self.stamps.update_one({"_id": account_id}, {"$set": {"built": False}}, upsert=True)
+        if update:
+            self.stamps.update_one({"_id": account_id}, update, upsert=True)
 
     # --- readers --------------------------------------------------------------------
 

@@ -120,7 +120,3 @@ class SummaryCache:
             while total > self.max_entries and len(self._views) > 1:
                 _, oldest = self._views.popitem(last=False)
                 total -= oldest.entries
-
-    def forget(self, account_id: str) -> None:
-        with self._lock:
-            self._views.pop(account_id, None)
