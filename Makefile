@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PROTOS := $(shell find proto -name '*.proto')
 PROTO_STAMP := proto/.generated
 
-.PHONY: run test test-fast proto proto-check lint k8s-check bench images logs clean install
+.PHONY: run test test-fast proto proto-check lint k8s-check bench images logs clean install browser
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (Python 3.11)"; exit 1; }
@@ -44,6 +44,12 @@ test: $(PROTO_STAMP) proto-check lint k8s-check
 # Everything but the slow end-to-end tests, for a quick loop while coding.
 test-fast: $(PROTO_STAMP)
 	$(BIN)/python -m pytest -m 'not slow' $(PYTEST_ARGS)
+
+# Debian's Chromium for the browser tests (tests/browser); Playwright drives it and downloads nothing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
+	@chromium --version
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -7,7 +7,7 @@ from svccommon import logs
 from svccommon.config import load_or_exit
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gateway import authn, backends, bodies, errors, healthcache, openapi, requestlog
+from gateway import authn, backends, bodies, errors, healthcache, openapi, requestlog, web
 from gateway.api import MODULES
 from gateway.config import GatewayConfig, load
 
@@ -36,4 +36,5 @@ def create_app(cfg: GatewayConfig | None = None) -> Flask:
     errors.register(app)
     for module in MODULES:
         app.register_blueprint(module.bp)
+    web.register(app)
     return app

@@ -1,6 +1,7 @@
-"""Bearer-token authentication for API routes: the access JWT is verified with the public key
-only (EdDSA pinned; iss, aud, exp, nbf, iat, typ and sub checked), then the auth service confirms
-its session is still live (not logged out, token_version current)."""
+"""Authentication for API routes (a bearer token, or the web app's session cookie): the access
+JWT is verified with the public key only (EdDSA pinned; iss, aud, exp, nbf, iat, typ and sub
+checked), then the auth service confirms its session is still live (not logged out,
+token_version current)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from svccommon import context
 from svccommon.access_tokens import Claims, InvalidToken, load_public_key, verify_access_token
 
 from gateway.problems import Problem
+from gateway.web import cookies
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="aicosts"'}
 SESSION_CHECK_TIMEOUT_S = 2.0
@@ -77,13 +79,26 @@ def _unauthorized(detail: str) -> Problem:
     return Problem(401, detail, kind="unauthenticated", headers=_CHALLENGE)
 
 
-def authenticate() -> Claims:
+def _presented_token() -> str:
+    """The bearer token, or else the browser session cookie; a cookie-authenticated write must
+    also pass the CSRF check (web/cookies.py). API clients never send cookies, so never need it."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise _unauthorized("send an access token as 'Authorization: Bearer <token>'")
+    if header:
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _unauthorized("send an access token as 'Authorization: Bearer <token>'")
+        return token.strip()
+    cookie = cookies.access_token()
+    if cookie:
+        cookies.check_csrf()
+        return cookie
+    raise _unauthorized("send an access token as 'Authorization: Bearer <token>', or sign in")
+
+
+def authenticate() -> Claims:
+    token = _presented_token()
     try:
-        claims = verify_access_token(current_app.extensions["jwt_public_key"], token.strip())
+        claims = verify_access_token(current_app.extensions["jwt_public_key"], token)
     except InvalidToken:
         raise _unauthorized("the access token is invalid or expired") from None
     for check in current_app.extensions.get("session_checks", ()):
