@@ -1,38 +1,16 @@
 """Real-browser fixtures: Debian's Chromium driven by Playwright (no browser download), against
-the session stack. Screenshots of the main pages go to var/screenshots/ (the README shows them)."""
+the session stack. Helpers (signed-in contexts, screenshots) are in support/browser.py."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import requests
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from support.accounts import TestAccount, new_account
+from support.browser import CHROMIUM_ARGS, chromium_path, screenshot, signed_in_context, web_session
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = REPO_ROOT / "var" / "screenshots"
-# Chromium in a container, as root, with this machine's closed network: no sandbox, no GPU and no
-# background fetches (each would wait on a connection that is refused).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def chromium_path() -> str:
-    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        pytest.fail("Chromium is not installed: run `make browser` (apt-get install chromium) or set CHROMIUM")
-    return path
+__all__ = ["screenshot", "signed_in_context", "web_session"]
 
 
 @pytest.fixture(scope="session")
@@ -43,28 +21,6 @@ def browser() -> Iterator[Browser]:
             yield launched
         finally:
             launched.close()
-
-
-def web_session(stack, account: TestAccount) -> requests.Session:
-    """A requests session signed in through /web/session: it holds the browser's cookies."""
-    client = requests.Session()
-    response = client.post(
-        f"{stack.base_url}/web/session",
-        json={"email": account.email, "password": account.password},
-        timeout=30,
-    )
-    assert response.status_code == 200, response.text
-    return client
-
-
-def signed_in_context(browser: Browser, stack, account: TestAccount, **options) -> BrowserContext:
-    """A browser context already holding a signed-in session's cookies for `account`."""
-    client = web_session(stack, account)
-    context = browser.new_context(base_url=stack.base_url, **options)
-    context.add_cookies(
-        [{"name": c.name, "value": c.value, "url": stack.base_url} for c in client.cookies]
-    )
-    return context
 
 
 @pytest.fixture()
@@ -89,10 +45,3 @@ def signed_in_page(browser: Browser, stack, account: TestAccount) -> Iterator[Pa
     ctx = signed_in_context(browser, stack, account)
     yield ctx.new_page()
     ctx.close()
-
-
-def screenshot(page: Page, name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path

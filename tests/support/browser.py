@@ -1,0 +1,65 @@
+"""Browser-test helpers: Debian's Chromium for Playwright, signed-in browser contexts, and
+screenshots of the pages under var/screenshots/ (the README shows them)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import Browser, BrowserContext, Page
+
+from support.accounts import TestAccount
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO_ROOT / "var" / "screenshots"
+
+# Chromium in a container, as root, with this machine's closed network: no sandbox, no GPU and no
+# background fetches (each would wait on a connection that is refused).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_path() -> str:
+    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        pytest.fail(
+            "Chromium is not installed: run `make browser` (apt-get install chromium) or set CHROMIUM"
+        )
+    return path
+
+
+def web_session(stack, account: TestAccount) -> requests.Session:
+    """A requests session signed in through /web/session: it holds the browser's cookies."""
+    client = requests.Session()
+    response = client.post(
+        f"{stack.base_url}/web/session",
+        json={"email": account.email, "password": account.password},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return client
+
+
+def signed_in_context(browser: Browser, stack, account: TestAccount, **options) -> BrowserContext:
+    """A browser context already holding a signed-in session's cookies for `account`."""
+    client = web_session(stack, account)
+    context = browser.new_context(base_url=stack.base_url, **options)
+    context.add_cookies([{"name": c.name, "value": c.value, "url": stack.base_url} for c in client.cookies])
+    return context
+
+
+def screenshot(page: Page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
