@@ -74,6 +74,7 @@ function drawTopbar(path) {
 
 async function render() {
   const seq = ++renderSeq;
+  shownLocation = window.location.pathname + window.location.search;
   const path = window.location.pathname.replace(/\/+$/, "") || "/";
   const route = ROUTES[path];
   if (typeof cleanup === "function") cleanup();
@@ -116,7 +117,11 @@ document.addEventListener("click", (event) => {
   navigate(url.pathname + url.search);
 });
 
-window.addEventListener("popstate", render);
+// Back/forward between pages; a change of the #fragment alone (the skip link, in-page links) is not one.
+let shownLocation = "";
+window.addEventListener("popstate", () => {
+  if (window.location.pathname + window.location.search !== shownLocation) render();
+});
 // A signed-out session anywhere (expired, signed out in another tab): back to sign-in.
 window.addEventListener("aicosts:signed-out", () => {
   if (!account) return;
