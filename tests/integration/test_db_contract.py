@@ -1281,6 +1281,42 @@ def test_one_time_tokens_and_sessions(db):
     assert [s["_id"] for s in sessions.find({"account_id": "a", "revoked_at": None})] == ["s0"]
 
 
+def test_live_sessions_of_an_account(db):
+    """auth.store.sessions live_of and revoke_live: {account_id, revoked_at: null, token_version,
+    expires_at: {$gt: now}} sorted by created_at then _id descending with a limit (0: all), and
+    update_one on the same filter plus _id."""
+    stores = Stores.of(db)
+    stores.ensure_indexes()
+    now = now_ms()
+    later = now + dt.timedelta(days=1)
+    db["sessions"].insert_many(
+        [
+            {"_id": "s0", "account_id": "a", "token_version": 1, "revoked_at": None,
+             "created_at": now - dt.timedelta(seconds=3), "expires_at": later},
+            {"_id": "s1", "account_id": "a", "token_version": 1, "revoked_at": None,
+             "created_at": now - dt.timedelta(seconds=1), "expires_at": later},
+            {"_id": "s2", "account_id": "a", "token_version": 1, "revoked_at": None,
+             "created_at": now - dt.timedelta(seconds=1), "expires_at": later},
+            {"_id": "s3", "account_id": "a", "token_version": 1, "revoked_at": now,
+             "created_at": now, "expires_at": later},
+            {"_id": "s4", "account_id": "a", "token_version": 0, "revoked_at": None,
+             "created_at": now, "expires_at": later},
+            {"_id": "s5", "account_id": "a", "token_version": 1, "revoked_at": None,
+             "created_at": now, "expires_at": now},
+            {"_id": "s6", "account_id": "b", "token_version": 1, "revoked_at": None,
+             "created_at": now, "expires_at": later},
+        ]
+    )  # fmt: skip
+    live = stores.sessions.live_of
+    assert [s["_id"] for s in live("a", 1, now, 0)] == ["s2", "s1", "s0"]
+    assert [s["_id"] for s in live("a", 1, now, 2)] == ["s2", "s1"]
+    revoke = stores.sessions.revoke_live
+    assert not any(revoke(s, "a", 1, now, "ended") for s in ("s3", "s4", "s5", "s6", "nope"))
+    assert revoke("s1", "a", 1, now, "ended") and not revoke("s1", "a", 1, now, "ended")
+    assert [s["_id"] for s in live("a", 1, now, 0)] == ["s2", "s0"]
+    assert db["sessions"].find_one({"_id": "s1"})["revoked_reason"] == "ended"
+
+
 # --- keyvault.store -----------------------------------------------------------------------------
 
 

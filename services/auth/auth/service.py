@@ -47,6 +47,18 @@ def account_message(doc: Doc) -> auth_pb2.Account:
     )
 
 
+def session_message(doc: Doc, caller_session_id: str) -> auth_pb2.Session:
+    return auth_pb2.Session(
+        id=doc["_id"],
+        created_at=timestamp(doc["created_at"]),
+        last_used_at=timestamp(doc.get("last_refresh_at")),
+        expires_at=timestamp(doc["expires_at"]),
+        user_agent=doc.get("user_agent") or "",
+        client_ip=doc.get("ip") or "",
+        current=doc["_id"] == caller_session_id,
+    )
+
+
 def token_pair(tokens: sessions.Tokens) -> auth_pb2.TokenPair:
     return auth_pb2.TokenPair(
         access_token=tokens.access_token, refresh_token=tokens.refresh_token, expires_in=tokens.expires_in
@@ -126,6 +138,21 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):  # noqa: N802 (gRPC metho
             self.core, request.account_id, request.session_id, request.token_version
         )
         return auth_pb2.CheckSessionResponse(active=active)
+
+    @rpc
+    def ListSessions(self, request, context):  # noqa: N802
+        docs = sessions.list_sessions(self.core, request.account_id)
+        return auth_pb2.ListSessionsResponse(sessions=[session_message(d, request.session_id) for d in docs])
+
+    @rpc
+    def EndSession(self, request, context):  # noqa: N802
+        sessions.end_session(self.core, request.account_id, request.target_session_id, request.session_id)
+        return auth_pb2.EndSessionResponse()
+
+    @rpc
+    def EndOtherSessions(self, request, context):  # noqa: N802
+        ended = sessions.end_other_sessions(self.core, request.account_id, request.session_id)
+        return auth_pb2.EndOtherSessionsResponse(ended=ended)
 
     # --- passwords --------------------------------------------------------------------------
 

@@ -1,17 +1,19 @@
 """Sign-in and sessions. A session is one sign-in: an Ed25519 access JWT (10 minutes) plus an
 opaque refresh token, stored hashed and rotated on every use. Presenting an already-rotated refresh
 token revokes the whole session (token family). The account's token_version ends every session
-at once (logout-all, password reset)."""
+at once (logout-all, password reset). The account's owner can list its live sessions (with the
+user agent and client address of their sign-in) and end any of them."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from dataclasses import dataclass
 
 from svccommon import context
 from svccommon.access_tokens import hash_token, issue_access_token, new_opaque_token
-from svccommon.errors import Unauthenticated
+from svccommon.errors import InvalidArgument, NotFound, Unauthenticated
 
 from auth.accounts import expired_unverified
 from auth.core import Core, Doc, client_ip, lookup_key
@@ -22,6 +24,11 @@ MFA_CHALLENGE_TTL_S = 300
 MFA_MAX_FAILURES = 5  # the 5th wrong code locks the challenge; a new sign-in is needed
 BAD_REFRESH = "The refresh token is invalid or expired. Sign in again."
 CHALLENGE_GONE = "This sign-in attempt has expired or is locked after too many wrong codes. Sign in again."
+NO_SUCH_SESSION = "No such session: it has ended, or it is not one of this account's sessions."
+MAX_LISTED_SESSIONS = 200  # newest first; older live sessions still end with sign-out-others
+MAX_USER_AGENT = 512
+MAX_CLIENT_IP = 64  # an IPv6 address with a zone id fits
+_SESSION_ID = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass(frozen=True)
@@ -125,8 +132,8 @@ def start_session(core: Core, account: Doc, method: str) -> Tokens:
         "expires_at": now + dt.timedelta(seconds=core.session_ttl_s),
         "revoked_at": None,
         "method": method,
-        "ip": ctx.client_ip or None,
-        "user_agent": ctx.user_agent or None,
+        "ip": ctx.client_ip[:MAX_CLIENT_IP] or None,
+        "user_agent": ctx.user_agent[:MAX_USER_AGENT] or None,
     }
     core.stores.sessions.create(session)
     core.record(
@@ -224,3 +231,60 @@ def check_session(core: Core, account_id: str, session_id: str, token_version: i
         and account is not None
         and account.get("token_version", 0) == token_version
     )
+
+
+# --- the owner's view of the account's sessions --------------------------------------------------
+
+
+def list_sessions(core: Core, account_id: str) -> list[Doc]:
+    """The account's live sessions, newest first (at most MAX_LISTED_SESSIONS)."""
+    account = core.stores.accounts.get(account_id) if account_id else None
+    if account is None:
+        return []
+    version = account.get("token_version", 0)
+    return core.stores.sessions.live_of(account_id, version, core.utcnow(), MAX_LISTED_SESSIONS)
+
+
+def end_session(core: Core, account_id: str, session_id: str, caller_session_id: str) -> None:
+    """End one live session of the account (the caller's own too). NOT_FOUND for anything else,
+    the same for an ended session, a made-up id and another account's session."""
+    account = core.stores.accounts.get(account_id) if account_id else None
+    if account is None or not _SESSION_ID.fullmatch(session_id):
+        raise NotFound(NO_SUCH_SESSION)
+    version = account.get("token_version", 0)
+    if not core.stores.sessions.revoke_live(session_id, account_id, version, core.utcnow(), "ended"):
+        raise NotFound(NO_SUCH_SESSION)
+    core.record(
+        "session.end",
+        account_id=account_id,
+        target_type="session",
+        target_id=session_id,
+        reason="ended",
+        own=session_id == caller_session_id,
+    )
+
+
+def end_other_sessions(core: Core, account_id: str, caller_session_id: str) -> int:
+    """End every live session of the account except the caller's; how many ended. Each one is
+    revoked by its own conditional update, so each audit event names a session this call ended."""
+    if not caller_session_id:
+        raise InvalidArgument("session_id is required: the caller's session stays")
+    account = core.stores.accounts.get(account_id) if account_id else None
+    if account is None:
+        return 0
+    version, now = account.get("token_version", 0), core.utcnow()
+    ended = 0
+    for session in core.stores.sessions.live_of(account_id, version, now, 0):
+        if session["_id"] == caller_session_id:
+            continue
+        if core.stores.sessions.revoke_live(session["_id"], account_id, version, now, "sign_out_others"):
+            core.record(
+                "session.end",
+                account_id=account_id,
+                target_type="session",
+                target_id=session["_id"],
+                reason="sign_out_others",
+                own=False,
+            )
+            ended += 1
+    return ended

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
 
@@ -55,7 +55,38 @@ class SessionStore:
         )
 
     def touch(self, session_id: str, now: dt.datetime) -> None:
+        """The session was used: its refresh token was just exchanged (shown as last_used_at)."""
         self.sessions.update_one({"_id": session_id}, {"$set": {"last_refresh_at": now}})
+
+    @staticmethod
+    def _live(account_id: str, token_version: int, now: dt.datetime) -> Doc:
+        return {
+            "account_id": account_id,
+            "revoked_at": None,
+            "token_version": token_version,
+            "expires_at": {"$gt": now},
+        }
+
+    def live_of(self, account_id: str, token_version: int, now: dt.datetime, limit: int) -> list[Doc]:
+        """The account's live sessions (not revoked, not expired, of its current token version),
+        newest first; at most `limit` of them (0: all)."""
+        cursor = self.sessions.find(
+            self._live(account_id, token_version, now),
+            sort=[("created_at", DESCENDING), ("_id", DESCENDING)],
+            limit=limit,
+        )
+        return list(cursor)
+
+    def revoke_live(
+        self, session_id: str, account_id: str, token_version: int, now: dt.datetime, reason: str
+    ) -> bool:
+        """Revoke one session if it is a live session of this account; False otherwise (also when
+        it belongs to another account, so a caller learns nothing about other accounts' ids)."""
+        result = self.sessions.update_one(
+            {"_id": session_id, **self._live(account_id, token_version, now)},
+            {"$set": {"revoked_at": now, "revoked_reason": reason}},
+        )
+        return result.modified_count == 1
 
     def revoke(self, session_id: str, now: dt.datetime, reason: str) -> bool:
         result = self.sessions.update_one(

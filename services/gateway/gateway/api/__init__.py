@@ -1,5 +1,17 @@
 """The REST API, one blueprint module per area; each also declares its OpenAPI paths."""
 
-from gateway.api import accounts, audit, billing, credentials, me, ops, pages, platforms, uploads, usage
+from gateway.api import (
+    accounts,
+    audit,
+    billing,
+    credentials,
+    me,
+    ops,
+    pages,
+    platforms,
+    sessions,
+    uploads,
+    usage,
+)
 
-MODULES = (ops, platforms, credentials, accounts, me, usage, uploads, pages, audit, billing)
+MODULES = (ops, platforms, credentials, accounts, me, sessions, usage, uploads, pages, audit, billing)
