@@ -114,7 +114,7 @@ PLATFORMS: dict[str, Platform] = {
             "api_key",
             ("input_tokens", "output_tokens", "reasoning_tokens", "requests"),
             "A Management (provisioning) key, not an inference key: "
-            "https://openrouter.ai/settings/provisioning",
+            "https://openrouter.ai/settings/management-keys",
         ),
         Platform(
             "deepgram",
