@@ -10,26 +10,55 @@ from html import escape
 import grpc
 from aicosts.auth.v1 import auth_pb2
 from flask import Blueprint, Response, request
+from svccommon import context
 
 from gateway.api.auth_support import call_auth
+from gateway.errors import GRPC_TO_HTTP
 from gateway.problems import Problem
 
 bp = Blueprint("pages", __name__)
 
-# Forms post to this origin only; no scripts, styles or frames of any kind.
-PAGE_CSP = "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+# Forms post to this origin only; the app's stylesheet and images from this origin; no scripts
+# or frames of any kind.
+PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+SIGN_IN_LINK = '<p class=row><a class="button primary" href="/signin">Sign in</a></p>'
+
+
+def _asset_root() -> str:
+    from gateway.web import shell  # imported here: the web package imports the API modules
+
+    return shell.ASSET_ROOT
 
 
 def _page(title: str, body: str, status: int = 200) -> Response:
+    assets = _asset_root()
     html = (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         '<meta name=viewport content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)} · AICosts</title></head>"
-        f"<body><main><h1>{escape(title)}</h1>{body}</main></body></html>"
+        "<meta name=color-scheme content=light>"
+        f"<title>{escape(title)} · AICosts</title>"
+        f'<link rel=icon href="{assets}/img/favicon.svg" type="image/svg+xml">'
+        f'<link rel=stylesheet href="{assets}/css/app.css">'
+        f'<link rel=stylesheet href="{assets}/css/account.css">'
+        "</head><body>"
+        '<header class=topbar><div class=topbar-inner><a class=brand href="/">'
+        f'<img src="{assets}/img/favicon.svg" alt="">AICosts</a></div></header>'
+        "<main id=main><div class=narrow><section class=card>"
+        f"<h1>{escape(title)}</h1>{body}</section></div></main></body></html>"
     )
     response = Response(html, status=status, mimetype="text/html")
     response.headers["Content-Security-Policy"] = PAGE_CSP
     return response
+
+
+def _alert(kind: str, text: str, request_id: bool = False) -> str:
+    role = "alert" if kind == "error" else "status"
+    rid = context.current().request_id if request_id else ""
+    tail = f"<span class=request-id>Request ID: {escape(rid)}</span>" if rid else ""
+    return f'<div class="alert {kind}" role={role}>{escape(text)}{tail}</div>'
 
 
 def _token_field() -> str:
@@ -37,21 +66,35 @@ def _token_field() -> str:
     return f'<input type=hidden name=token value="{escape(token)}">'
 
 
-def _failure(title: str, exc: Exception) -> Response:
+def _refusal(exc: Exception) -> tuple[int, str, str]:
+    """(HTTP status, text a person may read, the field it is about or "")."""
     if isinstance(exc, Problem):
-        return _page(title, f"<p>{escape(exc.detail)}</p>", exc.status)
-    code = exc.code() if isinstance(exc, grpc.RpcError) and hasattr(exc, "code") else None
-    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-        return _page(title, "<p>The service is busy. Try again in a minute.</p>", 503)
-    detail = exc.details() if isinstance(exc, grpc.RpcError) and hasattr(exc, "details") else ""
-    return _page(title, f"<p>{escape(detail or 'This link cannot be used.')}</p>", 400)
+        field = (exc.errors or [{}])[0].get("field", "")
+        return exc.status, exc.detail, field
+    code = exc.code() if hasattr(exc, "code") else None
+    status = GRPC_TO_HTTP.get(code, 500)
+    if status == 503:
+        return 503, "The service is busy. Try again in a minute.", ""
+    if status == 500:  # backends put user-safe text only in the details of 4xx-class codes
+        return 500, "Something went wrong on our side. Try again, or quote the request ID to support.", ""
+    meta = dict(exc.trailing_metadata() or ()) if hasattr(exc, "trailing_metadata") else {}
+    detail = exc.details() if hasattr(exc, "details") else ""
+    field = meta.get("x-field", "") if code == grpc.StatusCode.INVALID_ARGUMENT else ""
+    return status, detail or "This link cannot be used.", field
+
+
+def _failure(title: str, exc: Exception, next_step: str) -> Response:
+    status, text, _ = _refusal(exc)
+    return _page(title, _alert("error", text, request_id=True) + next_step, status)
 
 
 @bp.get("/verify-email")
 def verify_email_form():
     return _page(
         "Confirm your email address",
-        f"<form method=post>{_token_field()}<button type=submit>Confirm my email address</button></form>",
+        "<p>Press the button to confirm that this email address is yours. The link works once.</p>"
+        f"<form method=post>{_token_field()}"
+        "<button type=submit class=primary>Confirm my email address</button></form>",
     )
 
 
@@ -60,22 +103,51 @@ def verify_email_submit():
     try:
         call_auth("VerifyEmail", auth_pb2.VerifyEmailRequest(token=request.form.get("token", "")[:200]))
     except (Problem, grpc.RpcError) as exc:
-        return _failure("Email not confirmed", exc)
-    return _page("Email confirmed", "<p>Thank you. You can close this page and sign in.</p>")
+        return _failure(
+            "Email not confirmed",
+            exc,
+            "<p>If your address is already confirmed, just sign in. Otherwise sign in and send a new "
+            "link from <strong>Settings → Profile</strong>.</p>" + SIGN_IN_LINK,
+        )
+    return _page(
+        "Email confirmed",
+        _alert("ok", "Thank you: your email address is confirmed.")
+        + "<p>You can now sign in.</p>"
+        + SIGN_IN_LINK,
+    )
+
+
+def _reset_form(error: str = "", field: str = "") -> str:
+    def described(name: str) -> str:
+        if field == name and error:
+            return f' aria-invalid=true aria-describedby="{name}-error"'
+        return f' aria-describedby="{name}-hint"'
+
+    def field_error(name: str) -> str:
+        if field != name or not error:
+            return ""
+        return f"<div class=field-error id={name}-error>{escape(error)}</div>"
+
+    return (
+        (_alert("error", error, request_id=True) if error and field not in ("new_password", "code") else "")
+        + "<form method=post>"
+        f"{_token_field()}"
+        "<div class=field><label for=new_password>New password</label>"
+        "<input type=password id=new_password name=new_password autocomplete=new-password "
+        f"minlength=8 required{described('new_password')}>"
+        "<div class=hint id=new_password-hint>At least 8 characters; common passwords are refused.</div>"
+        f"{field_error('new_password')}</div>"
+        "<div class=field><label for=code>Authenticator or backup code</label>"
+        f"<input id=code name=code autocomplete=one-time-code{described('code')}>"
+        "<div class=hint id=code-hint>Only if two-factor sign-in is on for your account.</div>"
+        f"{field_error('code')}</div>"
+        "<button type=submit class=primary>Set the new password</button></form>"
+    )
 
 
 @bp.get("/reset-password")
 def reset_password_form():
-    return _page(
-        "Choose a new password",
-        "<form method=post>"
-        f"{_token_field()}"
-        "<p><label>New password <input type=password name=new_password autocomplete=new-password "
-        "minlength=8 required></label></p>"
-        "<p><label>Authenticator or backup code (only if two-factor sign-in is on) "
-        "<input name=code autocomplete=one-time-code></label></p>"
-        "<button type=submit>Set the new password</button></form>",
-    )
+    return _page("Choose a new password", _reset_form())
 
 
 @bp.post("/reset-password")
@@ -88,8 +160,18 @@ def reset_password_submit():
     try:
         call_auth("ConfirmPasswordReset", message)
     except (Problem, grpc.RpcError) as exc:
-        return _failure("Password not changed", exc)
-    return _page("Password changed", "<p>Your new password is set and every other session has ended.</p>")
+        status, text, field = _refusal(exc)
+        if field in ("new_password", "code"):  # the link still works: the form again, at the field
+            return _page("Choose a new password", _reset_form(text, field), status)
+        return _failure(
+            "Password not changed",
+            exc,
+            '<p><a href="/forgot-password">Ask for a new link</a> if this one has expired or was used.</p>',
+        )
+    return _page(
+        "Password changed",
+        _alert("ok", "Your new password is set and every other session has ended.") + SIGN_IN_LINK,
+    )
 
 
 _HTML = {"content": {"text/html": {"schema": {"type": "string"}}}}
