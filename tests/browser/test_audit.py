@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 from pathlib import Path
 
 from browser.conftest import screenshot
@@ -49,10 +50,22 @@ def test_the_log_lists_key_and_upload_events_and_a_filter_narrows_it(
     expect(key_row.locator("time")).to_have_attribute("datetime", re.compile(r"Z$"))
     screenshot(page, "audit")
 
-    listed = http.get(f"{stack.base_url}/v1/audit-events", headers=account.headers, timeout=30).json()[
-        "items"
-    ]
-    expect(rows(page)).to_have_count(len(listed))
+    # The page lists what the API lists. Sync events are written in the background, so the two
+    # are compared once a page load and the API call around it agree on the count.
+    for _ in range(10):
+        before = len(
+            http.get(f"{stack.base_url}/v1/audit-events", headers=account.headers, timeout=30).json()["items"]
+        )
+        page.reload()
+        expect(rows(page).first).to_be_visible()
+        shown = rows(page).count()
+        after = len(
+            http.get(f"{stack.base_url}/v1/audit-events", headers=account.headers, timeout=30).json()["items"]
+        )
+        if before == after:
+            break
+        time.sleep(0.5)
+    assert shown == before == after
 
     page.get_by_label("Action").select_option(label="Billing files")
     page.get_by_role("button", name="Apply filters").click()

@@ -62,8 +62,8 @@ def test_checkout_is_a_stripe_subscription_session_for_one_remembered_customer(
     assert len(sent) == 2
     assert sent[0]["mode"] == "subscription" and sent[0]["client_reference_id"] == account.account_id
     assert sent[0]["line_items[0][price]"] == stripe_fake.prices["professional"]
-    assert "/billing?checkout=success&session_id={CHECKOUT_SESSION_ID}" in sent[0]["success_url"]
-    assert sent[0]["cancel_url"].endswith("/billing?checkout=cancelled")
+    assert "/settings?checkout=success&session_id={CHECKOUT_SESSION_ID}" in sent[0]["success_url"]
+    assert sent[0]["cancel_url"].endswith("/settings?checkout=cancelled")
     with auth_db(mongo_uri) as db:
         stored = db["accounts"].find_one({"_id": account.account_id})
         assert stored["billing"]["stripe_customer_id"] == mine[0]["id"]
@@ -81,7 +81,7 @@ def test_portal_needs_a_customer_first(stack: Any, stripe_fake: FakeStripe) -> N
     portal = post(stack, "/v1/billing/portal", account)
     assert portal.status_code == 200, portal.text
     assert portal.json()["url"].startswith("https://billing.stripe.com/p/session/")
-    assert stripe_fake.seen("/v1/billing_portal/sessions")[-1].params["return_url"].endswith("/billing")
+    assert stripe_fake.seen("/v1/billing_portal/sessions")[-1].params["return_url"].endswith("/settings?billing=portal")
 
 
 def test_checkout_input_problems(stack: Any) -> None:

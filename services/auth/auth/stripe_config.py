@@ -87,13 +87,13 @@ def load_stripe(env: Mapping[str, str], public_base_url: str, production: bool) 
         success_url=_url(
             env,
             "BILLING_SUCCESS_URL",
-            f"{public_base_url}/billing?checkout=success&session_id={{CHECKOUT_SESSION_ID}}",
+            f"{public_base_url}/settings?checkout=success&session_id={{CHECKOUT_SESSION_ID}}",
             production,
         ),
         cancel_url=_url(
-            env, "BILLING_CANCEL_URL", f"{public_base_url}/billing?checkout=cancelled", production
+            env, "BILLING_CANCEL_URL", f"{public_base_url}/settings?checkout=cancelled", production
         ),
-        portal_return_url=_url(env, "BILLING_PORTAL_RETURN_URL", f"{public_base_url}/billing", production),
+        portal_return_url=_url(env, "BILLING_PORTAL_RETURN_URL", f"{public_base_url}/settings?billing=portal", production),
         webhook_limits=load_webhook_limits(env),
     )
 

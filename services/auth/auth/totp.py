@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import io
 import re
 import secrets
 from collections.abc import Sequence
@@ -64,8 +65,11 @@ def provisioning_uri(secret: str, email: str, issuer: str = ISSUER) -> str:
 
 
 def qr_svg(uri: str) -> str:
-    """The URI as an inline SVG QR code (text, no XML declaration), for the 2FA setup screen."""
-    return segno.make(uri, error="m", micro=False).svg_inline(scale=4)
+    """The URI as a standalone SVG QR code (with its namespace, so it also works as an image or
+    a file; no XML declaration), for the 2FA setup screen."""
+    out = io.BytesIO()
+    segno.make(uri, error="m", micro=False).save(out, kind="svg", xmldecl=False, scale=4, nl=False)
+    return out.getvalue().decode()
 
 
 def _normalize_code(code: str) -> str | None:

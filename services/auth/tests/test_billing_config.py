@@ -38,10 +38,10 @@ def test_settings_from_the_environment_with_url_defaults(env) -> None:
     assert cfg.plan_of_price(PRICE_PROFESSIONAL) == "professional" and cfg.plan_of_price("price_x") is None
     assert (
         cfg.success_url
-        == "https://costs.example.com/billing?checkout=success&session_id={CHECKOUT_SESSION_ID}"
+        == "https://costs.example.com/settings?checkout=success&session_id={CHECKOUT_SESSION_ID}"
     )
-    assert cfg.cancel_url == "https://costs.example.com/billing?checkout=cancelled"
-    assert cfg.portal_return_url == "https://costs.example.com/billing"
+    assert cfg.cancel_url == "https://costs.example.com/settings?checkout=cancelled"
+    assert cfg.portal_return_url == "https://costs.example.com/settings?billing=portal"
     assert SECRET_KEY not in repr(cfg) and WEBHOOK_SECRET not in repr(cfg)
 
 

@@ -132,9 +132,9 @@ def test_provisioning_uri_round_trips() -> None:
     assert parsed.digits == 6 and parsed.interval == 30
 
 
-def test_qr_svg_is_inline_svg_text() -> None:
+def test_qr_svg_is_a_standalone_svg_document() -> None:
     svg = qr_svg(provisioning_uri(new_secret(), "alice@example.com"))
-    assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
+    assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg"') and svg.rstrip().endswith("</svg>")
     assert "<?xml" not in svg
 
 

@@ -150,6 +150,6 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
         ["secret", "otpauth_uri", "qr_svg"],
         secret={"type": "string", "description": "Base32 seed, for typing into an authenticator app"},
         otpauth_uri=_STR,
-        qr_svg={"type": "string", "description": "The otpauth URI as an inline SVG QR code"},
+        qr_svg={"type": "string", "description": "The otpauth URI as a QR code: a standalone SVG document (usable as an image)"},
     ),
 }

@@ -26,8 +26,9 @@ export function sessionsSection(body) {
   const others = h("button", { type: "button", id: "sign-out-others" }, "Sign out other sessions");
   const everywhere = h("button", { type: "button", class: "danger", id: "sign-out-everywhere" }, "Sign out everywhere");
 
-  async function load() {
-    status.replaceChildren();
+  // message: a notice to keep above the refreshed list (what the last action did).
+  async function load(message = null) {
+    status.replaceChildren(...(message ? [message] : []));
     try {
       const reply = await api.get("/v1/me/sessions");
       draw(reply.sessions || []);
@@ -82,8 +83,7 @@ export function sessionsSection(body) {
     try {
       const reply = await api.post("/v1/me/sessions/sign-out-others");
       const n = Number(reply?.ended || 0);
-      status.replaceChildren(notice("ok", n === 1 ? "1 other session was signed out." : `${n} other sessions were signed out.`));
-      await load();
+      await load(notice("ok", n === 1 ? "1 other session was signed out." : `${n} other sessions were signed out.`));
     } catch (error) {
       status.replaceChildren(errorBox(error));
       others.disabled = false;

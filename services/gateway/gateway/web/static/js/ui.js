@@ -178,7 +178,9 @@ export function showFormError(form, error, secretNames = []) {
       input.setAttribute("aria-invalid", "true");
       const message = h("div", { class: "field-error", id: `${input.id}-error` }, item.message);
       input.setAttribute("aria-describedby", `${input.getAttribute("aria-describedby") || ""} ${message.id}`.trim());
-      input.closest(".field")?.append(message) || input.after(message);
+      const holder = input.closest(".field");
+      if (holder) holder.append(message);
+      else input.after(message);
       placed = true;
     }
   }

@@ -147,6 +147,6 @@ export async function render(main, ctx) {
     ),
   );
   await Promise.allSettled(loading);
-  const hash = decodeURIComponent(window.location.hash.slice(1)) || (ctx.params.get("checkout") ? "plan" : "");
+  const hash = decodeURIComponent(window.location.hash.slice(1)) || (ctx.params.get("checkout") || ctx.params.get("billing") ? "plan" : "");
   if (parts[hash]) requestAnimationFrame(() => goTo(hash));
 }
