@@ -145,7 +145,7 @@ def first_load_in_browser(bench: Bench, cookies: Any) -> dict[str, Any] | None:
             context.add_cookies([{"name": c.name, "value": c.value, "url": bench.base_url} for c in cookies])
             page = context.new_page()
             finished: list[Any] = []
-            page.on("requestfinished", finished.append)
+            page.on("requestfinished", lambda request: finished.append(request))
             started = time.perf_counter()
             page.goto("/", wait_until="networkidle")
             page.wait_for_selector("svg.chart-svg g.chart-day", timeout=60_000)
@@ -227,7 +227,14 @@ def run(bench: Bench) -> list[Figure]:
             name = f"{path}?group_by={params['group_by']}" if "group_by" in params else path
             per_call[name] = stats.repeat(lambda index=index: browser._api(index), runs=10, warmup=0)
         shell_s = stats.repeat(lambda: browser.get(0, "/"), runs=30)
-        load = first_load_in_browser(bench, browser.cookies) or first_load_counted(browser, answers)
+        why_counted: dict[str, str] = {}
+        try:
+            load = first_load_in_browser(bench, browser.cookies)
+        except Exception as exc:  # no usable browser here: count the same bytes from the sources
+            load = None
+            why_counted = {"browser_error": f"{type(exc).__name__}: {exc}"[:300]}
+        if load is None:
+            load = {**first_load_counted(browser, answers), **why_counted}
     finally:
         browser.close()
 
