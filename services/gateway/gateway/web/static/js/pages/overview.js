@@ -130,14 +130,14 @@ function topModels(summary, range) {
     return h("tr", {},
       h("th", { scope: "row", class: "model-name" }, h("a", { href: `/breakdown?${query}`, "data-link": "" }, g.model || "(none)"), " ", flagBadges(g)),
       h("td", { class: "num", title: moneyExact(g.cost_usd) }, money(g.cost_usd)),
-      h("td", { class: "share" }, shareBar(share), h("span", { class: "num" }, percent(share, 1))));
+      h("td", { class: "share" }, h("span", { class: "share-cell" }, shareBar(share), h("span", { class: "num" }, percent(share, 1)))));
   });
   if (summary.others) {
     const share = total > 0 ? Number(summary.others.cost_usd) / total : 0;
     rows.push(h("tr", { class: "others" },
       h("th", { scope: "row" }, `Other models (${summary.others.groups})`),
       h("td", { class: "num", title: moneyExact(summary.others.cost_usd) }, money(summary.others.cost_usd)),
-      h("td", { class: "share" }, shareBar(share), h("span", { class: "num" }, percent(share, 1)))));
+      h("td", { class: "share" }, h("span", { class: "share-cell" }, shareBar(share), h("span", { class: "num" }, percent(share, 1))))));
   }
   if (!rows.length) return h("p", { class: "subtle" }, "No model has spend in this range.");
   return h("div", { class: "table-wrap" }, h("table", { class: "top-models" },
