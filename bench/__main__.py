@@ -3,7 +3,7 @@
 Starts one whole stack exactly as `make run` does (its own temporary folder and free ports; the
 embedded database unless BENCH_MONGODB_URI names a throwaway MongoDB), runs the chosen figures,
 prints one JSON line per figure (after a first line describing the run), then a table.
-Figures: summary ingest keyvault gateway parser auth memory. Exit status 1 if a figure's own
+Figures: summary ingest keyvault gateway parser auth web memory. Exit status 1 if a figure's own
 answer check failed (its figure is then not a measurement)."""
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from bench import (
     fig_memory,
     fig_parser,
     fig_summary,
+    fig_web,
     harness,
 )
 from bench.report import Figure, failed, table
@@ -39,6 +40,7 @@ FIGURES: dict[str, Callable[[harness.Bench], list[Figure]]] = {
     "gateway": fig_gateway.run,
     "parser": fig_parser.run,
     "auth": fig_auth.run,
+    "web": fig_web.run,
 }
 ORDER = (*FIGURES, "memory")
 EMBEDDED_NOTE = (

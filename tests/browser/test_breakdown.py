@@ -1,0 +1,113 @@
+"""The breakdown page in a real browser against the whole stack with provider fakes: by model it
+lists exactly the API's models and costs, filters are removable chips kept in the URL, units are
+in the providers' units, a model name that is markup stays text, and CSV export follows the plan."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from browser.conftest import screenshot, signed_in_context
+from browser.test_overview import XSS_MODEL, api, connect_with_data, day, usd
+from playwright.sync_api import Browser, Page, expect
+from support.billing import upgrade
+
+ROWS = ".breakdown-table tbody tr"
+
+
+def shown_rows(page: Page) -> dict[str, str]:
+    """{group value as shown: cost as shown} for every row of the table."""
+    pairs = page.locator(ROWS).evaluate_all(
+        "rows => rows.map(r => [r.querySelector('th').textContent, r.querySelector('td').textContent])"
+    )
+    return dict(pairs)
+
+
+def test_breakdown_by_model_filters_and_export(
+    browser: Browser, stack: Any, http: Any, provider_fakes: Any, stripe_fake: Any, account: Any
+) -> None:
+    connect_with_data(stack, http, provider_fakes, account)
+    window = {"from": day(29), "to": day(0)}
+    by_model = api(http, stack, account, "/v1/usage/summary", group_by="model", **window)
+    expected = {g["model"]: usd(g["cost_usd"]) for g in by_model["groups"]}
+    assert XSS_MODEL in expected and len(expected) >= 5
+
+    context = signed_in_context(browser, stack, account, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto("/breakdown?group=model&range=30d")
+    expect(page.get_by_role("heading", name="Breakdown", level=1)).to_be_visible()
+    expect(page.locator(ROWS)).to_have_count(len(expected))
+    assert shown_rows(page) == expected  # every model, to the cent; the markup one as plain text
+    expect(page.locator(".breakdown-table tfoot")).to_contain_text(usd(by_model["total_cost_usd"]))
+    expect(page.locator(".breakdown-table img")).to_have_count(0)
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    # Units in the provider's own units, split; recent days marked provisional in words.
+    gpt = page.locator(ROWS).filter(has_text="gpt-4o-2024-08-06")
+    expect(gpt).to_contain_text("6.5M tokens")
+    expect(gpt).to_contain_text("5M input · 1.2M cached · 333.3K output")
+    expect(gpt).to_contain_text("42 requests")
+    expect(gpt.locator(".badge", has_text="provisional")).to_be_visible()
+    expect(page.get_by_text("recent days the provider may still revise")).to_be_visible()
+    # Free plan: no export button, but what it is and where to get it.
+    expect(page.get_by_role("button", name="Export CSV")).to_have_count(0)
+    expect(page.get_by_text("CSV export of these records is a Professional feature")).to_be_visible()
+    expect(page.get_by_role("link", name="Upgrade in Settings")).to_have_attribute("href", "/settings")
+    screenshot(page, "breakdown")
+
+    # Clicking a value adds a filter chip (kept in the URL); removing the chip removes the filter.
+    o3 = api(http, stack, account, "/v1/usage/summary", group_by="model", model="o3", **window)
+    page.get_by_role("button", name="Filter by model o3").click()
+    expect(page).to_have_url(re.compile(r"[?&]model=o3(&|$)"))
+    expect(page.get_by_role("listitem").filter(has_text="Model:")).to_contain_text("o3")
+    expect(page.locator(ROWS)).to_have_count(1)
+    assert shown_rows(page) == {"o3": usd(o3["total_cost_usd"])}
+    page.reload()
+    expect(page.locator(ROWS)).to_have_count(1)
+    page.get_by_role("button", name="Remove filter Model: o3").click()
+    expect(page.get_by_role("button", name="Remove filter Model: o3")).to_have_count(0)
+    expect(page).not_to_have_url(re.compile(r"model="))
+    expect(page.locator(ROWS)).to_have_count(len(expected))
+    page.go_back()  # back/forward walk the filters
+    expect(page.locator(ROWS)).to_have_count(1)
+    page.go_forward()
+    expect(page.locator(ROWS)).to_have_count(len(expected))
+
+    # A filter from the select, then grouping by key shows the keys' labels.
+    anthropic = api(http, stack, account, "/v1/usage/summary", platform="anthropic", **window)
+    page.get_by_label("Filter on", exact=True).select_option(label="Platform")
+    expect(page.get_by_label("Value", exact=True)).to_be_enabled()
+    page.get_by_label("Value", exact=True).select_option(label="Anthropic")
+    page.get_by_role("button", name="Add filter").click()
+    expect(page.get_by_role("button", name="Remove filter Platform: Anthropic")).to_be_visible()
+    page.get_by_label("Group by").select_option(label="Key")
+    expect(page).to_have_url(re.compile(r"group=key"))
+    expect(page.locator(ROWS)).to_have_count(1)
+    assert shown_rows(page) == {"anthropic test key": usd(anthropic["total_cost_usd"])}
+    context.close()
+
+    # Professional: the export downloads the filtered records as CSV, with the same total.
+    upgrade(stack, stripe_fake, account)
+    context = signed_in_context(browser, stack, account, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto("/breakdown?group=platform&range=30d&platform=openai")
+    expect(page.locator(ROWS)).to_have_count(1)
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Export CSV").click()
+    rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text(), newline="")))
+    openai = api(http, stack, account, "/v1/usage/summary", platform="openai", **window)
+    assert rows and {r["platform"] for r in rows} == {"openai"}
+    assert sum(Decimal(r["cost_usd"]) for r in rows) == Decimal(openai["total_cost_usd"])
+    context.close()
+
+    small = signed_in_context(browser, stack, account, viewport={"width": 375, "height": 812})
+    phone = small.new_page()
+    phone.goto("/breakdown?group=model&range=30d")
+    expect(phone.locator(ROWS)).to_have_count(len(expected))
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the page scrolls sideways at 375 px ({width} px wide)"
+    screenshot(phone, "breakdown-375")
+    small.close()
