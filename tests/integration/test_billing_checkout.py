@@ -81,7 +81,11 @@ def test_portal_needs_a_customer_first(stack: Any, stripe_fake: FakeStripe) -> N
     portal = post(stack, "/v1/billing/portal", account)
     assert portal.status_code == 200, portal.text
     assert portal.json()["url"].startswith("https://billing.stripe.com/p/session/")
-    assert stripe_fake.seen("/v1/billing_portal/sessions")[-1].params["return_url"].endswith("/settings?billing=portal")
+    assert (
+        stripe_fake.seen("/v1/billing_portal/sessions")[-1]
+        .params["return_url"]
+        .endswith("/settings?billing=portal")
+    )
 
 
 def test_checkout_input_problems(stack: Any) -> None:

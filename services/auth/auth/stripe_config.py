@@ -93,7 +93,9 @@ def load_stripe(env: Mapping[str, str], public_base_url: str, production: bool) 
         cancel_url=_url(
             env, "BILLING_CANCEL_URL", f"{public_base_url}/settings?checkout=cancelled", production
         ),
-        portal_return_url=_url(env, "BILLING_PORTAL_RETURN_URL", f"{public_base_url}/settings?billing=portal", production),
+        portal_return_url=_url(
+            env, "BILLING_PORTAL_RETURN_URL", f"{public_base_url}/settings?billing=portal", production
+        ),
         webhook_limits=load_webhook_limits(env),
     )
 

@@ -143,13 +143,14 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
         password={**_SECRET, "description": "The current password"},
         code={**_SECRET, "description": "A TOTP code (or, where 2FA is on, a backup code)"},
     ),
-    "Accepted": _object(
-        ["status", "detail"], status={"type": "string", "enum": ["accepted"]}, detail=_STR
-    ),
+    "Accepted": _object(["status", "detail"], status={"type": "string", "enum": ["accepted"]}, detail=_STR),
     "TotpSetup": _object(
         ["secret", "otpauth_uri", "qr_svg"],
         secret={"type": "string", "description": "Base32 seed, for typing into an authenticator app"},
         otpauth_uri=_STR,
-        qr_svg={"type": "string", "description": "The otpauth URI as a QR code: a standalone SVG document (usable as an image)"},
+        qr_svg={
+            "type": "string",
+            "description": "The otpauth URI as a QR code: a standalone SVG document (usable as an image)",
+        },
     ),
 }
