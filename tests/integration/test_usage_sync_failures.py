@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from support.accounts import new_account
-from support.usage_api import add_credential, sync_and_wait
+from support.usage_api import add_credential, sync_and_wait, wait_for_runs
 
 TODAY = dt.datetime.now(dt.UTC).date()
 
@@ -74,3 +74,32 @@ def test_unknown_shape_fails_only_that_day(stack: Any, http: Any, provider_fakes
     assert [f["date"] for f in run["failed_days"]] == [bad.isoformat()]
     assert "shape" in run["failed_days"][0]["error"]
     assert summary_total(http, stack, account) == Decimal("2.00")  # the bad day is not a silent zero
+
+
+def test_openrouter_backfill_names_the_days_it_cannot_give(
+    stack: Any, http: Any, provider_fakes: Any
+) -> None:
+    """OpenRouter serves only the last 30 completed UTC days (its fake answers 400 outside them): a
+    new key's 90-day backfill succeeds, and the run and the key say which days are missing and why."""
+    account = new_account(stack)
+    tenant = provider_fakes.openrouter.tenant()
+    tenant.load_activity(
+        [{"date": (TODAY - dt.timedelta(days=2)).isoformat(), "model": "x/y", "usage": "0.5"}]
+    )
+    credential = add_credential(http, stack, account, "openrouter", tenant.api_key)
+    [run] = wait_for_runs(http, stack, account, credential["id"])  # the new key's backfill
+
+    assert run["status"] == "succeeded" and run["failed_days"] == [] and run["error"] is None
+    old, today = run["unavailable_days"]
+    assert old["to"] == (TODAY - dt.timedelta(days=31)).isoformat() and "30 completed" in old["reason"]
+    assert today["from"] == today["to"] == TODAY.isoformat()
+    assert "not failures" in run["notice"]
+    assert summary_total(http, stack, account) == Decimal("0.5")
+    assert all(
+        TODAY - dt.timedelta(days=30) <= dt.date.fromisoformat(c.param("date")) < TODAY
+        for c in tenant.calls("/activity")
+    )
+    shown = http.get(
+        f"{stack.base_url}/v1/credentials/{credential['id']}", headers=account.headers, timeout=30
+    ).json()["credential"]
+    assert shown["status"] == "active" and old["to"] in shown["status_message"]

@@ -32,6 +32,12 @@ def sync_run(doc: dict[str, Any]) -> pb.SyncRun:
         queued_at=timestamp(doc.get("queued_at")),
         started_at=timestamp(doc.get("started_at")),
         finished_at=timestamp(doc.get("finished_at")),
+        unavailable_days=[
+            pb.UnavailableDays(from_date=u["from"], to_date=u["to"], reason=u["reason"])
+            for u in doc.get("unavailable_days") or ()
+        ],
+        kept_days=[pb.FailedDay(date=k["date"], error=k["reason"]) for k in doc.get("kept_days") or ()],
+        notice=doc.get("notice") or "",
     )
 
 

@@ -44,7 +44,9 @@ class Credentials(Protocol):
 
     def mark_invalid(self, account_id: str, credential_id: str, message: str) -> None: ...
 
-    def mark_synced(self, account_id: str, credential_id: str, at: dt.datetime) -> None: ...
+    def mark_synced(
+        self, account_id: str, credential_id: str, at: dt.datetime, message: str = ""
+    ) -> None: ...
 
     def note(self, account_id: str, credential_id: str, message: str) -> None: ...
 
@@ -71,8 +73,9 @@ class KeyvaultCredentials:
     def mark_invalid(self, account_id: str, credential_id: str, message: str) -> None:
         self._update(account_id, credential_id, "invalid", message, None)
 
-    def mark_synced(self, account_id: str, credential_id: str, at: dt.datetime) -> None:
-        self._update(account_id, credential_id, "active", "", at)
+    def mark_synced(self, account_id: str, credential_id: str, at: dt.datetime, message: str = "") -> None:
+        """Active and synced at ``at``; ``message`` says what the sync could not give ("" clears it)."""
+        self._update(account_id, credential_id, "active", message, at)
 
     def note(self, account_id: str, credential_id: str, message: str) -> None:
         """A message on an active key (why its syncs are paused; "" clears it). An invalid key

@@ -25,6 +25,8 @@ UNATTRIBUTED_MODEL = "(other)"
 PRICE_UNKNOWN = "price_unknown"
 BYOK_BILLED_UPSTREAM = "byok_billed_upstream"
 PRIORITY_COST_NOT_REPORTED = "priority_tier_cost_not_reported"
+# A sync's provider answered this day with nothing; the stored record was kept (usage.emptydays).
+PROVIDER_ANSWERED_EMPTY = "provider_answered_empty"
 
 
 class DecimalParseError(ValueError):

@@ -22,7 +22,8 @@ from pymongo.cursor import Cursor
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
-from usage.records import UsageRecord
+from usage.emptydays import EmptyDays
+from usage.records import PROVIDER_ANSWERED_EMPTY, UsageRecord
 from usage.rollups import RECORD_FIELDS, DayRollups
 from usage.rollupstore import RollupStore
 
@@ -78,9 +79,11 @@ class RecordStore:
         self.records: Collection = db["usage_records"]
         self.rollup_store = RollupStore(db)
         self.rollups = DayRollups(self.rollup_store, self)
+        self.empty_days = EmptyDays(db)
 
     def ensure_indexes(self) -> None:
         self.rollup_store.ensure_indexes()
+        self.empty_days.ensure_indexes()
         self.records.create_index(
             [("account_id", ASCENDING), *((f, ASCENDING) for f in KEY_FIELDS)],
             unique=True,
@@ -119,6 +122,18 @@ class RecordStore:
             )
         return len(docs)
 
+    def synced_records(self, account_id: str, credential_id: str, platform: str, day: dt.date) -> int:
+        """How many records this credential's syncs stored for ``day``."""
+        return self.records.count_documents(_synced_day(account_id, credential_id, platform, day))
+
+    def flag_day(self, account_id: str, credential_id: str, platform: str, day: dt.date) -> None:
+        """Mark the stored records of a day the provider just answered empty (they are kept)."""
+        with self.rollups.changing(account_id, [day.isoformat()]):
+            self.records.update_many(
+                _synced_day(account_id, credential_id, platform, day),
+                {"$addToSet": {"warnings": PROVIDER_ANSWERED_EMPTY}},
+            )
+
     def import_file(
         self, account_id: str, upload_id: str, records: Sequence[UsageRecord], now: dt.datetime
     ) -> int:
@@ -132,7 +147,9 @@ class RecordStore:
         return self._delete({"account_id": account_id, "upload_id": upload_id, "source": "file"})
 
     def delete_credential(self, account_id: str, credential_id: str) -> int:
-        return self._delete({"account_id": account_id, "credential_id": credential_id, "source": "api"})
+        deleted = self._delete({"account_id": account_id, "credential_id": credential_id, "source": "api"})
+        self.empty_days.forget(account_id, credential_id)
+        return deleted
 
     def _delete(self, query: dict[str, Any]) -> int:
         with self.rollups.changing(query["account_id"], self.records.distinct("date", query)):
@@ -198,6 +215,16 @@ class RecordStore:
         first = self.records.find_one({"account_id": account_id}, {"date": 1}, sort=[("date", ASCENDING)])
         last = self.records.find_one({"account_id": account_id}, {"date": 1}, sort=[("date", DESCENDING)])
         return (first["date"], last["date"]) if first and last else None
+
+
+def _synced_day(account_id: str, credential_id: str, platform: str, day: dt.date) -> dict[str, Any]:
+    return {
+        "account_id": account_id,
+        "date": day.isoformat(),
+        "platform": platform,
+        "source": "api",
+        "credential_id": credential_id,
+    }
 
 
 _SORT = [("date", ASCENDING), *((f, ASCENDING) for f in KEY_FIELDS[1:])]

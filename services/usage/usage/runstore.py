@@ -78,6 +78,9 @@ class RunStore:
             "records": 0,
             "error": "",
             "failed_days": [],
+            "unavailable_days": [],  # [{from, to, reason}]: outside the provider's window, not failures
+            "kept_days": [],  # [{date, reason}]: answered empty, stored records kept (usage.emptydays)
+            "notice": "",
             "queued_at": now,
             "started_at": None,
             "finished_at": None,
@@ -123,12 +126,15 @@ class RunStore:
         *,
         records: int = 0,
         failed: tuple[str, str] | None = None,
+        kept: tuple[str, str] | None = None,
     ) -> None:
         update: dict[str, Any] = {"$set": {"heartbeat_at": now}}
-        if failed is None:
-            update["$inc"] = {"days": 1, "records": records}
-        else:
+        if failed is not None:
             update["$push"] = {"failed_days": {"date": failed[0], "error": failed[1]}}
+        else:
+            update["$inc"] = {"days": 1, "records": records}
+            if kept is not None:
+                update["$push"] = {"kept_days": {"date": kept[0], "reason": kept[1]}}
         self.runs.update_one({"_id": run_id, "owner": owner, "status": "running"}, update)
 
     def finish(
@@ -139,9 +145,18 @@ class RunStore:
         error: str,
         now: dt.datetime,
         failed_days: Iterable[tuple[str, str]] = (),
+        unavailable: Iterable[dict[str, str]] = (),
+        notice: str = "",
     ) -> bool:
         update: dict[str, Any] = {
-            "$set": {"status": status, "error": error, "finished_at": now, "owner": None}
+            "$set": {
+                "status": status,
+                "error": error,
+                "finished_at": now,
+                "owner": None,
+                "unavailable_days": list(unavailable),
+                "notice": notice,
+            }
         }
         more = [{"date": day, "error": message} for day, message in failed_days]
         if more:

@@ -3,6 +3,10 @@ and end with a status the user can act on.
 
 - Every completed day is written at once (and stays, whatever happens later in the run).
 - A day the provider answered in an unknown shape fails alone; it is never stored as zero.
+- Days outside the window the provider's API serves (``Connector.served_days``) are not asked
+  for; the run names them and why (``unavailable_days``, ``notice``) and does not fail for them.
+- An empty answer for a day with stored records keeps them and flags the day (``kept_days``);
+  only a second empty answer, in a later run, erases them (``usage.emptydays``).
 - 401/403: the credential is marked invalid in keyvault with the connector's message.
 - Provider outage: the run ends (partial when some days were stored, else failed) and the
   days not reached are listed as failed; the next scheduled sync retries from the first one.
@@ -48,6 +52,9 @@ class Outcome:
     stored: list[dt.date] = field(default_factory=list)
     failed: list[tuple[dt.date, str]] = field(default_factory=list)
     unreached: list[tuple[dt.date, str]] = field(default_factory=list)  # after a whole-run error
+    unavailable: list[tuple[dt.date, str]] = field(default_factory=list)  # outside the provider's window
+    kept: list[tuple[dt.date, str]] = field(default_factory=list)  # answered empty, stored records kept
+    erased: list[dt.date] = field(default_factory=list)  # answered empty a second time: records removed
     error: str = ""
 
     def status(self) -> str:
@@ -59,6 +66,13 @@ class Outcome:
 def platform_name(platform: str) -> str:
     known = PLATFORMS.get(platform)
     return known.name if known else platform
+
+
+def kept_message(platform: str) -> str:
+    return (
+        f"{platform_name(platform)} answered this day with no usage although records are stored for it; "
+        "they are kept and flagged until a later sync confirms the day is empty."
+    )
 
 
 def day_error(platform: str, error: ConnectorError) -> str:
@@ -108,8 +122,13 @@ class SyncJob:
             status = outcome.status()
             error = _summary(outcome)
             unreached = [(d.isoformat(), e) for d, e in outcome.unreached]
-            self.runs.finish(run["_id"], self.owner, status, error, self.clock(), unreached)
-            self._after(run, outcome)
+            platform = run["platform"]
+            spans = unavailable_spans(outcome.unavailable)
+            notice = " ".join(
+                filter(None, [_unavailable_text(platform, spans), _empty_text(platform, outcome)])
+            )
+            self.runs.finish(run["_id"], self.owner, status, error, self.clock(), unreached, spans, notice)
+            self._after(run, outcome, _unavailable_text(platform, spans))
             log.info(
                 "sync finished",
                 extra={"run_id": run["_id"], "status": status, "days": len(outcome.stored)},
@@ -164,9 +183,10 @@ class SyncJob:
             return outcome
         done: set[dt.date] = set()
         days = [d.isoformat() for d in iter_days(first, last)]
+        connector = self.connectors(platform)
         try:
             with self.records.rollups.deferred(account_id, days):
-                self._fetch_and_store(run, platform, api_key, first, last, done, outcome)
+                self._fetch_and_store(run, connector, api_key, first, last, done, outcome)
         except InvalidCredential as exc:
             outcome.error = exc.message_for_user
             self._mark_invalid(account_id, credential_id, exc.message_for_user)
@@ -181,15 +201,21 @@ class SyncJob:
         if outcome.error:
             today = self.clock().date()
             for day in iter_days(first, min(last, today)):
-                if day not in done:
+                if day in done:
+                    continue
+                reason = connector.unavailable_reason(day, today)
+                if reason:
+                    outcome.unavailable.append((day, reason))  # would not have been asked anyway
+                else:
                     outcome.unreached.append((day, outcome.error))
+            outcome.unavailable.sort()
             outcome.failed.extend(outcome.unreached)
         return outcome
 
     def _fetch_and_store(
         self,
         run: dict[str, Any],
-        platform: str,
+        connector: Connector,
         api_key: str,
         first: dt.date,
         last: dt.date,
@@ -197,24 +223,41 @@ class SyncJob:
         outcome: Outcome,
     ) -> None:
         """Each day the provider answers is stored at once; a day it could not give fails alone."""
-        account_id, credential_id = run["account_id"], run["credential_id"]
-        connector = self.connectors(platform)
+        account_id, credential_id, platform = run["account_id"], run["credential_id"], connector.platform
+        marks = self.records.empty_days.between(account_id, credential_id, first, last)
         for result in connector.fetch(api_key, first, last):
             if self.stopping():
                 raise Interrupted()
             done.add(result.day)
-            if result.ok:
-                n = self.records.replace_day(
-                    account_id, credential_id, platform, result.day, result.records, run["_id"], self.clock()
-                )
-                self.runs.progress(run["_id"], self.owner, self.clock(), records=n)
-                outcome.stored.append(result.day)
-            else:
+            iso = result.day.isoformat()
+            if result.unavailable:
+                outcome.unavailable.append((result.day, result.unavailable))
+                continue
+            if not result.ok:
                 message = _scrub(day_error(platform, result.error), api_key)  # type: ignore[arg-type]
-                self.runs.progress(
-                    run["_id"], self.owner, self.clock(), failed=(result.day.isoformat(), message)
-                )
+                self.runs.progress(run["_id"], self.owner, self.clock(), failed=(iso, message))
                 outcome.failed.append((result.day, message))
+                continue
+            if not result.records and self.records.synced_records(
+                account_id, credential_id, platform, result.day
+            ):
+                if marks.get(iso) in (None, run["_id"]):  # the first empty answer (this run may be resumed)
+                    self.records.empty_days.mark(
+                        account_id, credential_id, result.day, run["_id"], self.clock()
+                    )
+                    self.records.flag_day(account_id, credential_id, platform, result.day)
+                    message = kept_message(platform)
+                    self.runs.progress(run["_id"], self.owner, self.clock(), kept=(iso, message))
+                    outcome.kept.append((result.day, message))
+                    continue
+                outcome.erased.append(result.day)  # empty again in a later run: the day is empty
+            n = self.records.replace_day(
+                account_id, credential_id, platform, result.day, result.records, run["_id"], self.clock()
+            )
+            if iso in marks:
+                self.records.empty_days.clear(account_id, credential_id, result.day)
+            self.runs.progress(run["_id"], self.owner, self.clock(), records=n)
+            outcome.stored.append(result.day)
 
     def _mark_invalid(self, account_id: str, credential_id: str, message: str) -> None:
         try:
@@ -223,22 +266,28 @@ class SyncJob:
             log.warning("could not mark credential invalid", extra={"error_type": type(exc).__name__})
         self.runs.update_target(account_id, credential_id, {"status": "invalid"})
 
-    def _after(self, run: dict[str, Any], outcome: Outcome) -> None:
-        """Remember how far this credential is synced, and tell keyvault when a sync worked."""
+    def _after(self, run: dict[str, Any], outcome: Outcome, key_note: str) -> None:
+        """Remember how far this credential is synced, and tell keyvault when a sync worked (with
+        the days the provider cannot give, so the key says it too)."""
         account_id, credential_id = run["account_id"], run["credential_id"]
+        answered = outcome.stored + [d for d, _ in outcome.kept]
         target = self.runs.get_target(account_id, credential_id)
         if target is not None:
             fields: dict[str, Any] = {"last_run_id": run["_id"]}
-            if outcome.stored:
-                latest = max(outcome.stored).isoformat()
+            if answered:
+                latest = max(answered).isoformat()
                 fields["synced_until"] = max(latest, target.get("synced_until") or latest)
-            fields["retry_from"] = min(d for d, _ in outcome.failed).isoformat() if outcome.failed else None
+            # Kept days are asked again by the next scheduled sync, which confirms or refills them.
+            again = [d for d, _ in outcome.failed] + [d for d, _ in outcome.kept]
+            fields["retry_from"] = min(again).isoformat() if again else None
             self.runs.update_target(account_id, credential_id, fields)
-        if outcome.stored:
-            try:
-                self.credentials.mark_synced(account_id, credential_id, self.clock())
-            except Exception as exc:  # status is informative; the data is stored already
-                log.warning("could not record the sync in keyvault", extra={"error_type": type(exc).__name__})
+        try:
+            if answered:
+                self.credentials.mark_synced(account_id, credential_id, self.clock(), key_note)
+            elif key_note and not outcome.error:
+                self.credentials.note(account_id, credential_id, key_note)
+        except Exception as exc:  # status is informative; the data is stored already
+            log.warning("could not record the sync in keyvault", extra={"error_type": type(exc).__name__})
 
 
 def run_context(run: dict[str, Any]) -> context.RequestContext:
@@ -261,6 +310,49 @@ def _summary(outcome: Outcome) -> str:
         first = outcome.failed[0][1]
         return f"{len(outcome.failed)} of {total} days could not be read; see failed_days. {first}"
     return ""
+
+
+def unavailable_spans(days: list[tuple[dt.date, str]]) -> list[dict[str, str]]:
+    """Consecutive days with the same reason as one span: [{from, to, reason}]."""
+    spans: list[dict[str, str]] = []
+    previous: dt.date | None = None
+    for day, reason in sorted(days):
+        if (
+            spans
+            and previous is not None
+            and day - previous == dt.timedelta(days=1)
+            and spans[-1]["reason"] == reason
+        ):
+            spans[-1]["to"] = day.isoformat()
+        else:
+            spans.append({"from": day.isoformat(), "to": day.isoformat(), "reason": reason})
+        previous = day
+    return spans
+
+
+def _unavailable_text(platform: str, spans: list[dict[str, str]]) -> str:
+    if not spans:
+        return ""
+    parts = [
+        (s["from"] if s["from"] == s["to"] else f"{s['from']} to {s['to']}") + f" ({s['reason']})"
+        for s in spans
+    ]
+    name = platform_name(platform)
+    return f"{name} cannot give {'; '.join(parts)}. These days were not asked for and are not failures."
+
+
+def _empty_text(platform: str, outcome: Outcome) -> str:
+    text = []
+    if outcome.kept:
+        days = ", ".join(d.isoformat() for d, _ in outcome.kept)
+        text.append(
+            f"{platform_name(platform)} answered {days} with no usage although records are stored; "
+            "they are kept and flagged until a later sync confirms the day is empty."
+        )
+    if outcome.erased:
+        days = ", ".join(d.isoformat() for d in outcome.erased)
+        text.append(f"{days}: answered empty a second time, so the stored records were removed.")
+    return " ".join(text)
 
 
 def _scrub(text: str, api_key: str) -> str:

@@ -13,15 +13,27 @@ class FakeDeepgram(FakeProviderServer):
     """``load_billing("proj-1", [{"date": ..., "line_item": "streaming::nova-3", "dollars": "1.23"}])``.
 
     Usage rows: ``{"date", "models": [...], "hours", "tts_characters", "requests", ...}``.
-    A row with a ``"result"`` key is served verbatim. Ranges are inclusive dates.
+    A row with a ``"result"`` key is served verbatim.
+
+    Dates follow the reference (developers.deepgram.com/reference/manage/usage/breakdown/get):
+    ``start``/``end`` are YYYY-MM-DD (anything else is a 400), results are one row per day and
+    grouping (``resolution`` one day), each labelled ``grouping.start = grouping.end = day`` as in
+    the API definition's example. Whether ``end`` is inclusive is not documented, so the fake
+    serves either reading: ``end_inclusive`` (default True) or exclusive.
     """
 
     path_prefix = "/v1"
     default_key = "0123456789abcdef0123456789abcdef01234567"
 
-    def __init__(self, api_key: str | None = None, projects: tuple[str, ...] = ("project-1",)) -> None:
+    def __init__(
+        self,
+        api_key: str | None = None,
+        projects: tuple[str, ...] = ("project-1",),
+        end_inclusive: bool = True,
+    ) -> None:
         super().__init__(api_key)
         self.projects = list(projects)
+        self.end_inclusive = end_inclusive
         self._rows: dict[tuple[str, str], list[tuple[date, Any]]] = defaultdict(list)
 
     def load_billing(self, project_id: str, rows: list[dict[str, Any]]) -> None:
@@ -80,11 +92,24 @@ class FakeDeepgram(FakeProviderServer):
             or parts[1] not in self.projects
         ):
             return 404, self.error_body(404, f"unknown path {path}")
-        start, end = date.fromisoformat(query["start"][0]), date.fromisoformat(query["end"][0])
-        results = [r for day, r in self._rows[(parts[1], parts[2])] if start <= day <= end]
+        start, end = _day(query, "start", date.min), _day(query, "end", date.max)
+        if end < start:
+            return 400, self.error_body(400, "end must not be before start")
+        inside = (lambda d: start <= d <= end) if self.end_inclusive else (lambda d: start <= d < end)
+        results = [r for day, r in self._rows[(parts[1], parts[2])] if inside(day)]
         return 200, {
             "start": query["start"][0],
             "end": query["end"][0],
             "resolution": {"units": "day", "amount": 1},
             "results": results,
         }
+
+
+def _day(query: dict[str, list[str]], name: str, default: date) -> date:
+    """A YYYY-MM-DD query value (optional: no limit); a malformed one is a 400 (ValueError)."""
+    if name not in query:
+        return default
+    value = query[name][0]
+    if len(value) != 10:
+        raise ValueError(f"{name} must be YYYY-MM-DD")
+    return date.fromisoformat(value)

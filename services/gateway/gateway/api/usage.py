@@ -139,6 +139,11 @@ def sync_run_json(run: pb.SyncRun) -> dict[str, Any]:
         "records": run.records,
         "error": run.error or None,
         "failed_days": [{"date": f.date, "error": f.error} for f in run.failed_days],
+        "unavailable_days": [
+            {"from": u.from_date, "to": u.to_date, "reason": u.reason} for u in run.unavailable_days
+        ],
+        "kept_days": [{"date": k.date, "reason": k.error} for k in run.kept_days],
+        "notice": run.notice or None,
         "queued_at": timestamp(run, "queued_at"),
         "started_at": timestamp(run, "started_at"),
         "finished_at": timestamp(run, "finished_at"),

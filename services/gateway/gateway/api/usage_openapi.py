@@ -49,6 +49,28 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
                     "properties": {"date": _DAY, "error": {"type": "string"}},
                 },
             },
+            "unavailable_days": {
+                "type": "array",
+                "description": "Days the provider's API cannot give (outside the window it serves); "
+                "never requested and not failures",
+                "items": {
+                    "type": "object",
+                    "properties": {"from": _DAY, "to": _DAY, "reason": {"type": "string"}},
+                },
+            },
+            "kept_days": {
+                "type": "array",
+                "description": "Days the provider answered empty although costs were stored: the stored "
+                "records were kept and flagged; a second empty answer in a later sync erases them",
+                "items": {
+                    "type": "object",
+                    "properties": {"date": _DAY, "reason": {"type": "string"}},
+                },
+            },
+            "notice": {
+                "type": ["string", "null"],
+                "description": "What to know about a run that did not fail",
+            },
             "queued_at": _TIME,
             "started_at": _TIME,
             "finished_at": _TIME,

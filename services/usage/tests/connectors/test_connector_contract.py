@@ -114,6 +114,8 @@ def harness(request: pytest.FixtureRequest) -> Harness:
 
 
 def make(h: Harness, fake: Any, http: Any, clock: Any) -> Any:
+    if hasattr(fake, "clock"):
+        fake.clock = clock  # a fake whose answers depend on today (OpenRouter's window) shares the clock
     return connector_for(h.platform, http=http, base_url=fake.url, clock=clock, **(h.extra or {}))
 
 
@@ -187,6 +189,8 @@ def test_base_url_comes_from_environment(harness: Harness, http: Any, clock: Any
     with harness.fake() as fake:
         harness.load_one_day(fake, DATA_DAY)
         env = {f"PROVIDER_BASE_URL_{harness.platform.upper()}": fake.url + "/"}
+        if hasattr(fake, "clock"):
+            fake.clock = clock
         connector = connector_for(harness.platform, http=http, env=env, clock=clock, **(harness.extra or {}))
         results = list(connector.fetch(fake.api_key, DATA_DAY, DATA_DAY))
     assert total_cost(results[0].records) == COST

@@ -104,6 +104,7 @@ def test_fake_tenants_keep_data_and_failures_apart(http: HttpClient, clock: Any)
     """One shared fake serves independent data sets by API key (the session stack relies on it)."""
     with FakeOpenRouter() as fake:
         first, second = fake.tenant(), fake.tenant()
+        first.clock = clock
         first.load_activity([{"date": "2026-09-01", "model": "a/b", "usage": "1.5"}])
         second.unavailable()
         connector = connector_for("openrouter", http=http, base_url=first.url, clock=clock)

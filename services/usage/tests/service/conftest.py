@@ -60,8 +60,8 @@ class MemoryCredentials:
     def mark_invalid(self, account_id: str, credential_id: str, message: str) -> None:
         self.status[(account_id, credential_id)] = ("invalid", message)
 
-    def mark_synced(self, account_id: str, credential_id: str, at: dt.datetime) -> None:
-        self.status[(account_id, credential_id)] = ("active", "")
+    def mark_synced(self, account_id: str, credential_id: str, at: dt.datetime, message: str = "") -> None:
+        self.status[(account_id, credential_id)] = ("active", message)
         self.synced_at[(account_id, credential_id)] = at
 
     def note(self, account_id: str, credential_id: str, message: str) -> None:
@@ -98,6 +98,8 @@ class Harness:
     def connect(self, platform: str, credential_id: str, account_id: str = ACCOUNT):  # noqa: ANN201
         """A fresh tenant on the platform's fake, registered as this credential's key."""
         tenant = self.fakes.by_platform[platform].tenant()
+        if hasattr(tenant, "clock"):
+            tenant.clock = self.clock  # a fake whose answers depend on today uses the test's clock
         self.credentials.add(account_id, credential_id, platform, tenant.api_key)
         return tenant
 

@@ -69,10 +69,13 @@ class DayResult:
     records: tuple[UsageRecord, ...] = ()
     error: ConnectorError | None = None
     provisional: bool = False
+    # Why the provider's API cannot give this day at all (outside the window it serves). Such a
+    # day is never requested: it is neither stored nor failed, only reported.
+    unavailable: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.error is None
+        return self.error is None and not self.unavailable
 
 
 class DayBuckets:
@@ -147,6 +150,12 @@ class Connector(ABC):
     invalid_key_message: ClassVar[str]
     window_days: ClassVar[int] = 31  # days fetched per request batch (provider limits)
     provisional_days: ClassVar[int] = 3  # providers revise the latest days
+    # The days the provider's API serves, counted back from today (UTC): None means no limit;
+    # N means only the N completed days before today. ``serves_today`` False: the API refuses
+    # the current, unfinished day. Days outside are never requested (see ``unavailable_reason``).
+    history_days: ClassVar[int | None] = None
+    serves_today: ClassVar[bool] = True
+    history_reason: ClassVar[str] = ""  # why, in words for the user (with the limit above)
 
     def __init__(
         self,
@@ -161,15 +170,23 @@ class Connector(ABC):
         self._clock = clock or (lambda: datetime.now(UTC))
 
     def fetch(self, api_key: str, start: date, end: date) -> Iterator[DayResult]:
-        """Yield a DayResult for every day in ``[start, end]`` up to today (UTC)."""
+        """Yield a DayResult for every day in ``[start, end]`` up to today (UTC).
+
+        Days the provider's API does not serve (``served_days``) are yielded as ``unavailable``
+        without a request: asking would only earn a 400.
+        """
         if end < start:
             raise ValueError("end must not be before start")
         today = self._clock().astimezone(UTC).date()
         end = min(end, today)
         provisional_from = today - timedelta(days=self.provisional_days - 1)
-        first = start
-        while first <= end:
-            last = min(end, first + timedelta(days=self.window_days - 1))
+        earliest, latest = self.served_days(today)
+        first = max(start, earliest) if earliest is not None else start
+        served_end = min(end, latest)
+        for day in iter_days(start, min(end, first - timedelta(days=1))):
+            yield self._unavailable(day, today, provisional_from)
+        while first <= served_end:
+            last = min(served_end, first + timedelta(days=self.window_days - 1))
             buckets = DayBuckets(first, last)
             try:
                 self._fetch_window(api_key, buckets)
@@ -186,6 +203,29 @@ class Connector(ABC):
                     merged = [dataclasses.replace(r, provisional=True) for r in merged]
                 yield DayResult(day, tuple(merged), None, provisional)
             first = last + timedelta(days=1)
+        for day in iter_days(max(start, latest + timedelta(days=1)), end):
+            yield self._unavailable(day, today, provisional_from)
+
+    def _unavailable(self, day: date, today: date, provisional_from: date) -> DayResult:
+        reason = self.unavailable_reason(day, today)
+        return DayResult(day, provisional=day >= provisional_from, unavailable=reason)
+
+    def served_days(self, today: date) -> tuple[date | None, date]:
+        """The first (None: no limit) and last day the provider's API answers for, given today."""
+        earliest = today - timedelta(days=self.history_days) if self.history_days is not None else None
+        latest = today if self.serves_today else today - timedelta(days=1)
+        return earliest, latest
+
+    def unavailable_reason(self, day: date, today: date) -> str:
+        """Why the API cannot give ``day`` ("" when it can)."""
+        earliest, latest = self.served_days(today)
+        if day > latest:
+            if day == today:
+                return "today is not over yet and the API only serves completed UTC days; it is read tomorrow"
+            return "the day has not happened yet"
+        if earliest is not None and day < earliest:
+            return self.history_reason or f"the API keeps only the last {self.history_days} days"
+        return ""
 
     @abstractmethod
     def _fetch_window(self, api_key: str, buckets: DayBuckets) -> None:
@@ -213,12 +253,18 @@ class Connector(ABC):
             body = self._get(api_key, path, query)
             if not isinstance(body, dict) or not isinstance(body.get("data"), list):
                 raise UnexpectedShape(None, f"{path}: expected an object with a 'data' list")
-            yield body
-            cursor = body.get("next_page")
-            if not body.get("has_more") or not cursor:
-                return
-            if not isinstance(cursor, str) or cursor in seen:
+            more, cursor = body.get("has_more"), body.get("next_page")
+            if more is not None and not isinstance(more, bool):
+                raise UnexpectedShape(None, f"{path}: 'has_more' is not a boolean")
+            if more and not cursor:
+                # The provider says there is more but gives no way to ask for it: keeping what
+                # came would store partial days as if complete, so the whole window fails.
+                raise UnexpectedShape(None, f"{path}: 'has_more' is true but there is no 'next_page' cursor")
+            if more and (not isinstance(cursor, str) or cursor in seen):
                 raise UnexpectedShape(None, f"{path}: pagination cursor repeated or invalid")
+            yield body
+            if not more:
+                return
             seen.add(cursor)
         raise UnexpectedShape(None, f"{path}: more than {MAX_PAGES} pages")
 

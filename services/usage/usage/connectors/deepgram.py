@@ -2,19 +2,26 @@
 
 Auth: ``Authorization: Token <key>``; the key needs read access to usage/billing.
 Both endpoints are per project, so the projects the key can see are listed
-first and summed. Each day is asked separately (``start=end=day``; the API
-takes whole dates and we read the range as inclusive), so one bad day fails alone.
+first and summed.
+
+Dates: ``start`` and ``end`` are whole dates (YYYY-MM-DD). Deepgram's reference does not
+say whether ``end`` is inclusive. So a window ``first..last`` is asked as
+``start=first&end=last+1``, and every result row is placed on the day its own
+``grouping.start`` names (the breakdown is per day: ``resolution`` is one day). Rows
+for ``last+1``, which only an inclusive ``end`` returns, are dropped. Either reading
+gives the same records. A row without a day, or one spanning more than one day,
+fails the window instead of being guessed at.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ..records import UNATTRIBUTED_MODEL, LineItem, UsageRecord, to_decimal
-from .base import Connector, DayBuckets, DayResult, ProviderRejected, UnexpectedShape, iter_days
+from .base import Connector, DayBuckets, DayResult, UnexpectedShape
 
 PROJECTS_PATH = "/projects"
 _SECONDS_PER_HOUR = Decimal(3600)
@@ -44,7 +51,7 @@ class DeepgramConnector(Connector):
         "the Member role or higher (usage:read and billing:read) in the Deepgram Console: "
         "https://console.deepgram.com/ > your project > API Keys."
     )
-    window_days = 1
+    window_days = 31  # one request per endpoint and project per 31 days, split by the per-day rows
 
     _projects: list[str] | None = None
 
@@ -66,38 +73,43 @@ class DeepgramConnector(Connector):
 
     def _fetch_window(self, api_key: str, buckets: DayBuckets) -> None:
         projects = self._project_ids(api_key)
-        for day in iter_days(buckets.first, buckets.last):
-            params: list[tuple[str, str | int]] = [("start", day.isoformat()), ("end", day.isoformat())]
-            for project in projects:
-                base = f"{PROJECTS_PATH}/{project}"
-                try:
-                    billing = self._get(
-                        api_key, f"{base}/billing/breakdown", params + [("grouping", "line_item")]
-                    )
-                    usage = self._get(api_key, f"{base}/usage/breakdown", params + [("grouping", "models")])
-                except ProviderRejected as exc:
-                    buckets.fail(day, exc)
-                    continue
-                self._read(buckets, day, "billing/breakdown", billing, self._billing_record)
-                self._read(buckets, day, "usage/breakdown", usage, self._usage_record)
+        after = buckets.last + timedelta(days=1)  # right whether `end` is inclusive or exclusive
+        params: list[tuple[str, str | int]] = [
+            ("start", buckets.first.isoformat()),
+            ("end", after.isoformat()),
+        ]
+        for project in projects:
+            base = f"{PROJECTS_PATH}/{project}"
+            # A ProviderRejected fails the whole window (base.Connector.fetch).
+            billing = self._get(api_key, f"{base}/billing/breakdown", params + [("grouping", "line_item")])
+            usage = self._get(api_key, f"{base}/usage/breakdown", params + [("grouping", "models")])
+            self._read(buckets, "billing/breakdown", billing, self._billing_record)
+            self._read(buckets, "usage/breakdown", usage, self._usage_record)
 
     def _read(
         self,
         buckets: DayBuckets,
-        day: date,
         what: str,
         body: Any,
         parse: Callable[[date, dict[str, Any]], UsageRecord],
     ) -> None:
-        with buckets.guard(day, what):
+        placed: list[tuple[date, dict[str, Any]]] = []
+        with buckets.guard(None, what):
             results = body["results"]
             if not isinstance(results, list):
-                raise UnexpectedShape(day, "'results' is not a list")
-            for result in results:
-                grouping = result.get("grouping") or {}
-                started = grouping.get("start")
-                if started and date.fromisoformat(str(started)[:10]) != day:
-                    raise UnexpectedShape(day, f"result for {started} in the answer for {day}")
+                raise UnexpectedShape(None, "'results' is not a list")
+            resolution = body.get("resolution")
+            if resolution is not None and (resolution.get("units"), resolution.get("amount")) != ("day", 1):
+                raise UnexpectedShape(None, f"resolution {resolution!r}, expected one day")
+            placed = [(row_day(result), result) for result in results]
+        after = buckets.last + timedelta(days=1)
+        for day, result in placed:  # empty when the guard above failed the window
+            if day == after:
+                continue  # the extra day an inclusive `end` returns
+            if not buckets.covers(day):
+                buckets.fail_all(UnexpectedShape(None, f"{what}: result for {day} outside the request"))
+                return
+            with buckets.guard(day, what):
                 buckets.add(parse(day, result))
 
     def _billing_record(self, day: date, result: dict[str, Any]) -> UsageRecord:
@@ -125,3 +137,18 @@ class DeepgramConnector(Connector):
         models = [str(m) for m in ((result.get("grouping") or {}).get("models") or []) if m]
         model = ",".join(models) or UNATTRIBUTED_MODEL
         return UsageRecord(self.platform, day, model, "api", units={k: v for k, v in units.items() if v})
+
+
+def row_day(result: Any) -> date:
+    """The day a breakdown row covers: ``grouping.start``; a row over several days is refused."""
+    grouping = result.get("grouping")
+    if not isinstance(grouping, dict) or not grouping.get("start"):
+        raise UnexpectedShape(None, "a result has no grouping.start, so its day is unknown")
+    start = date.fromisoformat(str(grouping["start"])[:10])
+    end = grouping.get("end")
+    if end:
+        # One day reads start=end (inclusive label) or end=start+1 (exclusive label).
+        span = (date.fromisoformat(str(end)[:10]) - start).days
+        if span not in (0, 1):
+            raise UnexpectedShape(None, f"a result covers {start}..{str(end)[:10]}, not one day")
+    return start

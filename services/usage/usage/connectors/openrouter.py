@@ -1,8 +1,10 @@
 """OpenRouter activity: USD spent, tokens and requests per day and model.
 
 Auth: a Management key as ``Authorization: Bearer``. The activity endpoint
-covers the last 30 completed UTC days and is asked one day at a time, so a
-problem with one day fails only that day.
+answers only for the last 30 completed UTC days (today and older days earn a 400),
+so the connector declares that window and never asks outside it: those days are
+reported as unavailable, not failed. Inside the window it asks one day at a time,
+so a problem with one day fails only that day.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ class OpenRouterConnector(Connector):
         "https://openrouter.ai/settings/provisioning and connect that key instead of an inference key."
     )
     window_days = 1  # one request per day; yield each day as soon as it is read
+    # GET /activity: "the last 30 (completed) UTC days"; `date` is "a single UTC date in the
+    # last 30 days". Today is not completed, so it is not served either.
+    history_days = 30
+    serves_today = False
+    history_reason = "OpenRouter's activity API keeps only the last 30 completed UTC days"
 
     def _headers(self, api_key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {api_key}"}
@@ -40,7 +47,7 @@ class OpenRouterConnector(Connector):
             try:
                 body = self._get(api_key, ACTIVITY_PATH, [("date", day.isoformat())])
             except ProviderRejected as exc:
-                buckets.fail(day, exc)  # e.g. a day outside the 30-day history
+                buckets.fail(day, exc)  # the day is inside the window: a real refusal
                 continue
             with buckets.guard(day, ACTIVITY_PATH):
                 rows = body["data"]
