@@ -25,6 +25,8 @@ UNATTRIBUTED_MODEL = "(other)"
 PRICE_UNKNOWN = "price_unknown"
 BYOK_BILLED_UPSTREAM = "byok_billed_upstream"
 PRIORITY_COST_NOT_REPORTED = "priority_tier_cost_not_reported"
+# ElevenLabs: the key may not read the workspace's usage, so only its owner's is counted.
+WORKSPACE_USAGE_NOT_INCLUDED = "workspace_usage_not_included"
 
 
 class DecimalParseError(ValueError):
