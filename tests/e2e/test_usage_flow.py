@@ -146,7 +146,15 @@ def test_connect_sync_and_see_exact_costs(
     total = sum(expected.values(), Decimal(0))
     assert Decimal(body["total_cost_usd"]) == total == Decimal("25.7042252")
     assert body["currency"] == "USD" and (body["from"], body["to"]) == (frm, to)
-    assert body["units"]["input_tokens"] == 5_010_051 + 1800 and body["units"]["requests"] == 47
+    # One meaning per unit name (svccommon.units): OpenAI's input (no cached tokens in this data)
+    # and Anthropic's uncached input add up under input_uncached_tokens.
+    assert body["units"]["input_uncached_tokens"] == 5_010_051 + 1800 and body["units"]["requests"] == 47
+    assert "input_tokens" not in body["units"] and "cached_input_tokens" not in body["units"]
+    summed: dict[str, int] = defaultdict(int)
+    for group in body["groups"]:
+        for name, count in group["units"].items():
+            summed[name] += count
+    assert summed == body["units"]
     assert [list(g)[:3] for g in body["groups"]][0] == ["day", "platform", "model"]
     print(f"\n[usage e2e] {len(shown)} groups, total ${body['total_cost_usd']}")
 

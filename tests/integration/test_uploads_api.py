@@ -87,7 +87,10 @@ def test_upload_preview_import_summary_and_import_again(stack, http, account):
     first = next(
         r for r in up["records_preview"] if r["model"] == "gpt-4o-2024-08-06" and r["date"] == "2025-01-01"
     )
-    assert first["cost_usd"] == "0.0875" and first["units"] == {"input_tokens": 15000, "output_tokens": 5000}
+    assert first["cost_usd"] == "0.0875" and first["units"] == {
+        "input_uncached_tokens": 15000,
+        "output_tokens": 5000,
+    }
     assert first["line_items"][0] == {
         "name": "gpt-4o-2024-08-06, input",
         "quantity": "15000.0",

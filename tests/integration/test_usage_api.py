@@ -123,7 +123,7 @@ def test_parser_imports_file_records_and_only_the_parser_may(
                 date=day,
                 model='=HYPERLINK("evil")',
                 cost_usd="1.5",
-                units={"input_tokens": 7},
+                units={"input_tokens": 7},  # a legacy unit name: read as input_uncached_tokens
             ),
             pb.RecordInput(platform="mistral", date=day, model="mistral-large", cost_usd="0.25"),
         ],
@@ -146,7 +146,7 @@ def test_parser_imports_file_records_and_only_the_parser_may(
         {
             "source": "file",
             "cost_usd": "1.75",
-            "units": {"input_tokens": 7},
+            "units": {"input_uncached_tokens": 7},
             "records": 2,
             "provisional": False,
             "estimated": False,

@@ -76,7 +76,8 @@ class Platform:
         }
 
 
-_TOKENS = ("input_tokens", "output_tokens", "cached_input_tokens")
+# Unit names: svccommon.units (one meaning on every platform).
+_TOKENS = ("input_uncached_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
 _FILE_ONLY = "No usage API: upload a billing file."
 
 PLATFORMS: dict[str, Platform] = {
@@ -86,7 +87,21 @@ PLATFORMS: dict[str, Platform] = {
             "openai",
             "OpenAI",
             "both",
-            (*_TOKENS, "requests", "characters", "seconds", "images", "operations"),
+            (
+                *_TOKENS,
+                "input_audio_tokens",
+                "input_image_tokens",
+                "output_audio_tokens",
+                "output_image_tokens",
+                "requests",
+                "characters",
+                "seconds",
+                "images",
+                "web_search_calls",
+                "file_search_calls",
+                "code_interpreter_sessions",
+                "vector_store_bytes",
+            ),
             "An Admin key (sk-admin-...), not a project key: create one at "
             "https://platform.openai.com/settings/organization/admin-keys",
             "sk-admin-",
@@ -95,7 +110,7 @@ PLATFORMS: dict[str, Platform] = {
             "anthropic",
             "Anthropic",
             "both",
-            (*_TOKENS, "cache_write_input_tokens", "operations"),
+            (*_TOKENS, "web_search_calls"),
             "An Admin API key (sk-ant-admin...): an organization admin creates it in the Claude "
             "Console under Settings > Admin keys.",
             "sk-ant-admin",
@@ -104,7 +119,7 @@ PLATFORMS: dict[str, Platform] = {
             "elevenlabs",
             "ElevenLabs",
             "api_key",
-            ("characters",),
+            ("characters", "credits"),
             "An API key with usage access, from https://elevenlabs.io/app/settings/api-keys. "
             "Costs are estimated from characters.",
         ),
@@ -112,7 +127,7 @@ PLATFORMS: dict[str, Platform] = {
             "openrouter",
             "OpenRouter",
             "api_key",
-            ("input_tokens", "output_tokens", "reasoning_tokens", "requests"),
+            ("input_unsplit_tokens", "output_tokens", "reasoning_tokens", "requests"),
             "A Management (provisioning) key, not an inference key: "
             "https://openrouter.ai/settings/management-keys",
         ),
@@ -120,7 +135,7 @@ PLATFORMS: dict[str, Platform] = {
             "deepgram",
             "Deepgram",
             "api_key",
-            ("seconds", "characters", "input_tokens", "output_tokens", "requests"),
+            ("seconds", "agent_seconds", "characters", "input_uncached_tokens", "output_tokens", "requests"),
             "An API key with the Member role or higher (usage and billing read) from the Deepgram "
             "Console: https://console.deepgram.com/",
         ),
@@ -128,7 +143,7 @@ PLATFORMS: dict[str, Platform] = {
             "google",
             "Google Gemini / Vertex AI",
             "file",
-            ("input_tokens", "output_tokens", "characters", "seconds", "images"),
+            ("input_uncached_tokens", "output_tokens", "characters", "seconds", "images"),
             "No spend API for Gemini keys: upload a Cloud Billing export (BigQuery billing export "
             "as CSV) covering 'Gemini API' and 'Vertex AI'.",
         ),
@@ -136,7 +151,7 @@ PLATFORMS: dict[str, Platform] = {
             "aws_bedrock",
             "AWS Bedrock",
             "file",
-            ("input_tokens", "output_tokens", "requests"),
+            ("input_uncached_tokens", "output_tokens", "requests"),
             "Upload a Cost Explorer / Cost and Usage Report CSV that includes Amazon Bedrock and "
             "the '(Amazon Bedrock Edition)' Marketplace services.",
         ),
@@ -144,23 +159,37 @@ PLATFORMS: dict[str, Platform] = {
             "azure_openai",
             "Azure OpenAI",
             "file",
-            ("input_tokens", "output_tokens", "images"),
+            ("input_uncached_tokens", "output_tokens", "images"),
             "Upload a Cost Management export (CSV) of the subscription with Azure OpenAI.",
         ),
         Platform(
             "mistral",
             "Mistral",
             "file",
-            ("input_tokens", "output_tokens"),
+            ("input_uncached_tokens", "output_tokens"),
             "Upload the usage/billing export from the Mistral console.",
         ),
-        Platform("cohere", "Cohere", "file", ("input_tokens", "output_tokens"), _FILE_ONLY),
+        Platform("cohere", "Cohere", "file", ("input_uncached_tokens", "output_tokens"), _FILE_ONLY),
         Platform(
-            "groq", "Groq", "file", ("input_tokens", "output_tokens", "seconds", "characters"), _FILE_ONLY
+            "groq",
+            "Groq",
+            "file",
+            ("input_uncached_tokens", "output_tokens", "seconds", "characters"),
+            _FILE_ONLY,
         ),
-        Platform("together", "Together AI", "file", ("input_tokens", "output_tokens", "images"), _FILE_ONLY),
         Platform(
-            "perplexity", "Perplexity", "file", ("input_tokens", "output_tokens", "requests"), _FILE_ONLY
+            "together",
+            "Together AI",
+            "file",
+            ("input_uncached_tokens", "output_tokens", "images"),
+            _FILE_ONLY,
+        ),
+        Platform(
+            "perplexity",
+            "Perplexity",
+            "file",
+            ("input_uncached_tokens", "output_tokens", "requests"),
+            _FILE_ONLY,
         ),
         Platform("assemblyai", "AssemblyAI", "file", ("seconds",), _FILE_ONLY),
         Platform("replicate", "Replicate", "file", ("seconds",), _FILE_ONLY),

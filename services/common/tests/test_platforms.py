@@ -69,3 +69,10 @@ def test_unknown_and_file_only_platforms_blame_the_platform_field() -> None:
     unknown = UnknownPlatform("x")
     assert isinstance(unknown, ValueError) and isinstance(unknown, KeyError)
     assert str(unknown) == unknown.message  # not KeyError's quoted repr
+
+
+def test_catalog_units_are_canonical_unit_names() -> None:
+    from svccommon.units import ALL_UNITS
+
+    for item in (p.to_dict() for p in platforms.list_platforms()):
+        assert set(item["units"]) <= ALL_UNITS, item["id"]

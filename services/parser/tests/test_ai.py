@@ -57,7 +57,7 @@ def test_reads_an_invoice(fake, extractor):
     assert result.parser == "openai_extraction" and result.platform == "openai"
     assert result.total_cost_usd == Decimal("12.50")
     gpt = next(r for r in result.records if r.model == "gpt-4o")
-    assert gpt.units == {"input_tokens": 1_000_000}
+    assert gpt.units == {"input_uncached_tokens": 1_000_000}
     assert gpt.line_items[0].name == "GPT usage"
     assert any("Read by AI" in w for w in result.warnings)
 

@@ -66,14 +66,14 @@ def test_openai_cost_csv(limits, fixture_bytes):
     }
     gpt4o = records[("2025-01-01", "gpt-4o-2024-08-06")]
     assert gpt4o.cost_usd == Decimal("0.0875")
-    assert gpt4o.units == {"input_tokens": 15000, "output_tokens": 5000}
+    assert gpt4o.units == {"input_uncached_tokens": 15000, "output_tokens": 5000}
     assert [(i.name, i.quantity, i.unit, i.cost_usd) for i in gpt4o.line_items] == [
         ("gpt-4o-2024-08-06, input", Decimal("15000.0"), "tokens", Decimal("0.0375")),
         ("gpt-4o-2024-08-06, output", Decimal("5000.0"), "tokens", Decimal("0.05")),
     ]
     other = records[("2025-01-01", "(other)")]
     assert other.cost_usd == Decimal("0.10") and other.line_items[0].quantity is None
-    assert records[("2025-01-02", "gpt-4o-mini-2024-07-18")].units == {"input_tokens": 2000}
+    assert records[("2025-01-02", "gpt-4o-mini-2024-07-18")].units == {"input_uncached_tokens": 2000}
     assert any("empty bucket" in w for w in result.warnings)
 
 
@@ -81,10 +81,12 @@ def test_openai_usage_csv_sums_projects_and_has_no_cost(limits, fixture_bytes):
     _, result = parse(fixture_bytes("openai_usage.csv"), limits)
     assert result.parser == "openai_usage_csv"
     records = by_key(result)
+    # input_tokens (16000) include the 1000 cached ones, as the file's own
+    # input_uncached_tokens column (14000 + 1000) shows: stored split (svccommon.units).
     assert records[("2025-01-01", "gpt-4o-2024-08-06")].units == {
-        "input_tokens": 16000,
+        "input_uncached_tokens": 15000,
         "output_tokens": 5200,
-        "cached_input_tokens": 1000,
+        "cache_read_tokens": 1000,
         "requests": 15,
         "input_audio_tokens": 0,
         "output_audio_tokens": 0,
@@ -119,11 +121,11 @@ def test_anthropic_usage_csv_units(limits, fixture_bytes):
     assert result.parser == "anthropic_usage_csv"
     haiku = by_key(result)[("2025-08-01", "claude-haiku-4-5-20251001")]
     assert haiku.units == {
-        "input_tokens": 1600,
-        "cache_write_input_tokens": 1500,
-        "cached_input_tokens": 200,
+        "input_uncached_tokens": 1600,
+        "cache_write_tokens": 1500,
+        "cache_read_tokens": 200,
         "output_tokens": 550,
-        "operations": 10,
+        "web_search_calls": 10,
     }
 
 

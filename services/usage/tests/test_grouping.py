@@ -23,7 +23,7 @@ def entries(rng: random.Random, n: int) -> list[Entry]:
             continue
         seen.add(series)
         cost = Decimal(rng.randint(-50, 10**9)).scaleb(-rng.randint(0, 12))
-        names = rng.sample(["input_tokens", "output_tokens", "requests"], 2)
+        names = rng.sample(["input_uncached_tokens", "output_tokens", "requests"], 2)
         units = {u: rng.randint(0, 10**6) for u in names}
         flags = rng.choice((0, 0, 0, FLAG_PROVISIONAL, FLAG_ESTIMATED))
         out.append(Entry(series, cost, units, flags))

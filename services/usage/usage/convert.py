@@ -7,6 +7,7 @@ from typing import Any
 
 from aicosts.usage.v1 import usage_pb2 as pb
 from svccommon.pbtime import timestamp
+from svccommon.units import canonical_units
 
 from usage.imports import LineInput, RecordInput
 from usage.queries import GroupRow, MonthToDate, Period, Summary
@@ -54,7 +55,8 @@ def usage_record(doc: dict[str, Any]) -> pb.UsageRecord:
         model=doc["model"],
         source=doc["source"],
         cost_usd=format_usd(from_d128(doc.get("cost_usd"))),
-        units={k: int(v) for k, v in (doc.get("units") or {}).items()},
+        # Legacy unit names of older records are translated on read (svccommon.units).
+        units={k: int(v) for k, v in canonical_units(doc["platform"], doc.get("units") or {}).items()},
         line_items=[
             pb.LineItem(name=name, quantity=_quantity(qty), unit=unit, cost_usd=format_usd(cost))
             for name, qty, unit, cost in iter_line_items(doc)

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from svccommon.csvsafe import safe_cell
+from svccommon.units import canonical_units
 
 from usage.records import format_usd
 from usage.recordstore import from_d128
@@ -43,7 +44,7 @@ def csv_chunks(docs: Iterable[dict[str, Any]], units: Sequence[str]) -> Iterator
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([*FIXED_COLUMNS, *(safe_cell(unit_header(u)) for u in units)])
     for doc in docs:
-        counts = doc.get("units") or {}
+        counts = canonical_units(doc["platform"], doc.get("units") or {})  # legacy names, read as new
         writer.writerow(
             [
                 doc["date"],

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Context, Decimal, Inexact, Rounded
 from typing import Any
 
+from svccommon.units import LEGACY_UNITS, canonical_units
+
 FLAG_PROVISIONAL = 1
 FLAG_ESTIMATED = 2
 
@@ -119,7 +121,10 @@ class DayTable:
             acc.cost[scale] = acc.cost.get(scale, 0) + cost
             acc.records += 1
         units: dict[str, tuple[array, array]] = {}
-        for column in columns["units"]:
+        unit_columns = columns["units"]
+        if any(column["name"] in LEGACY_UNITS for column in unit_columns):
+            unit_columns = canonical_unit_columns(platforms, unit_columns)  # a rollup built before
+        for column in unit_columns:
             indexes, counts = array("i", column["i"]), array("q", column["v"])
             units[column["name"]] = (indexes, counts)
             for i, count in zip(indexes, counts, strict=True):
@@ -168,6 +173,22 @@ def columns_of(entries: Iterable[Entry]) -> dict[str, Any]:
         "units": [{"name": name, "i": i, "v": v} for name, (i, v) in sorted(units.items())],
         "flagged": [[i, e.flags] for i, e in enumerate(rows) if e.flags],
     }
+
+
+def canonical_unit_columns(platforms: list[str], columns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Unit columns with legacy unit names translated (svccommon.units), entry by entry: the
+    translation depends on the entry's platform and on its other units."""
+    per_entry: dict[int, dict[str, int]] = {}
+    for column in columns:
+        for i, count in zip(column["i"], column["v"], strict=True):
+            per_entry.setdefault(int(i), {})[column["name"]] = int(count)
+    out: dict[str, tuple[list[int], list[int]]] = {}
+    for i in sorted(per_entry):
+        for name, count in canonical_units(platforms[i], per_entry[i]).items():
+            column = out.setdefault(name, ([], []))
+            column[0].append(i)
+            column[1].append(count)
+    return [{"name": name, "i": i, "v": v} for name, (i, v) in sorted(out.items())]
 
 
 def decimal_places(value: Decimal) -> int:

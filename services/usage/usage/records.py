@@ -27,6 +27,8 @@ BYOK_BILLED_UPSTREAM = "byok_billed_upstream"
 PRIORITY_COST_NOT_REPORTED = "priority_tier_cost_not_reported"
 # A sync's provider answered this day with nothing; the stored record was kept (usage.emptydays).
 PROVIDER_ANSWERED_EMPTY = "provider_answered_empty"
+# ElevenLabs: the key may not read the workspace's usage, so only its owner's is counted.
+WORKSPACE_USAGE_NOT_INCLUDED = "workspace_usage_not_included"
 
 
 class DecimalParseError(ValueError):

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bson.decimal128 import Decimal128
+from svccommon.units import canonical_units
 
 from usage.daytable import FLAG_ESTIMATED, FLAG_PROVISIONAL, Entry, columns_of
 from usage.rollupstore import RollupStore
@@ -179,6 +180,6 @@ def record_entry(record: dict[str, Any]) -> Entry:
     )
     usd = record["cost_usd"]
     series = (record["platform"], record["model"], record["source"], record.get("credential_id") or "")
-    return Entry(
-        series, usd.to_decimal() if isinstance(usd, Decimal128) else usd, record.get("units") or {}, flags
-    )
+    # Records stored before svccommon.units carry legacy unit names: translated on read.
+    units = canonical_units(record["platform"], record.get("units") or {})
+    return Entry(series, usd.to_decimal() if isinstance(usd, Decimal128) else usd, units, flags)

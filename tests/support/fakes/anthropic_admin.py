@@ -27,6 +27,7 @@ class FakeAnthropic(FakeProviderServer):
     """
 
     path_prefix = "/v1/organizations"
+    api_root = ""  # the SDK's base URL is the host, "https://api.anthropic.com"
     default_key = "sk-ant-admin01-fake-0123456789"
     version = "2023-06-01"
 

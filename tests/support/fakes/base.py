@@ -79,7 +79,10 @@ class _Failure:
 class FakeProviderServer:
     """Base class; ``url`` mirrors the provider's real base URL path."""
 
-    path_prefix: ClassVar[str] = ""
+    path_prefix: ClassVar[str] = ""  # stripped from request paths before ``route`` sees them
+    # The path of the provider's API root, as its official SDK names it (docs/providers.md, base
+    # URLs): ``url`` ends there, like PROVIDER_BASE_URL_<PLATFORM>. None: the same as path_prefix.
+    api_root: ClassVar[str | None] = None
     default_key: ClassVar[str] = "test-key-0000"
 
     def __init__(self, api_key: str | None = None) -> None:
@@ -143,7 +146,8 @@ class FakeProviderServer:
         server = (self._root or self)._server
         if server is None:
             raise RuntimeError("fake server is not running")
-        return f"http://127.0.0.1:{server.server_address[1]}{self.path_prefix}"
+        root = self.path_prefix if self.api_root is None else self.api_root
+        return f"http://127.0.0.1:{server.server_address[1]}{root}"
 
     # failure injection ----------------------------------------------------
     def rate_limit(self, times: int = 1, retry_after: str | None = "1") -> None:

@@ -23,6 +23,7 @@ class FakeDeepgram(FakeProviderServer):
     """
 
     path_prefix = "/v1"
+    api_root = ""  # the SDK's base URL is the host, "https://api.deepgram.com"
     default_key = "0123456789abcdef0123456789abcdef01234567"
 
     def __init__(

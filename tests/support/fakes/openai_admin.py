@@ -17,7 +17,21 @@ USAGE_ENDPOINTS = (
     "audio_transcriptions",
     "vector_stores",
     "code_interpreter_sessions",
+    "web_search_calls",
+    "file_search_calls",
 )
+# The group_by values each endpoint accepts (openai/openai-openapi openapi.yaml): anything else
+# is refused with 400, as the real API validates the enum.
+_GROUP_BY = {
+    "costs": {"project_id", "line_item", "api_key_id"},
+    "vector_stores": {"project_id"},
+    "code_interpreter_sessions": {"project_id"},
+    "file_search_calls": {"project_id", "user_id", "api_key_id", "vector_store_id"},
+    "web_search_calls": {"project_id", "user_id", "api_key_id", "model", "context_level"},
+}
+_MODEL_GROUP_BY = {"project_id", "user_id", "api_key_id", "model", "batch", "service_tier", "size", "source"}
+# The object name of each endpoint's results, as the spec's examples show them.
+_OBJECT = {"web_search_calls": "web_searches", "file_search_calls": "file_searches"}
 _DAY = 86400
 
 
@@ -45,7 +59,7 @@ class FakeOpenAI(FakeProviderServer):
             raise ValueError(f"unknown usage endpoint {endpoint}")
         for row in rows:
             result = row.get("result") or {
-                "object": f"organization.usage.{endpoint}.result",
+                "object": f"organization.usage.{_OBJECT.get(endpoint, endpoint)}.result",
                 "project_id": None,
                 "user_id": None,
                 "api_key_id": None,
@@ -67,6 +81,10 @@ class FakeOpenAI(FakeProviderServer):
             stream = path.rsplit("/", 1)[1]
         else:
             return 404, self.error_body(404, f"unknown path {path}")
+        allowed = _GROUP_BY.get(stream, _MODEL_GROUP_BY)
+        bad = [g for g in query.get("group_by", []) if g not in allowed]
+        if bad:
+            return 400, self.error_body(400, f"invalid group_by {bad[0]!r} for {path}")
         start = int(query["start_time"][0])
         end = int(query.get("end_time", [str(start + 7 * _DAY)])[0])
         limit = int(query.get("limit", ["7"])[0])

@@ -1,7 +1,8 @@
 """All provider fakes at once, for a test session's stack.
 
 The ``stack`` fixture starts one ``ProviderFakes`` before the services and points every
-connector at it through ``PROVIDER_BASE_URL_<PLATFORM>``. Tests load data into their own
+connector at it through ``PROVIDER_BASE_URL_<PLATFORM>`` (each fake's ``url`` is its API root, the
+same path as the provider SDK's base URL: docs/providers.md). Tests load data into their own
 tenant (``provider_fakes.openai.tenant()``), never into the shared default data set.
 """
 

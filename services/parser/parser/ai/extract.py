@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import openai
 from pydantic import ValidationError
+from svccommon import units
 
 from parser.ai.schema import RESPONSE_FORMAT, UNKNOWN_PLATFORM, ExtractedCharge, Extraction
 from parser.ai.totals import matches_a_total, printed_totals
@@ -39,9 +40,11 @@ SYSTEM_PROMPT = (
 )
 # Schema unit → normalized usage unit and factor (quantities that are whole counts only).
 _UNITS = {
-    "input_tokens": ("input_tokens", 1),
-    "output_tokens": ("output_tokens", 1),
-    "cached_input_tokens": ("cached_input_tokens", 1),
+    # The schema's words for the model, mapped to svccommon.units: a document's "input tokens"
+    # line is the input billed at the full rate (cache reads are their own line), so uncached.
+    "input_tokens": (units.INPUT_UNCACHED_TOKENS, 1),
+    "output_tokens": (units.OUTPUT_TOKENS, 1),
+    "cached_input_tokens": (units.CACHE_READ_TOKENS, 1),
     "requests": ("requests", 1),
     "characters": ("characters", 1),
     "seconds": ("seconds", 1),

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from svccommon import units
+
 from parser.formats.base import KnownFormat, Row, data_rows
 from parser.problems import row_problem
 from parser.records import UNATTRIBUTED_MODEL, LineItem, ParseResult, RecordBuilder
@@ -78,14 +80,16 @@ def parse_usage(table: Table) -> ParseResult:
     builder = RecordBuilder(PLATFORM)
     for row in data_rows(table):
         day = _day(row)
-        units = {
-            "input_tokens": _count(row, "usage_input_tokens_no_cache"),
-            "cache_write_input_tokens": _count(row, "usage_input_tokens_cache_write_5m")
+        # The columns are already split like svccommon.units: uncached, cache writes, cache reads.
+        counts = {
+            units.INPUT_UNCACHED_TOKENS: _count(row, "usage_input_tokens_no_cache"),
+            units.CACHE_WRITE_TOKENS: _count(row, "usage_input_tokens_cache_write_5m")
             + _count(row, "usage_input_tokens_cache_write_1h"),
-            "cached_input_tokens": _count(row, "usage_input_tokens_cache_read"),
-            "output_tokens": _count(row, "usage_output_tokens"),
-            "operations": _count(row, "web_search_count"),
+            units.CACHE_READ_TOKENS: _count(row, "usage_input_tokens_cache_read"),
+            units.OUTPUT_TOKENS: _count(row, "usage_output_tokens"),
+            units.WEB_SEARCH_CALLS: _count(row, "web_search_count"),
         }
-        units = {k: v for k, v in units.items() if v or k in ("input_tokens", "output_tokens")}
-        builder.add(day, model_id(row.get("model_version")), Decimal(0), units)
+        keep = (units.INPUT_UNCACHED_TOKENS, units.OUTPUT_TOKENS)
+        counts = {k: v for k, v in counts.items() if v or k in keep}
+        builder.add(day, model_id(row.get("model_version")), Decimal(0), counts)
     return ParseResult(USAGE.name, PLATFORM, builder.build(), [USAGE_HAS_NO_COST])

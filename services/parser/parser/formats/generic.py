@@ -7,6 +7,8 @@ import re
 from collections.abc import Sequence
 from decimal import Decimal
 
+from svccommon import units
+
 from parser.formats.dates import parse_day, slash_order
 from parser.problems import row_problem
 from parser.records import UNATTRIBUTED_MODEL, LineItem, ParseResult, RecordBuilder
@@ -52,8 +54,10 @@ _UNIT_NAMES: dict[str, tuple[str, int]] = {
     **{name: ("seconds", 3600) for name in ("hours", "hour")},
     **{name: ("images", 1) for name in ("images", "image")},
     **{name: ("requests", 1) for name in ("requests", "request", "calls")},
-    "input_tokens": ("input_tokens", 1),
-    "output_tokens": ("output_tokens", 1),
+    # A billing file's priced input line is the input charged at the full rate: cache reads are
+    # billed (and listed) apart, so it is the uncached input (svccommon.units).
+    "input_tokens": (units.INPUT_UNCACHED_TOKENS, 1),
+    "output_tokens": (units.OUTPUT_TOKENS, 1),
 }
 _TOTAL_LABEL = re.compile(r"^(grand\s+)?(sub)?total\b", re.IGNORECASE)
 

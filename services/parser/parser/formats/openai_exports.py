@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from svccommon import units
+
 from parser.formats.base import KnownFormat, Row, data_rows
 from parser.problems import row_problem
 from parser.records import UNATTRIBUTED_MODEL, LineItem, ParseResult, RecordBuilder
@@ -34,8 +36,13 @@ USAGE = KnownFormat(
     frozenset({"start_time", "end_time", "model", "num_model_requests", "input_tokens", "output_tokens"}),
 )
 
-# Cost line item kind (after "<model>, ") and quantity_unit → normalized unit and factor.
-_TOKEN_KINDS = {"input": "input_tokens", "output": "output_tokens", "cached input": "cached_input_tokens"}
+# Cost line item kind (after "<model>, ") and quantity_unit → canonical unit (svccommon.units) and
+# factor. The cost export bills cached input on its own line, so "input" is the uncached part.
+_TOKEN_KINDS = {
+    "input": units.INPUT_UNCACHED_TOKENS,
+    "output": units.OUTPUT_TOKENS,
+    "cached input": units.CACHE_READ_TOKENS,
+}
 _TOKEN_FACTORS = {"tokens": 1, "1000_tokens": 1000}
 _OTHER_UNITS = {
     "images": ("images", 1),
@@ -45,16 +52,17 @@ _OTHER_UNITS = {
     "duration_hours": ("seconds", 3600),
 }
 
-# Usage export column → normalized unit (the same names the usage service's API connector uses).
+# Usage export column → canonical unit (svccommon.units), as the usage API connector maps them.
+# input_tokens is handled apart: like the API's, it includes cached and cache-write tokens.
 _USAGE_UNITS = {
-    "input_tokens": "input_tokens",
-    "output_tokens": "output_tokens",
-    "input_cached_tokens": "cached_input_tokens",
-    "num_model_requests": "requests",
-    "input_audio_tokens": "input_audio_tokens",
-    "output_audio_tokens": "output_audio_tokens",
-    "input_image_tokens": "input_image_tokens",
-    "output_image_tokens": "output_image_tokens",
+    "output_tokens": units.OUTPUT_TOKENS,
+    "input_cached_tokens": units.CACHE_READ_TOKENS,
+    "input_cache_write_tokens": units.CACHE_WRITE_TOKENS,
+    "num_model_requests": units.REQUESTS,
+    "input_audio_tokens": units.INPUT_AUDIO_TOKENS,
+    "output_audio_tokens": units.OUTPUT_AUDIO_TOKENS,
+    "input_image_tokens": units.INPUT_IMAGE_TOKENS,
+    "output_image_tokens": units.OUTPUT_IMAGE_TOKENS,
 }
 
 USAGE_HAS_NO_COST = (
@@ -132,9 +140,20 @@ def parse_usage(table: Table) -> ParseResult:
     for row in data_rows(table):
         day = _day(row)
         model = row.get("model").strip() or UNATTRIBUTED_MODEL
-        units = {}
+        counts = {}
         for column, unit in _USAGE_UNITS.items():
             if not is_blank(row.get(column)):
-                units[unit] = parse_count(row.get(column), column, row.number)
-        builder.add(day, model, Decimal(0), units)
+                counts[unit] = parse_count(row.get(column), column, row.number)
+        total_input = (
+            0
+            if is_blank(row.get("input_tokens"))
+            else parse_count(row.get("input_tokens"), "input_tokens", row.number)
+        )
+        cached = counts.get(units.CACHE_READ_TOKENS, 0) + counts.get(units.CACHE_WRITE_TOKENS, 0)
+        if cached > total_input:
+            raise row_problem(
+                row.number, "input_cached_tokens is larger than input_tokens, which includes them"
+            )
+        counts[units.INPUT_UNCACHED_TOKENS] = total_input - cached
+        builder.add(day, model, Decimal(0), counts)
     return ParseResult(USAGE.name, PLATFORM, builder.build(), [USAGE_HAS_NO_COST])

@@ -94,11 +94,11 @@ def test_cost_report_and_usage_report_join(http: Any, clock: Any) -> None:
     opus = models["claude-opus-5"]
     assert opus.cost_usd == Decimal("2.7378912")
     assert opus.units == {
-        "input_tokens": 1510,
+        "input_uncached_tokens": 1510,
         "output_tokens": 505,
-        "cached_input_tokens": 200,
-        "cache_write_input_tokens": 1500,
-        "operations": 10,
+        "cache_read_tokens": 200,
+        "cache_write_tokens": 1500,
+        "web_search_calls": 10,
     }
     items = {i.name: i for i in opus.line_items}
     assert items["Claude Opus 5 Usage - Input Tokens"].cost_usd == Decimal("2.2378912")  # workspaces summed
@@ -119,7 +119,7 @@ def test_pagination_and_usage_only_models(http: Any, clock: Any) -> None:
     assert pages == [None, "page_1", "page_2"]
     assert sum(total_cost(r.records) for r in results) == Decimal("0.9999")
     sonnet = next(r for r in results[2].records if r.model == "claude-sonnet-5")
-    assert sonnet.cost_usd == 0 and sonnet.units == {"input_tokens": 9, "output_tokens": 1}
+    assert sonnet.cost_usd == 0 and sonnet.units == {"input_uncached_tokens": 9, "output_tokens": 1}
 
 
 def test_unknown_shape_fails_only_that_day(http: Any, clock: Any) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from support.fakes import FakeOpenAI
-from usage.connectors.base import UnexpectedShape
+from usage.connectors.base import ProviderRejected, UnexpectedShape
 from usage.connectors.openai_admin import OpenAIConnector, split_line_item
 from usage.records import UNATTRIBUTED_MODEL, total_cost
 
@@ -108,19 +108,38 @@ def test_costs_and_usage_join_per_day_and_model(http: Any, clock: Any) -> None:
         )
         fake.load_usage("vector_stores", [{"date": D1, "usage_bytes": 2048}])
         fake.load_usage("code_interpreter_sessions", [{"date": D1, "num_sessions": 3}])
+        # num_model_requests here repeats completions' count and must not be added to requests.
+        fake.load_usage(
+            "web_search_calls",
+            [
+                {
+                    "date": D1,
+                    "model": "gpt-4o",
+                    "num_model_requests": 4,
+                    "num_requests": 5,
+                    "context_level": None,
+                }
+            ],
+        )
+        fake.load_usage("file_search_calls", [{"date": D1, "num_requests": 6, "vector_store_id": None}])
         [day] = connector(fake, http, clock).fetch(fake.api_key, D1, D1)
+        web_call = fake.calls("/organization/usage/web_search_calls")[0]
+        file_call = fake.calls("/organization/usage/file_search_calls")[0]
 
     assert day.ok
     assert total_cost(day.records) == Decimal("16.143333")  # 12.50+0.01+3.333333+0.1+0.2
     models = by_model(day)
     gpt = models["gpt-4o"]
     assert gpt.cost_usd == Decimal("15.843333")
+    # OpenAI's input_tokens (5004000) include the 1000 cached ones: stored split, adding up again.
     assert gpt.units == {
-        "input_tokens": 5004000,
+        "input_uncached_tokens": 5003000,
+        "cache_read_tokens": 1000,
         "output_tokens": 333333,
         "requests": 42,
-        "cached_input_tokens": 1000,
+        "web_search_calls": 5,
     }
+    assert web_call.query["group_by"] == ["model"] and "group_by" not in file_call.query
     items = {i.name: i for i in gpt.line_items}
     assert items["gpt-4o, input"].quantity == 5004000  # projects summed
     assert items["gpt-4o, input"].cost_usd == Decimal("12.51")
@@ -129,7 +148,7 @@ def test_costs_and_usage_join_per_day_and_model(http: Any, clock: Any) -> None:
     assert models["tts-1"].units == {"characters": 1000, "requests": 2}
     other = models[UNATTRIBUTED_MODEL]
     assert other.cost_usd == Decimal("0.1")
-    assert other.units == {"vector_store_bytes": 2048, "operations": 3}
+    assert other.units == {"vector_store_bytes": 2048, "code_interpreter_sessions": 3, "file_search_calls": 6}
     assert not any(r.estimated for r in day.records)
 
 
@@ -153,7 +172,7 @@ def test_paginates_every_endpoint_to_the_end(http: Any, clock: Any) -> None:
         cost_calls = fake.calls("/organization/costs")
     assert [r.day for r in results] == [D1, D2, D3, D4, D5]
     assert sum(total_cost(r.records) for r in results) == Decimal("3.03")
-    assert results[4].records[0].units["input_tokens"] == 7
+    assert results[4].records[0].units["input_uncached_tokens"] == 7
     assert [c.param("page") for c in cost_calls] == [None, "page_2", "page_4"]
     assert cost_calls[0].query["group_by"] == ["line_item", "project_id"]
     assert cost_calls[0].param("bucket_width") == "1d" and cost_calls[0].param("limit") == "5"
@@ -194,3 +213,52 @@ def test_broken_envelope_fails_every_day_of_the_window(http: Any, clock: Any) ->
         results = list(connector(fake, http, clock).fetch(fake.api_key, D1, D2))
     assert [type(r.error) for r in results] == [UnexpectedShape, UnexpectedShape]
     assert [r.error.day for r in results if r.error] == [D1, D2]
+
+
+def test_input_tokens_are_split_into_uncached_cache_read_and_cache_write(http: Any, clock: Any) -> None:
+    # openai/openai-openapi UsageCompletionsResult: input_tokens include cached and cache-write
+    # tokens, and audio/image input counts are parts of the uncached input.
+    with FakeOpenAI() as fake:
+        fake.load_usage(
+            "completions",
+            [
+                {
+                    "date": D1,
+                    "model": "gpt-realtime",
+                    "input_tokens": 1000,
+                    "input_cached_tokens": 300,
+                    "input_cache_write_tokens": 200,
+                    "input_audio_tokens": 400,
+                    "output_tokens": 90,
+                    "output_audio_tokens": 60,
+                    "num_model_requests": 3,
+                },
+                {
+                    "date": D2,
+                    "model": "gpt-4o",
+                    "input_tokens": 10,
+                    "input_cached_tokens": 11,  # more cached than in total: not what the spec allows
+                    "output_tokens": 1,
+                    "num_model_requests": 1,
+                },
+            ],
+        )
+        first, second = connector(fake, http, clock).fetch(fake.api_key, D1, D2)
+    [record] = first.records
+    assert record.units == {
+        "input_uncached_tokens": 500,
+        "cache_read_tokens": 300,
+        "cache_write_tokens": 200,
+        "input_audio_tokens": 400,
+        "output_tokens": 90,
+        "output_audio_tokens": 60,
+        "requests": 3,
+    }
+    assert isinstance(second.error, UnexpectedShape) and second.error.day == D2
+
+
+def test_the_fake_refuses_model_grouping_where_the_spec_has_none(http: Any) -> None:
+    with FakeOpenAI() as fake:
+        url = f"{fake.url}/organization/usage/file_search_calls?start_time=1788220800&group_by=model"
+        with pytest.raises(ProviderRejected):
+            http.get_json(url, headers={"Authorization": f"Bearer {fake.api_key}"})

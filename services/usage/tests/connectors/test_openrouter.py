@@ -51,7 +51,12 @@ def test_activity_per_day_and_model(http: Any, clock: Any) -> None:
     assert dates == ["2026-09-01", "2026-09-02", "2026-09-03"]
     [gpt] = results[0].records
     assert gpt.cost_usd == Decimal("0.020")  # BYOK inference is billed upstream, not counted
-    assert gpt.units == {"input_tokens": 55, "output_tokens": 126, "reasoning_tokens": 25, "requests": 6}
+    assert gpt.units == {
+        "input_unsplit_tokens": 55,
+        "output_tokens": 126,
+        "reasoning_tokens": 25,
+        "requests": 6,
+    }
     assert BYOK_BILLED_UPSTREAM in gpt.warnings
     byok = [i for i in gpt.line_items if "BYOK" in i.name]
     assert byok[0].quantity == Decimal("0.012") and byok[0].cost_usd == 0

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from svccommon.errors import InvalidArgument
+from usage.convert import usage_record
 from usage.csvexport import csv_chunks
 from usage.records import LineItem, UsageRecord
 
@@ -49,6 +50,8 @@ def put(
 
 @pytest.fixture
 def data(harness: Any) -> Any:
+    # Stored with the legacy unit names (input_tokens, cached_input_tokens): read as the
+    # canonical ones (svccommon.units).
     put(harness, 3, "openai", "gpt-4o", "0.1", input_tokens=10, output_tokens=1)
     put(harness, 3, "openai", "o3", "0.2", input_tokens=20)
     put(harness, 2, "openai", "gpt-4o", "0.3", input_tokens=30)
@@ -68,8 +71,8 @@ def test_totals_are_exact_and_scoped_to_the_account(data: Any) -> None:
     result = summary(data, [])
     assert result.total_cost_usd == Decimal("3.6500011")  # 0.1+0.2+0.3+1.000001+2+0.05+0.0000001
     assert result.units == {
-        "cached_input_tokens": 7,
-        "input_tokens": 65,
+        "cache_read_tokens": 7,
+        "input_uncached_tokens": 65,
         "output_tokens": 10,
         "requests": 3,
     }
@@ -88,10 +91,58 @@ def test_group_by_any_ordered_subset(data: Any) -> None:
     assert len(full.groups) == 7
     assert sum((g.cost_usd for g in full.groups), Decimal(0)) == full.total_cost_usd
     gpt = [g for g in full.groups if g.key["model"] == "gpt-4o"]
-    assert [g.units for g in gpt] == [{"input_tokens": 10, "output_tokens": 1}, {"input_tokens": 30}]
+    assert [g.units for g in gpt] == [
+        {"input_uncached_tokens": 10, "output_tokens": 1},
+        {"input_uncached_tokens": 30},
+    ]
     by_model = summary(data, ["model"], platforms=["openai"])
     assert [g.key["model"] for g in by_model.groups][:2] == ['=HYPERLINK("http://x")', "gpt-4o"]
     assert {g.key["model"]: g.cost_usd for g in by_model.groups}["gpt-4o"] == Decimal("0.4")
+
+
+def test_legacy_and_canonical_unit_names_add_up_in_the_summary(harness: Any) -> None:
+    # An OpenAI usage record stored before svccommon.units: its input_tokens included the
+    # cached and cache-write tokens. Next to it, records stored with the canonical names.
+    put(
+        harness,
+        2,
+        "openai",
+        "gpt-4o",
+        "1",
+        input_tokens=100,
+        cached_input_tokens=30,
+        cache_write_input_tokens=20,
+        requests=2,
+        operations=4,
+    )
+    put(harness, 2, "anthropic", "claude-opus-5", "1", input_tokens=7, operations=3)  # uncached already
+    put(harness, 2, "openrouter", "m", "1", input_tokens=9)
+    put(harness, 1, "openai", "gpt-4o", "1", input_uncached_tokens=5, cache_read_tokens=1, requests=1)
+    result = summary(harness, ["platform"])
+    assert result.units == {
+        "input_uncached_tokens": 50 + 7 + 5,
+        "cache_read_tokens": 30 + 1,
+        "cache_write_tokens": 20,
+        "input_unsplit_tokens": 9,
+        "requests": 3,
+        "code_interpreter_sessions": 4,
+        "web_search_calls": 3,
+    }
+    summed: dict[str, int] = {}
+    for group in result.groups:
+        for name, count in group.units.items():
+            summed[name] = summed.get(name, 0) + count
+    assert summed == result.units
+    # The record listing (GetRecords) reads the legacy names the same way.
+    docs, _ = harness.queries.page(harness.queries.make_filter(harness.account, "", ""), 10, "")
+    legacy = next(usage_record(d) for d in docs if d["platform"] == "openai" and "input_tokens" in d["units"])
+    assert dict(legacy.units) == {
+        "input_uncached_tokens": 50,
+        "cache_read_tokens": 30,
+        "cache_write_tokens": 20,
+        "requests": 2,
+        "code_interpreter_sessions": 4,
+    }
 
 
 def test_bad_group_by_and_ranges_are_refused(data: Any) -> None:
@@ -138,7 +189,7 @@ def test_csv_export_is_rfc4180_formula_safe_and_sums_to_the_total(data: Any) -> 
     assert '\'=HYPERLINK("http://x")' in models and "model, with comma" in models
     assert {r["cost_usd"] for r in rows} >= {"0.0000001", "1.000001"}  # never 1E-7
     tiny = next(r for r in rows if r["model"] == "model, with comma")
-    assert tiny["requests"] == "2" and tiny["input_tokens"] == ""
+    assert tiny["requests"] == "2" and tiny["input_uncached_tokens"] == ""
 
 
 def test_csv_chunks_stream_large_exports() -> None:

@@ -83,7 +83,7 @@ class Writes(RuleBasedStateMachine):
         day = h.day(back)
         records = {
             m: UsageRecord(
-                platform, day, m, "api", cost_usd=c, units={"input_tokens": t}, provisional=back < 2
+                platform, day, m, "api", cost_usd=c, units={"input_uncached_tokens": t}, provisional=back < 2
             )
             for m, c, t in models
         }

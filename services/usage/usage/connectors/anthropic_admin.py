@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from svccommon import units as u
+
 from ..records import (
     PRIORITY_COST_NOT_REPORTED,
     UNATTRIBUTED_MODEL,
@@ -18,8 +20,9 @@ from ..records import (
 )
 from .base import Connector, DayBuckets, UnexpectedShape, day_start
 
-COST_PATH = "/cost_report"
-USAGE_PATH = "/usage_report/messages"
+# Paths below the API root (https://api.anthropic.com, the Anthropic SDK's default base URL).
+COST_PATH = "/v1/organizations/cost_report"
+USAGE_PATH = "/v1/organizations/usage_report/messages"
 ANTHROPIC_VERSION = "2023-06-01"
 # Priority Tier usage never appears in cost_report (docs/providers.md), so its
 # records carry a warning instead of silently looking free.
@@ -41,7 +44,7 @@ def _rfc3339(day: date) -> str:
 
 class AnthropicConnector(Connector):
     platform = "anthropic"
-    default_base_url = "https://api.anthropic.com/v1/organizations"
+    default_base_url = "https://api.anthropic.com"
     invalid_key_message = (
         "This key is not an Anthropic Admin API key (it should start with sk-ant-admin). "
         "An organization admin can create one in the Claude Console under Settings > Admin keys: "
@@ -90,20 +93,21 @@ class AnthropicConnector(Connector):
         )
 
     def _usage_record(self, day: date, result: dict[str, Any]) -> UsageRecord:
+        # Anthropic's input counts are already split: uncached, cache reads, cache writes.
         units = {
-            "input_tokens": to_count(result["uncached_input_tokens"]),
-            "output_tokens": to_count(result["output_tokens"]),
-            "cached_input_tokens": to_count(result.get("cache_read_input_tokens") or 0),
+            u.INPUT_UNCACHED_TOKENS: to_count(result["uncached_input_tokens"]),
+            u.OUTPUT_TOKENS: to_count(result["output_tokens"]),
+            u.CACHE_READ_TOKENS: to_count(result.get("cache_read_input_tokens") or 0),
         }
         creation = result.get("cache_creation") or {}
         writes_5m = to_count(creation.get("ephemeral_5m_input_tokens") or 0)
         writes_1h = to_count(creation.get("ephemeral_1h_input_tokens") or 0)
-        units["cache_write_input_tokens"] = writes_5m + writes_1h
+        units[u.CACHE_WRITE_TOKENS] = writes_5m + writes_1h
         tools = result.get("server_tool_use") or {}
         if tools.get("web_search_requests") is not None:
-            units["operations"] = to_count(tools["web_search_requests"])
+            units[u.WEB_SEARCH_CALLS] = to_count(tools["web_search_requests"])
         # Keep the two always-present counts; drop optional ones that are zero.
-        units = {k: v for k, v in units.items() if v or k in ("input_tokens", "output_tokens")}
+        units = {k: v for k, v in units.items() if v or k in (u.INPUT_UNCACHED_TOKENS, u.OUTPUT_TOKENS)}
         warnings: tuple[str, ...] = ()
         if result.get("service_tier") in PRIORITY_TIERS and any(units.values()):
             warnings = (PRIORITY_COST_NOT_REPORTED,)

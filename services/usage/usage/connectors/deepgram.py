@@ -23,14 +23,14 @@ from typing import Any
 from ..records import UNATTRIBUTED_MODEL, LineItem, UsageRecord, to_decimal
 from .base import Connector, DayBuckets, DayResult, UnexpectedShape
 
-PROJECTS_PATH = "/projects"
+PROJECTS_PATH = "/v1/projects"  # below the API root https://api.deepgram.com (the SDK default)
 _SECONDS_PER_HOUR = Decimal(3600)
 # usage breakdown field -> (normalized unit, multiplier)
 _USAGE_UNITS: dict[str, tuple[str, Decimal]] = {
     "hours": ("seconds", _SECONDS_PER_HOUR),
     "agent_hours": ("agent_seconds", _SECONDS_PER_HOUR),
     "tts_characters": ("characters", Decimal(1)),
-    "tokens_in": ("input_tokens", Decimal(1)),
+    "tokens_in": ("input_uncached_tokens", Decimal(1)),  # svccommon.units: no prompt cache here
     "tokens_out": ("output_tokens", Decimal(1)),
     "requests": ("requests", Decimal(1)),
 }
@@ -45,7 +45,7 @@ def line_item_model(line_item: str | None) -> str:
 
 class DeepgramConnector(Connector):
     platform = "deepgram"
-    default_base_url = "https://api.deepgram.com/v1"
+    default_base_url = "https://api.deepgram.com"
     invalid_key_message = (
         "Deepgram rejected this key or it cannot read usage and billing. Create an API key with "
         "the Member role or higher (usage:read and billing:read) in the Deepgram Console: "

@@ -10,39 +10,76 @@ from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
+from svccommon import units as u
+
 from ..records import UNATTRIBUTED_MODEL, LineItem, UsageRecord, to_count, to_decimal
 from .base import Connector, DayBuckets, UnexpectedShape, day_start, unix_day
 
 COSTS_PATH = "/organization/costs"
 USAGE_PATH = "/organization/usage/"
 
-# Usage API field -> normalized unit. The first group is required by the spec.
-_REQUEST_UNITS = {"num_model_requests": "requests"}
-_COMPLETION_UNITS = {
-    "input_tokens": "input_tokens",  # includes cached and cache-write tokens
-    "output_tokens": "output_tokens",
-    **_REQUEST_UNITS,
+# Usage API field -> canonical unit (svccommon.units). The first group is required by the spec
+# (openai/openai-openapi, UsageCompletionsResult and the other Usage*Result schemas).
+_REQUEST_UNITS = {"num_model_requests": u.REQUESTS}
+_COMPLETION_DETAILS = {
+    # Modality breakdowns; the spec counts them inside input_uncached_tokens / output_tokens.
+    "input_audio_tokens": u.INPUT_AUDIO_TOKENS,
+    "input_image_tokens": u.INPUT_IMAGE_TOKENS,
+    "output_audio_tokens": u.OUTPUT_AUDIO_TOKENS,
+    "output_image_tokens": u.OUTPUT_IMAGE_TOKENS,
 }
-_COMPLETION_OPTIONAL = {
-    "input_cached_tokens": "cached_input_tokens",
-    "input_cache_write_tokens": "cache_write_input_tokens",
-    "input_audio_tokens": "input_audio_tokens",
-    "output_audio_tokens": "output_audio_tokens",
-    "input_image_tokens": "input_image_tokens",
-    "output_image_tokens": "output_image_tokens",
-}
+# Embeddings and moderations have no prompt cache: their input is all uncached.
+_INPUT_UNITS = {"input_tokens": u.INPUT_UNCACHED_TOKENS, **_REQUEST_UNITS}
 
-# endpoint -> (can group by model, required fields, optional fields)
-USAGE_ENDPOINTS: dict[str, tuple[bool, Mapping[str, str], Mapping[str, str]]] = {
-    "completions": (True, _COMPLETION_UNITS, _COMPLETION_OPTIONAL),
-    "embeddings": (True, {"input_tokens": "input_tokens", **_REQUEST_UNITS}, {}),
-    "moderations": (True, {"input_tokens": "input_tokens", **_REQUEST_UNITS}, {}),
-    "images": (True, {"images": "images", **_REQUEST_UNITS}, {}),
-    "audio_speeches": (True, {"characters": "characters", **_REQUEST_UNITS}, {}),
-    "audio_transcriptions": (True, {"seconds": "seconds", **_REQUEST_UNITS}, {}),
-    # Only project_id grouping exists here: these land on the unattributed model.
-    "vector_stores": (False, {"usage_bytes": "vector_store_bytes"}, {}),
-    "code_interpreter_sessions": (False, {"num_sessions": "operations"}, {}),
+UnitReader = Callable[[dict[str, Any]], dict[str, int]]
+
+
+def _fields(required: Mapping[str, str], optional: Mapping[str, str] | None = None) -> UnitReader:
+    def read(result: dict[str, Any]) -> dict[str, int]:
+        units = {unit: to_count(result[field]) for field, unit in required.items()}
+        for field, unit in (optional or {}).items():
+            if result.get(field) is not None:
+                units[unit] = to_count(result[field])
+        return units
+
+    return read
+
+
+def completion_units(result: dict[str, Any]) -> dict[str, int]:
+    """OpenAI's ``input_tokens`` include cached and cache-write tokens (spec), so the uncached
+    part is the total less both cache counts: the three then add up to the reported total."""
+    total = to_count(result["input_tokens"])
+    cache_read = to_count(result.get("input_cached_tokens") or 0)
+    cache_write = to_count(result.get("input_cache_write_tokens") or 0)
+    uncached = total - cache_read - cache_write
+    if uncached < 0:
+        raise ValueError(f"input_tokens {total} is less than cached {cache_read} + cache write {cache_write}")
+    units = {
+        u.INPUT_UNCACHED_TOKENS: uncached,
+        u.CACHE_READ_TOKENS: cache_read,
+        u.CACHE_WRITE_TOKENS: cache_write,
+        u.OUTPUT_TOKENS: to_count(result["output_tokens"]),
+        u.REQUESTS: to_count(result["num_model_requests"]),
+    }
+    units.update(_fields({}, _COMPLETION_DETAILS)(result))
+    keep = (u.INPUT_UNCACHED_TOKENS, u.OUTPUT_TOKENS, u.REQUESTS)
+    return {k: v for k, v in units.items() if v or k in keep}
+
+
+# endpoint -> (can group by model, unit reader)
+USAGE_ENDPOINTS: dict[str, tuple[bool, UnitReader]] = {
+    "completions": (True, completion_units),
+    "embeddings": (True, _fields(_INPUT_UNITS)),
+    "moderations": (True, _fields(_INPUT_UNITS)),
+    "images": (True, _fields({"images": u.IMAGES, **_REQUEST_UNITS})),
+    "audio_speeches": (True, _fields({"characters": u.CHARACTERS, **_REQUEST_UNITS})),
+    "audio_transcriptions": (True, _fields({"seconds": u.SECONDS, **_REQUEST_UNITS})),
+    # num_model_requests here are the completions requests that searched, already counted there.
+    "web_search_calls": (True, _fields({"num_requests": u.WEB_SEARCH_CALLS})),
+    # Only project/user/key/vector-store grouping exists here: these land on the unattributed model.
+    "file_search_calls": (False, _fields({"num_requests": u.FILE_SEARCH_CALLS})),
+    "vector_stores": (False, _fields({"usage_bytes": u.VECTOR_STORE_BYTES})),
+    "code_interpreter_sessions": (False, _fields({"num_sessions": u.CODE_INTERPRETER_SESSIONS})),
 }
 
 
@@ -85,9 +122,9 @@ class OpenAIConnector(Connector):
         # Costs are the money truth; project_id grouping is kept for later per-project views.
         cost_params = window + [("group_by", "line_item"), ("group_by", "project_id")]
         self._read_buckets(api_key, COSTS_PATH, cost_params, buckets, self._cost_record)
-        for endpoint, (by_model, required, optional) in USAGE_ENDPOINTS.items():
+        for endpoint, (by_model, read_units) in USAGE_ENDPOINTS.items():
             params = window + ([("group_by", "model")] if by_model else [])
-            parse = _usage_parser(self.platform, required, optional)
+            parse = _usage_parser(self.platform, read_units)
             self._read_buckets(api_key, USAGE_PATH + endpoint, params, buckets, parse)
 
     def _read_buckets(
@@ -122,15 +159,9 @@ class OpenAIConnector(Connector):
         )
 
 
-def _usage_parser(
-    platform: str, required: Mapping[str, str], optional: Mapping[str, str]
-) -> Callable[[date, dict[str, Any]], UsageRecord]:
+def _usage_parser(platform: str, read_units: UnitReader) -> Callable[[date, dict[str, Any]], UsageRecord]:
     def parse(day: date, result: dict[str, Any]) -> UsageRecord:
-        units = {unit: to_count(result[field]) for field, unit in required.items()}
-        for field, unit in optional.items():
-            if result.get(field) is not None:
-                units[unit] = to_count(result[field])
         model = result.get("model") or UNATTRIBUTED_MODEL
-        return UsageRecord(platform, day, str(model), "api", units=units)
+        return UsageRecord(platform, day, str(model), "api", units=read_units(result))
 
     return parse

@@ -18,7 +18,7 @@ from .base import Connector, DayBuckets, ProviderRejected, UnexpectedShape, iter
 
 ACTIVITY_PATH = "/activity"
 _UNITS = {
-    "prompt_tokens": "input_tokens",
+    "prompt_tokens": "input_unsplit_tokens",  # svccommon.units: no cached/uncached split given
     "completion_tokens": "output_tokens",
     "reasoning_tokens": "reasoning_tokens",
     "requests": "requests",
