@@ -30,7 +30,7 @@ class OpenRouterConnector(Connector):
     default_base_url = "https://openrouter.ai/api/v1"
     invalid_key_message = (
         "This key is not an OpenRouter management key. Create a Management (provisioning) key at "
-        "https://openrouter.ai/settings/provisioning and connect that key instead of an inference key."
+        "https://openrouter.ai/settings/management-keys and connect that key instead of an inference key."
     )
     window_days = 1  # one request per day; yield each day as soon as it is read
     # GET /activity: "the last 30 (completed) UTC days"; `date` is "a single UTC date in the

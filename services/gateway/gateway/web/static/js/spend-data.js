@@ -138,41 +138,53 @@ export function dayRange(from, to) {
 
 // --- units, in each provider's own units ---
 
-const TOKEN_PARTS = [
-  ["input_tokens", "input"],
-  ["cached_input_tokens", "cached"],
-  ["cache_write_input_tokens", "cache write"],
-  ["output_tokens", "output"],
-  ["reasoning_tokens", "reasoning"],
-  ["input_audio_tokens", "audio in"],
-  ["output_audio_tokens", "audio out"],
-  ["input_image_tokens", "image in"],
-  ["output_image_tokens", "image out"],
+// The usage service's unit names (services/common/svccommon/units.py, docs/providers.md). The
+// additive token units never overlap, so they add up to every token billed; the detail units are
+// parts of one of them and are only shown, never added.
+const TOKEN_GROUPS = [
+  ["input", ["input_uncached_tokens", "input_unsplit_tokens"]],
+  ["cached", ["cache_read_tokens"]],
+  ["cache write", ["cache_write_tokens"]],
+  ["output", ["output_tokens"]],
 ];
+const TOKEN_DETAILS = {
+  reasoning_tokens: "reasoning",
+  input_audio_tokens: "audio in",
+  output_audio_tokens: "audio out",
+  input_image_tokens: "image in",
+  output_image_tokens: "image out",
+};
 const OTHER_UNITS = {
   characters: "characters",
+  credits: "credits",
   seconds: "seconds",
   agent_seconds: "agent seconds",
   requests: "requests",
   images: "images",
+  web_search_calls: "web searches",
+  file_search_calls: "file searches",
+  code_interpreter_sessions: "code interpreter sessions",
   operations: "operations",
   vector_store_bytes: "bytes stored",
 };
 
-// units {input_tokens: 1200000, output_tokens: 5, requests: 3} -> [{label, text, title}]
+// units {input_uncached_tokens: 1200000, output_tokens: 5, requests: 3} -> [{kind, text, detail, title}]
 export function unitLines(units = {}) {
   const lines = [];
-  const tokens = TOKEN_PARTS.filter(([key]) => units[key]);
-  if (tokens.length) {
-    const total = tokens.reduce((sum, [key]) => sum + Number(units[key]), 0);
+  const groups = TOKEN_GROUPS.map(([label, keys]) => [label, keys.reduce((sum, key) => sum + Number(units[key] || 0), 0)])
+    .filter(([, value]) => value);
+  const details = Object.entries(TOKEN_DETAILS).filter(([key]) => units[key]);
+  if (groups.length) {
+    const total = groups.reduce((sum, [, value]) => sum + value, 0);
     lines.push({
       kind: "tokens",
       text: `${compact(total)} tokens`,
-      detail: tokens.map(([key, label]) => `${compact(units[key])} ${label}`).join(" · "),
-      title: tokens.map(([key, label]) => `${label}: ${integer(units[key])}`).join(", "),
+      detail: groups.map(([label, value]) => `${compact(value)} ${label}`).join(" · "),
+      title: [...groups.map(([label, value]) => `${label}: ${integer(value)}`),
+        ...details.map(([key, label]) => `of which ${label}: ${integer(units[key])}`)].join(", "),
     });
   }
-  const known = new Set(TOKEN_PARTS.map(([key]) => key));
+  const known = new Set([...TOKEN_GROUPS.flatMap(([, keys]) => keys), ...Object.keys(TOKEN_DETAILS)]);
   for (const [key, value] of Object.entries(units)) {
     if (known.has(key) || !value) continue;
     const label = OTHER_UNITS[key] || key.replaceAll("_", " ");

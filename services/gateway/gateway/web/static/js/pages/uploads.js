@@ -26,12 +26,16 @@ const STATUS = {
   imported: ["ok", "Imported"],
   failed: ["error", "Failed"],
 };
+// The usage service's unit names (docs/providers.md); others are shown with their own name.
 const UNIT_NAMES = {
-  input_tokens: "input tokens",
+  input_uncached_tokens: "input tokens",
+  input_unsplit_tokens: "input tokens",
+  cache_read_tokens: "cached input tokens",
+  cache_write_tokens: "cache-write tokens",
   output_tokens: "output tokens",
-  cached_input_tokens: "cached input tokens",
-  cache_write_input_tokens: "cache-write tokens",
   reasoning_tokens: "reasoning tokens",
+  web_search_calls: "web searches",
+  file_search_calls: "file searches",
 };
 
 const UNIT_ORDER = Object.keys(UNIT_NAMES);
