@@ -23,12 +23,22 @@ const assetRoot = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 let account = null;
 let cleanup = null;
 let renderSeq = 0;
+let shownLocation = ""; // path + query of the page drawn last
 
 export function navigate(path, { replace = false } = {}) {
   const url = new URL(path, window.location.origin);
   if (replace) window.history.replaceState({}, "", url);
   else window.history.pushState({}, "", url);
   render();
+}
+
+// A page that keeps its own state in the query (filters, ranges) records it here: a new history
+// entry (push) or the current one replaced, without drawing the page again. Back/forward then
+// re-render from the URL.
+function setUrl(url, { push = false } = {}) {
+  if (push) window.history.pushState({}, "", url);
+  else window.history.replaceState({}, "", url);
+  shownLocation = window.location.pathname + window.location.search;
 }
 
 async function loadAccount() {
@@ -98,7 +108,7 @@ async function render() {
     drawTopbar(path);
     clear(main);
     document.title = `${page.title} · AICosts`;
-    const ctx = { account, navigate, reloadAccount: loadAccount, params: new URLSearchParams(window.location.search), csrfToken };
+    const ctx = { account, navigate, setUrl, reloadAccount: loadAccount, params: new URLSearchParams(window.location.search), csrfToken };
     cleanup = await page.render(main, ctx);
     if (seq === renderSeq) (main.querySelector("h1") || main).focus({ preventScroll: true });
   } catch (error) {
@@ -118,7 +128,6 @@ document.addEventListener("click", (event) => {
 });
 
 // Back/forward between pages; a change of the #fragment alone (the skip link, in-page links) is not one.
-let shownLocation = "";
 window.addEventListener("popstate", () => {
   if (window.location.pathname + window.location.search !== shownLocation) render();
 });

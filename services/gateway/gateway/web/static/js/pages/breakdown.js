@@ -113,7 +113,7 @@ export async function render(main, ctx) {
   function go(next) {
     state = { ...state, ...next };
     const query = writeState(state);
-    window.history.pushState({}, "", `${window.location.pathname}?${query}`);
+    ctx.setUrl(`${window.location.pathname}?${query}`, { push: true });
     drawControls();
     load();
   }

@@ -274,7 +274,7 @@ export async function render(main, ctx) {
     setRangeParams(query, { from: range.from, to: range.to, ...next });
     range = rangeFrom(query, historyDays(catalog, ctx.account.plan), today);
     setRangeParams(query, range);
-    window.history.replaceState({}, "", `${window.location.pathname}?${query}`);
+    ctx.setUrl(`${window.location.pathname}?${query}`);
     chartBody.setAttribute("aria-busy", "true");
     const [d, m] = await loadRange(range);
     if (!alive || mine !== seq) return;
