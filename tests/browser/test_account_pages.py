@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 
-from browser.conftest import screenshot
 from playwright.sync_api import Page, expect
 from support import outbox
 from support.accounts import strong_password, unique_email
+from support.browser import screenshot
 
 BRAND_BLUE = "rgb(11, 83, 148)"  # --brand in app.css: the stylesheet is applied under the page's CSP
 

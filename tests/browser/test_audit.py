@@ -10,8 +10,8 @@ import re
 import time
 from pathlib import Path
 
-from browser.conftest import screenshot
 from playwright.sync_api import Page, expect
+from support.browser import screenshot
 from support.usage_api import add_credential
 
 FIXTURES = Path(__file__).resolve().parents[2] / "services" / "parser" / "tests" / "fixtures"

@@ -11,10 +11,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from browser.conftest import screenshot, signed_in_context
-from browser.test_overview import XSS_MODEL, api, connect_with_data, day, usd
 from playwright.sync_api import Browser, Page, expect
 from support.billing import upgrade
+from support.browser import screenshot, signed_in_context
+from support.spend_data import XSS_MODEL, api, connect_with_data, day, usd
 
 ROWS = ".breakdown-table tbody tr"
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from browser.conftest import screenshot, signed_in_context
 from playwright.sync_api import Page, expect
+from support.browser import screenshot, signed_in_context
 from support.usage_api import add_credential, runs_of
 
 XSS = "<img src=x onerror=window.__xss=1>"

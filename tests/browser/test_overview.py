@@ -4,99 +4,13 @@ how to begin."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
-from browser.conftest import screenshot, signed_in_context
 from playwright.sync_api import Browser, expect
-from support.usage_api import add_credential, wait_for_runs
-
-TODAY = dt.datetime.now(dt.UTC).date()
-XSS_MODEL = "<img src=x onerror=window.__xss=1>"
-
-
-def day(n: int) -> str:
-    return (TODAY - dt.timedelta(days=n)).isoformat()
-
-
-def usd(value: str | Decimal) -> str:
-    """The page's money format: $1,234.57 (half away from zero)."""
-    cents = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return f"{'-' if cents < 0 else ''}${abs(cents):,.2f}"
-
-
-def connect_with_data(stack: Any, http: Any, provider_fakes: Any, account: Any) -> None:
-    """OpenAI and Anthropic keys whose fake providers hold costs on several days (one model name
-    is markup), both synced."""
-    openai = provider_fakes.openai.tenant()
-    openai.load_costs(
-        [
-            {"date": TODAY - dt.timedelta(days=n), "amount": amount, "line_item": item, "project_id": "p1"}
-            for n, item, amount in [
-                (0, "gpt-4o-2024-08-06, input", "3.21"),
-                (1, "gpt-4o-2024-08-06, input", "12.50"),
-                (1, "gpt-4o-2024-08-06, output", "4.333333"),
-                (3, "o3, output", "27.77"),
-                (6, "gpt-4o-mini, input", "0.42"),
-                (12, f"{XSS_MODEL}, input", "1.05"),
-                (25, "o3, input", "150.00"),
-                (40, "gpt-4o-2024-08-06, input", "61.10"),
-            ]
-        ]
-    )
-    openai.load_usage(
-        "completions",
-        [
-            {
-                "date": TODAY - dt.timedelta(days=1),
-                "model": "gpt-4o-2024-08-06",
-                "input_tokens": 5_000_000,
-                "output_tokens": 333_333,
-                "num_model_requests": 42,
-                "input_cached_tokens": 1_200_000,
-            }
-        ],
-    )
-    anthropic = provider_fakes.anthropic.tenant()
-    anthropic.load_costs(
-        [
-            {
-                "date": TODAY - dt.timedelta(days=n),
-                "model": model,
-                "amount": cents,
-                "description": "Usage",
-                "cost_type": "tokens",
-            }
-            for n, model, cents in [
-                (0, "claude-haiku-4-5", "88.5"),
-                (2, "claude-opus-5", "1978.912"),
-                (6, "claude-opus-5", "5000"),
-                (25, "claude-haiku-4-5", "1234"),
-            ]
-        ]
-    )
-    anthropic.load_usage(
-        [
-            {
-                "date": TODAY - dt.timedelta(days=2),
-                "model": "claude-opus-5",
-                "uncached_input_tokens": 90_000,
-                "output_tokens": 12_000,
-                "cache_read_input_tokens": 40_000,
-            }
-        ]
-    )
-    for platform, tenant in (("openai", openai), ("anthropic", anthropic)):
-        credential = add_credential(http, stack, account, platform, tenant.api_key)
-        wait_for_runs(http, stack, account, credential["id"])
-
-
-def api(http: Any, stack: Any, account: Any, path: str, **params: Any) -> dict[str, Any]:
-    response = http.get(f"{stack.base_url}{path}", params=params, headers=account.headers, timeout=30)
-    assert response.status_code == 200, response.text
-    return response.json()
+from support.browser import screenshot, signed_in_context
+from support.spend_data import api, connect_with_data, day, usd
 
 
 def test_overview_shows_the_apis_figures_and_a_bar_per_day(

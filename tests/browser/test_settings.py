@@ -9,10 +9,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import requests
-from browser.conftest import screenshot, signed_in_context
 from playwright.sync_api import Page, Route, expect
 from support import outbox
 from support.accounts import TestAccount, fresh_step, login, signup, strong_password, totp_code, unique_email
+from support.browser import screenshot, signed_in_context
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}

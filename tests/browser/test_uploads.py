@@ -8,8 +8,8 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from browser.conftest import screenshot
 from playwright.sync_api import Page, expect
+from support.browser import screenshot
 
 FIXTURES = Path(__file__).resolve().parents[2] / "services" / "parser" / "tests" / "fixtures"
 XSS_NAME = "<img src=x onerror=window.__xss=1>.csv"
