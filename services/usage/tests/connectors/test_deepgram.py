@@ -129,7 +129,7 @@ def test_a_row_without_its_day_or_over_several_days_fails_the_window(http: Any, 
 def test_the_fake_refuses_malformed_dates(http: Any, clock: Any) -> None:
     with FakeDeepgram() as fake:
         status = http._session.get(
-            fake.url + "/projects/project-1/usage/breakdown",
+            fake.url + "/v1/projects/project-1/usage/breakdown",
             params={"start": "2026-9-1", "end": "2026-09-02"},
             headers={"Authorization": f"Token {fake.api_key}"},
             timeout=5,
