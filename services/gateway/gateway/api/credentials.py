@@ -15,7 +15,7 @@ import grpc
 from aicosts.keyvault.v1 import keyvault_pb2 as kv
 from aicosts.usage.v1 import usage_pb2 as usage_pb
 from flask import Blueprint, current_app, g, jsonify
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from svccommon import platforms
 from svccommon.plans import Plan
 
@@ -42,12 +42,6 @@ class NewCredential(BaseModel):
     api_key: SecretStr | None = None
     fields: dict[str, SecretStr] | None = Field(default=None, max_length=MAX_FIELDS)
     label: str | None = Field(default=None, max_length=100)
-
-    @model_validator(mode="after")
-    def _one_of(self) -> NewCredential:
-        if (self.api_key is None) == (self.fields is None):
-            raise ValueError("send either 'api_key' or 'fields' (GET /v1/platforms says which)")
-        return self
 
     @field_validator("fields")
     @classmethod
@@ -76,6 +70,18 @@ class NewCredential(BaseModel):
         if not value.isprintable():
             raise ValueError("the label must not contain control characters or line breaks")
         return value or None
+
+
+def _one_of(body: NewCredential) -> None:
+    """Exactly one of api_key and fields; the error names the one this platform takes."""
+    if (body.api_key is None) != (body.fields is None):
+        return
+    wants_fields = bool(platforms.PLATFORMS.get(body.platform) and platforms.PLATFORMS[body.platform].fields)
+    name = "fields" if wants_fields else "api_key"
+    message = (
+        f"{name} is required" if body.api_key is None else "send either api_key or fields, not both"
+    ) + " (GET /v1/platforms lists the fields of the platforms that take them)"
+    raise Problem(400, message, kind="validation", errors=[{"field": name, "message": message}])
 
 
 def _keyvault():
@@ -107,6 +113,7 @@ def create_credential():
     body = NewCredential.model_validate(json_object())
     api_key = body.api_key.get_secret_value() if body.api_key is not None else ""
     fields = {k: v.get_secret_value() for k, v in (body.fields or {}).items()}
+    _one_of(body)
     try:
         if body.fields is not None:
             platforms.validate_fields(body.platform, fields)
