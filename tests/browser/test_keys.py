@@ -173,3 +173,58 @@ def test_delete_asks_for_confirmation_and_a_label_stays_text(
     assert [c["id"] for c in left] == [other["id"]]
     expect(page.locator("li.key-card")).to_have_count(1)
     assert page.evaluate("window.__xss") is None
+
+
+def test_connect_aws_through_one_input_per_field(
+    signed_in_page: Page, stack, account, http, provider_fakes
+) -> None:
+    # GET /v1/platforms lists AWS Bedrock's fields: the form shows one labelled input per field,
+    # the secret one as a password input that is emptied after the submit.
+    from decimal import Decimal
+
+    from support.fakes import CostRow
+
+    page = signed_in_page
+    aws = provider_fakes.aws_bedrock.tenant()
+    yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    aws.load(
+        [
+            CostRow(
+                yesterday,
+                "USE1-Claude3Haiku-input-tokens",
+                Decimal("3.21"),
+                Decimal("1000"),
+                "Claude 3 Haiku",
+            )
+        ]
+    )
+    page.goto("/keys")
+    page.get_by_label("Platform", exact=True).select_option("aws_bedrock")
+    expect(page.locator("#key-guide")).to_contain_text("ce:GetCostAndUsage")
+    expect(page.get_by_label("API key")).to_have_count(0)
+    key_id = page.get_by_label("Access key ID")
+    secret = page.get_by_label("Secret access key")
+    expect(key_id).to_have_attribute("type", "text")
+    expect(secret).to_have_attribute("type", "password")
+
+    # A secret of the wrong shape is refused at its own field, and emptied.
+    key_id.fill(aws.api_key)
+    secret.fill("too-short")
+    page.get_by_role("button", name="Connect key").click()
+    expect(secret).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(".field").filter(has=secret).locator(".field-error")).to_contain_text("40 characters")
+    expect(secret).to_have_value("")
+
+    page.get_by_label("Label (optional)").fill("AWS payer account")
+    secret.fill(aws.secret)
+    page.get_by_role("button", name="Connect key").click()
+    expect(page.get_by_role("status").filter(has_text="backfill started")).to_contain_text("backfill started")
+    expect(page.get_by_label("Secret access key")).to_have_value("")
+    card = key_card(page, "AWS payer account")
+    expect(card).to_contain_text(f"•••• {aws.api_key[-4:]}")
+    expect(card.locator(".badge")).to_have_text("Synced", timeout=SYNC_TIMEOUT_MS)
+    assert aws.secret not in page.content()
+    (credential,) = http.get(f"{stack.base_url}/v1/credentials", headers=account.headers, timeout=30).json()[
+        "items"
+    ]
+    assert credential["platform"] == "aws_bedrock" and credential["last4"] == aws.api_key[-4:]

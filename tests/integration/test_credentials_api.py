@@ -38,7 +38,13 @@ def test_platform_catalog(stack, http):
     items = {p["id"]: p for p in response.json()["items"]}
     assert items["openai"]["connect"] == "both" and "sk-admin-" in items["openai"]["key_hint"]
     assert items["google"]["connect"] == "file"
-    assert all(set(p) == {"id", "name", "connect", "units", "key_hint"} for p in items.values())
+    assert all(set(p) == {"id", "name", "connect", "units", "key_hint", "fields"} for p in items.values())
+    # Multi-field credentials: AWS asks an access key ID (shown as last4) and a secret.
+    assert [(f["name"], f["secret"]) for f in items["aws_bedrock"]["fields"]] == [
+        ("access_key_id", False),
+        ("secret_access_key", True),
+    ]
+    assert items["aws_bedrock"]["connect"] == "both" and items["openai"]["fields"] == []
 
 
 def test_add_list_and_delete_an_openai_admin_key(stack, http, alice):
@@ -97,6 +103,22 @@ def test_add_list_and_delete_an_openai_admin_key(stack, http, alice):
         ({"platform": "google", "api_key": "AIzaSyA-abcdefghijklmnop"}, "platform", "billing file"),
         ({"platform": "openai", "api_key": "   "}, "api_key", "empty"),
         ({"platform": "openai"}, "api_key", "required"),
+        ({"platform": "aws_bedrock"}, "fields", "required"),
+        ({"platform": "aws_bedrock", "api_key": "AKIAIOSFODNN7EXAMPLE"}, "api_key", "fields"),
+        (
+            {
+                "platform": "aws_bedrock",
+                "fields": {"access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": "x"},
+            },
+            "fields.secret_access_key",
+            "40 characters",
+        ),
+        (
+            {"platform": "aws_bedrock", "fields": {"access_key_id": "AKIAIOSFODNN7EXAMPLE"}},
+            "fields.secret_access_key",
+            "empty",
+        ),
+        ({"platform": "openai", "fields": {"api_key": "sk-admin-abcdefghijklmnop"}}, "fields", "api_key"),
         ({"platform": "openai", "api_key": "sk-admin-" + "x" * 2000}, "api_key", "longer than"),
         ({"platform": "openai", "api_key": "sk-admin-abcdefghijklmnop", "label": "x" * 101}, "label", "100"),
         (

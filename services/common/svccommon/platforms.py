@@ -4,10 +4,20 @@ calling keyvault, keyvault validates again before storing, and usage's connector
 
 ``validate_key`` raises ``InvalidKey`` whose message a user can act on (what kind of key, where
 to create it) and which never contains the key itself.
+
+Multi-field credentials. A platform whose entry declares ``fields`` (AWS: an access key id and a
+secret access key) is connected with one value per field instead of one ``api_key``.
+``validate_fields`` checks every field (the business rule lives here, gateway and keyvault only
+call it) and returns the canonical secret: one JSON document of the fields (sorted keys, no
+spaces), which keyvault encrypts as one secret and reveals to the usage service as the key.
+``last4`` comes from the platform's ``id_field`` (never a secret field).
 """
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -37,6 +47,38 @@ class UnknownPlatform(InvalidKey, KeyError):
 
 
 @dataclass(frozen=True)
+class CredentialField:
+    """One value of a multi-field credential, as ``GET /v1/platforms`` describes it."""
+
+    name: str
+    label: str
+    secret: bool  # a password input; never shown again, never used for last4
+    pattern: str  # the whole value must match (re.fullmatch)
+    help: str
+    max_length: int = 256
+
+    def problem(self, value: Any) -> str | None:
+        """A user-facing problem with this field's value (never quoting a secret), or None."""
+        if not isinstance(value, str) or not value.strip():
+            return f"{self.label} is empty."
+        if value != value.strip() or any(c.isspace() for c in value):
+            return f"{self.label} contains spaces or line breaks; paste it exactly as shown."
+        if len(value) > self.max_length or not re.fullmatch(self.pattern, value):
+            return f"{self.label} does not look right. {self.help}"
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "secret": self.secret,
+            "pattern": self.pattern,
+            "max_length": self.max_length,
+            "help": self.help,
+        }
+
+
+@dataclass(frozen=True)
 class Platform:
     id: str
     name: str
@@ -45,6 +87,10 @@ class Platform:
     key_hint: str
     # Documented key prefix; None where the provider documents no shape (lenient).
     key_prefix: str | None = None
+    # Multi-field credentials: the values asked instead of one api_key, and the non-secret field
+    # whose last 4 characters identify the credential in lists.
+    fields: tuple[CredentialField, ...] = ()
+    id_field: str | None = None
 
     @property
     def accepts_keys(self) -> bool:
@@ -54,6 +100,10 @@ class Platform:
         """A user-facing problem with the key's shape, or None if it looks usable."""
         if not self.accepts_keys:
             return f"{self.name} has no usage API we can read: upload a billing file instead."
+        if self.fields:
+            return (
+                f"{self.name} is connected with {self._field_names()}: send them as 'fields', not 'api_key'."
+            )
         if not isinstance(api_key, str) or not api_key.strip():
             return "The key is empty."
         if api_key != api_key.strip() or any(c.isspace() for c in api_key):
@@ -66,6 +116,27 @@ class Platform:
             return f"{self.name} usage needs a key starting with {self.key_prefix}. {self.key_hint}"
         return None
 
+    def _field_names(self) -> str:
+        return " and ".join(f.label.lower() for f in self.fields)
+
+    def fields_problem(self, values: Any) -> tuple[str, str] | None:
+        """(input at fault, user-facing problem) with a multi-field credential, or None."""
+        if not self.accepts_keys:
+            return "platform", f"{self.name} has no usage API we can read: upload a billing file instead."
+        if not self.fields:
+            return "fields", f"{self.name} is connected with one API key: send it as 'api_key'."
+        if not isinstance(values, Mapping):
+            return "fields", f"{self.name} needs an object of fields: {self._field_names()}."
+        known = {f.name for f in self.fields}
+        unknown = sorted(str(k)[:40] for k in values if k not in known)
+        if unknown:
+            return "fields", f"Unknown field(s) for {self.name}: {', '.join(unknown)}."
+        for field in self.fields:
+            problem = field.problem(values.get(field.name))
+            if problem is not None:
+                return f"fields.{field.name}", problem
+        return None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -73,6 +144,7 @@ class Platform:
             "connect": self.connect,
             "units": list(self.units),
             "key_hint": self.key_hint,
+            "fields": [f.to_dict() for f in self.fields],
         }
 
 
@@ -150,10 +222,30 @@ PLATFORMS: dict[str, Platform] = {
         Platform(
             "aws_bedrock",
             "AWS Bedrock",
-            "file",
-            ("input_uncached_tokens", "output_tokens", "requests"),
-            "Upload a Cost Explorer / Cost and Usage Report CSV that includes Amazon Bedrock and "
-            "the '(Amazon Bedrock Edition)' Marketplace services.",
+            "both",
+            ("input_uncached_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "requests"),
+            "An IAM user's access key allowed only ce:GetCostAndUsage (the policy is in docs/providers.md); "
+            "Cost Explorer must be enabled in the account. Or upload a Cost Explorer / Cost and Usage "
+            "Report CSV that includes Amazon Bedrock.",
+            fields=(
+                CredentialField(
+                    "access_key_id",
+                    "Access key ID",
+                    False,
+                    r"AKIA[A-Z0-9]{16}",
+                    "The access key ID of an IAM user (20 characters, starting with AKIA).",
+                    20,
+                ),
+                CredentialField(
+                    "secret_access_key",
+                    "Secret access key",
+                    True,
+                    r"[A-Za-z0-9/+=]{40}",
+                    "The secret access key shown once when the access key was created (40 characters).",
+                    40,
+                ),
+            ),
+            id_field="access_key_id",
         ),
         Platform(
             "azure_openai",
@@ -230,3 +322,36 @@ def validate_key(platform_id: str, api_key: str) -> None:
     problem = platform.key_problem(api_key)
     if problem is not None:
         raise InvalidKey(problem, "api_key" if platform.accepts_keys else "platform")
+
+
+def validate_fields(platform_id: str, values: Any) -> str:
+    """The canonical secret (a JSON document of the fields) of a multi-field credential; raises
+    InvalidKey (field "platform", "fields" or "fields.<name>") unless every field fits."""
+    platform = get_platform(platform_id)
+    problem = platform.fields_problem(values)
+    if problem is not None:
+        raise InvalidKey(problem[1], problem[0])
+    return json.dumps(
+        {f.name: values[f.name] for f in platform.fields}, sort_keys=True, separators=(",", ":")
+    )
+
+
+def credential_last4(platform_id: str, secret: str) -> str:
+    """What identifies a stored credential in lists: the id field's last 4 characters for a
+    multi-field credential (never a secret field), else the key's last 4."""
+    platform = get_platform(platform_id)
+    if platform.fields and platform.id_field:
+        return str(parse_fields(platform_id, secret)[platform.id_field])[-4:]
+    return secret[-4:]
+
+
+def parse_fields(platform_id: str, secret: str) -> dict[str, str]:
+    """The fields of a revealed multi-field credential; raises InvalidKey if it is not one."""
+    platform = get_platform(platform_id)
+    try:
+        values = json.loads(secret)
+    except (TypeError, ValueError):
+        values = None
+    if not isinstance(values, dict) or platform.fields_problem(values) is not None:
+        raise InvalidKey(f"The stored {platform.name} credential is incomplete: add it again.", "fields")
+    return {str(k): str(v) for k, v in values.items()}

@@ -59,11 +59,26 @@ class CredentialVault:
         self.clock = clock
 
     def store_key(
-        self, caller: str, account_id: str, platform: str, api_key: str, label: str
+        self,
+        caller: str,
+        account_id: str,
+        platform: str,
+        api_key: str,
+        label: str,
+        fields: dict[str, str] | None = None,
     ) -> CredentialRecord:
+        """Store one key, or (``fields``) a multi-field credential as one secret: the canonical
+        JSON document of its fields. Either is validated for the platform first."""
         policy.check_account_id(account_id)
         try:
-            platforms.validate_key(platform, api_key)  # keyvault never stores garbage
+            # keyvault never stores garbage
+            if fields:
+                if api_key:
+                    raise platforms.InvalidKey("send either api_key or fields, not both")
+                api_key = platforms.validate_fields(platform, fields)
+            else:
+                platforms.validate_key(platform, api_key)
+            last4 = platforms.credential_last4(platform, api_key)
         except platforms.InvalidKey as exc:
             raise InvalidArgument(exc.message) from None
         label = clean_text(label, "label", MAX_LABEL) or platforms.get_platform(platform).name
@@ -80,7 +95,7 @@ class CredentialVault:
             account_id=account_id,
             platform=platform,
             label=label,
-            last4=api_key[-4:],
+            last4=last4,
             ciphertext=ciphertext,
             key_version=crypto.key_version_of(ciphertext),
             status="active",

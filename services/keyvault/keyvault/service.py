@@ -60,7 +60,12 @@ class KeyVaultServicer(keyvault_pb2_grpc.KeyVaultServiceServicer):
             context.set_trailing_metadata(unverified_metadata())
             raise PermissionDenied(unverified_detail("storing provider keys"))
         record = self.vault.store_key(
-            self._caller(context), request.account_id, request.platform, request.api_key, request.label
+            self._caller(context),
+            request.account_id,
+            request.platform,
+            request.api_key,
+            request.label,
+            fields=dict(request.fields) or None,
         )
         return pb.StoreCredentialResponse(credential=credential_pb(record))
 

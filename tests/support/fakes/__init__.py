@@ -7,6 +7,7 @@ injection (``rate_limit``, ``unavailable``, ``fail``, ``serve_raw``) and for
 """
 
 from .anthropic_admin import FakeAnthropic
+from .aws_cost_explorer import CostRow, FakeCostExplorer
 from .base import FakeProviderServer, SeenRequest
 from .deepgram import FakeDeepgram
 from .elevenlabs import FakeElevenLabs
@@ -16,6 +17,8 @@ from .openrouter import FakeOpenRouter
 from .suite import FAST_RETRY_ENV, ProviderFakes
 
 __all__ = [
+    "CostRow",
+    "FakeCostExplorer",
     "FAST_RETRY_ENV",
     "FakeAnthropic",
     "FakeDeepgram",

@@ -9,6 +9,7 @@ tenant (``provider_fakes.openai.tenant()``), never into the shared default data 
 from __future__ import annotations
 
 from .anthropic_admin import FakeAnthropic
+from .aws_cost_explorer import FakeCostExplorer
 from .base import FakeProviderServer
 from .deepgram import FakeDeepgram
 from .elevenlabs import FakeElevenLabs
@@ -31,6 +32,7 @@ class ProviderFakes:
         self.elevenlabs = FakeElevenLabs()
         self.openrouter = FakeOpenRouter()
         self.deepgram = FakeDeepgram()
+        self.aws_bedrock = FakeCostExplorer()
 
     @property
     def by_platform(self) -> dict[str, FakeProviderServer]:
@@ -40,6 +42,7 @@ class ProviderFakes:
             "elevenlabs": self.elevenlabs,
             "openrouter": self.openrouter,
             "deepgram": self.deepgram,
+            "aws_bedrock": self.aws_bedrock,
         }
 
     def start(self) -> ProviderFakes:

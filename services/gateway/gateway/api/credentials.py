@@ -1,5 +1,9 @@
 """Provider credentials: add a provider API key (stored encrypted by keyvault), list them (the
-last 4 characters only), get one, delete one. The key itself is never returned or logged."""
+last 4 characters only), get one, delete one. The key itself is never returned or logged.
+
+Platforms whose catalog entry declares ``fields`` (AWS) take a ``fields`` object instead of
+``api_key``; the catalog (svccommon.platforms) validates them and keyvault stores them as one
+secret. This module only maps the request."""
 
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ bp = Blueprint("credentials", __name__)
 log = logging.getLogger(__name__)
 
 _CREDENTIAL_ID = re.compile(r"[0-9a-f]{32}")
+MAX_FIELDS = 8
 
 
 class NewCredential(BaseModel):
@@ -34,12 +39,23 @@ class NewCredential(BaseModel):
 
     platform: str = Field(min_length=1, max_length=64)
     # SecretStr: never shown by repr() if the model ends up in a log or error.
-    api_key: SecretStr
+    api_key: SecretStr | None = None
+    fields: dict[str, SecretStr] | None = Field(default=None, max_length=MAX_FIELDS)
     label: str | None = Field(default=None, max_length=100)
+
+    @field_validator("fields")
+    @classmethod
+    def _field_sizes(cls, value: dict[str, SecretStr] | None) -> dict[str, SecretStr] | None:
+        for name, secret in (value or {}).items():
+            if len(name) > 64 or len(secret.get_secret_value()) > platforms.MAX_KEY_LENGTH:
+                raise ValueError(f"a field name or value is too long (at most {platforms.MAX_KEY_LENGTH})")
+        return value
 
     @field_validator("api_key")
     @classmethod
-    def _trim_key(cls, value: SecretStr) -> SecretStr:
+    def _trim_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
         key = value.get_secret_value().strip()
         if not key:
             raise ValueError("the key is empty")
@@ -54,6 +70,18 @@ class NewCredential(BaseModel):
         if not value.isprintable():
             raise ValueError("the label must not contain control characters or line breaks")
         return value or None
+
+
+def _one_of(body: NewCredential) -> None:
+    """Exactly one of api_key and fields; the error names the one this platform takes."""
+    if (body.api_key is None) != (body.fields is None):
+        return
+    wants_fields = bool(platforms.PLATFORMS.get(body.platform) and platforms.PLATFORMS[body.platform].fields)
+    name = "fields" if wants_fields else "api_key"
+    message = (
+        f"{name} is required" if body.api_key is None else "send either api_key or fields, not both"
+    ) + " (GET /v1/platforms lists the fields of the platforms that take them)"
+    raise Problem(400, message, kind="validation", errors=[{"field": name, "message": message}])
 
 
 def _keyvault():
@@ -83,9 +111,14 @@ def _credential_id(raw: str) -> str:
 @require_account
 def create_credential():
     body = NewCredential.model_validate(json_object())
-    api_key = body.api_key.get_secret_value()
+    api_key = body.api_key.get_secret_value() if body.api_key is not None else ""
+    fields = {k: v.get_secret_value() for k, v in (body.fields or {}).items()}
+    _one_of(body)
     try:
-        platforms.validate_key(body.platform, api_key)
+        if body.fields is not None:
+            platforms.validate_fields(body.platform, fields)
+        else:
+            platforms.validate_key(body.platform, api_key)
     except platforms.InvalidKey as exc:
         raise Problem(
             400, exc.message, kind="validation", errors=[{"field": exc.field, "message": exc.message}]
@@ -99,6 +132,7 @@ def create_credential():
             account_id=g.account_id,
             platform=body.platform,
             api_key=api_key,
+            fields=fields,
             label=body.label or "",
             email_verified=standing.email_verified,  # keyvault refuses unverified accounts
         ),
@@ -198,7 +232,10 @@ OPENAPI_SCHEMAS = {
             "label": {"type": "string"},
             "last4": {
                 "type": "string",
-                "description": "The key's last 4 characters; the key is never returned",
+                "description": (
+                    "The key's last 4 characters (for a multi-field credential, of its non-secret id "
+                    "field, e.g. the AWS access key ID); the key is never returned"
+                ),
             },
             "status": {"type": "string", "enum": ["active", "invalid"]},
             "status_message": {
@@ -211,13 +248,29 @@ OPENAPI_SCHEMAS = {
     },
     "NewCredential": {
         "type": "object",
-        "required": ["platform", "api_key"],
+        "required": ["platform"],
+        "description": (
+            "Exactly one of api_key (platforms with no fields) or fields (platforms whose "
+            "GET /v1/platforms entry lists fields, e.g. aws_bedrock)"
+        ),
         "additionalProperties": False,
         "properties": {
             "platform": {"type": "string", "description": "A platform id from GET /v1/platforms"},
             "api_key": {"type": "string", "writeOnly": True, "maxLength": platforms.MAX_KEY_LENGTH},
+            "fields": {
+                "type": "object",
+                "writeOnly": True,
+                "maxProperties": MAX_FIELDS,
+                "description": (
+                    "One value per field of the platform (GET /v1/platforms: fields); stored "
+                    "encrypted as one secret, never returned. aws_bedrock: access_key_id, "
+                    "secret_access_key"
+                ),
+                "additionalProperties": {"type": "string", "maxLength": platforms.MAX_KEY_LENGTH},
+            },
             "label": {"type": "string", "maxLength": 100},
         },
+        "oneOf": [{"required": ["api_key"]}, {"required": ["fields"]}],
     },
 }
 
@@ -229,7 +282,10 @@ _NOT_FOUND = problem("No such credential in this account")
 OPENAPI_PATHS = {
     "/v1/credentials": {
         "post": {
-            "summary": "Add a provider API key (stored encrypted; only its last 4 characters are shown)",
+            "summary": (
+                "Add a provider API key or multi-field credential (stored encrypted; only the last 4 "
+                "characters of the key or of its id field are shown)"
+            ),
             "security": _AUTH,
             "requestBody": {
                 "required": True,
@@ -251,7 +307,7 @@ OPENAPI_PATHS = {
                     },
                     "Created",
                 ),
-                "400": problem("Unknown platform or a key of the wrong kind"),
+                "400": problem("Unknown platform, a key of the wrong kind, or a field that does not fit"),
                 "401": _UNAUTHORIZED,
                 "403": problem(
                     "plan-required: the plan holds no more keys (Free: 3); or email-unverified: "

@@ -17,15 +17,42 @@ def list_platforms():
 
 
 OPENAPI_SCHEMAS = {
+    "CredentialField": {
+        "type": "object",
+        "required": ["name", "label", "secret", "pattern", "max_length", "help"],
+        "properties": {
+            "name": {
+                "type": "string",
+                "description": "The key in NewCredential.fields",
+                "examples": ["access_key_id"],
+            },
+            "label": {"type": "string"},
+            "secret": {
+                "type": "boolean",
+                "description": "A secret value: a password input, never shown again",
+            },
+            "pattern": {"type": "string", "description": "A regular expression the whole value must match"},
+            "max_length": {"type": "integer"},
+            "help": {"type": "string", "description": "What the value is and where to find it"},
+        },
+    },
     "Platform": {
         "type": "object",
-        "required": ["id", "name", "connect", "units", "key_hint"],
+        "required": ["id", "name", "connect", "units", "key_hint", "fields"],
         "properties": {
             "id": {"type": "string", "examples": ["openai"]},
             "name": {"type": "string"},
             "connect": {"type": "string", "enum": ["api_key", "file", "both"]},
             "units": {"type": "array", "items": {"type": "string"}},
             "key_hint": {"type": "string", "description": "What key (or file) to use and where to get it"},
+            "fields": {
+                "type": "array",
+                "items": ref("CredentialField"),
+                "description": (
+                    "Empty: connect with one api_key. Otherwise POST /v1/credentials takes these "
+                    "values as 'fields' (e.g. AWS: an access key ID and a secret access key)"
+                ),
+            },
         },
     },
 }

@@ -16,6 +16,8 @@ SDK_ROOTS = {
     "elevenlabs": "https://api.elevenlabs.io",  # elevenlabs-python: ElevenLabsEnvironment.PRODUCTION
     "openrouter": "https://openrouter.ai/api/v1",  # OpenRouter docs: the OpenAI-compatible base URL
     "deepgram": "https://api.deepgram.com",  # deepgram-python-sdk: DeepgramClientEnvironment.PRODUCTION
+    # botocore data/ce/2017-10-25/endpoint-rule-set-1.json: the aws partition's global endpoint
+    "aws_bedrock": "https://ce.us-east-1.amazonaws.com",
 }
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from svccommon.platforms import PLATFORMS, Platform, get_platform, list_platforms
 
 from .anthropic_admin import AnthropicConnector
+from .aws_bedrock import AwsBedrockConnector
 from .base import (
     Connector,
     ConnectorError,
@@ -53,6 +54,7 @@ CONNECTORS: dict[str, type[Connector]] = {
         ElevenLabsConnector,
         OpenRouterConnector,
         DeepgramConnector,
+        AwsBedrockConnector,
     )
 }
 

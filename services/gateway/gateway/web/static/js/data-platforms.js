@@ -49,6 +49,16 @@ export const GUIDANCE = {
     who: "A project owner or admin creates it.",
     readOnly: "AICosts only reads the usage and billing breakdowns of the projects the key can see.",
   },
+  aws_bedrock: {
+    keyName: "Access key of an IAM user allowed only ce:GetCostAndUsage",
+    prefix: "AKIA",
+    notThis: "Not your root user's key, and not an administrator's: create a user for AICosts with the one-action policy in the AICosts provider docs.",
+    consoleName: "AWS console → IAM → Users → your AICosts user → Security credentials → Create access key",
+    consoleUrl: "https://console.aws.amazon.com/iam/home#/users",
+    who: "An IAM administrator creates the user and its key; Cost Explorer must be enabled in the account (Billing and Cost Management).",
+    readOnly: "The policy allows ce:GetCostAndUsage alone: the key can read costs and nothing else. Each sync makes one Cost Explorer request (USD 0.01) per page of results.",
+    pasteStep: "Paste the access key ID and the secret access key below. The secret is stored encrypted and never shown again; the list shows the access key ID's last 4 characters.",
+  },
 };
 
 export function guidanceFor(platformId) {

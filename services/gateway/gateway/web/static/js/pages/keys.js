@@ -35,7 +35,7 @@ function guidancePanel(platform) {
       h("li", {}, h("strong", {}, guide.keyName), guide.prefix ? [" (starts with ", h("code", {}, guide.prefix), ")"] : null,
         ". ", guide.notThis),
       h("li", {}, "Create it at ", h("strong", {}, guide.consoleName), ": ", external(guide.consoleUrl), ". ", guide.who),
-      h("li", {}, "Paste it in the API key field. It is stored encrypted; only its last 4 characters are shown again."),
+      h("li", {}, guide.pasteStep || "Paste it in the API key field. It is stored encrypted; only its last 4 characters are shown again."),
     ),
     h("p", { class: "guide-readonly" }, h("span", { class: "badge ok" }, "Read-only use"), " ", guide.readOnly),
   );
@@ -46,19 +46,52 @@ function guidancePanel(platform) {
   return panel;
 }
 
+// The inputs a platform's credential needs: one API key, or one labelled input per field that
+// GET /v1/platforms lists (AWS: access key ID and secret access key). Secret values are password
+// inputs, emptied after every try.
+function credentialInputs(platform) {
+  if (!platform.fields?.length) {
+    const guide = guidanceFor(platform.id);
+    const keyInput = h("input", {
+      name: "api_key", type: "password", autocomplete: "off", spellcheck: "false", autocapitalize: "off",
+      required: true, maxlength: 1024, placeholder: guide?.prefix ? `${guide.prefix}…` : "",
+    });
+    return {
+      nodes: [field({ label: "API key", name: "api_key", control: keyInput,
+        hint: "Never shown again after you connect it; this field is emptied after every try." })],
+      secrets: ["api_key"],
+      body: (data) => ({ api_key: String(data.get("api_key") || "") }),
+    };
+  }
+  const nodes = platform.fields.map((f) => field({
+    label: f.label, name: f.name, hint: f.secret ? `${f.help} Never shown again; emptied after every try.` : f.help,
+    control: h("input", {
+      name: f.name, type: f.secret ? "password" : "text", autocomplete: "off", spellcheck: "false",
+      autocapitalize: "off", required: true, maxlength: f.max_length, pattern: f.pattern,
+    }),
+  }));
+  return {
+    nodes,
+    secrets: platform.fields.filter((f) => f.secret).map((f) => f.name),
+    body: (data) => ({
+      fields: Object.fromEntries(platform.fields.map((f) => [f.name, String(data.get(f.name) || "").trim()])),
+    }),
+  };
+}
+
 function connectCard(keyPlatforms, onConnected) {
   const select = h("select", { required: true },
     keyPlatforms.map((p) => h("option", { value: p.id }, p.name)));
-  const keyInput = h("input", {
-    name: "api_key", type: "password", autocomplete: "off", spellcheck: "false", autocapitalize: "off",
-    required: true, maxlength: 1024,
-  });
   const guideSlot = h("div", { class: "guide-slot" });
+  const inputSlot = h("div", { class: "credential-inputs" });
+  const secretNames = []; // kept current for showFormError, which empties these after a refusal
+  let inputs = null;
   const showGuide = () => {
     const platform = keyPlatforms.find((p) => p.id === select.value) || keyPlatforms[0];
     guideSlot.replaceChildren(guidancePanel(platform));
-    const guide = guidanceFor(platform.id);
-    keyInput.placeholder = guide?.prefix ? `${guide.prefix}…` : "";
+    inputs = credentialInputs(platform);
+    inputSlot.replaceChildren(...inputs.nodes);
+    secretNames.splice(0, secretNames.length, ...inputs.secrets);
   };
   select.addEventListener("change", showGuide);
 
@@ -69,21 +102,21 @@ function connectCard(keyPlatforms, onConnected) {
       h("div", { class: "connect-fields" },
         field({ label: "Label (optional)", name: "label", maxlength: 100, autocomplete: "off",
           hint: "A name to tell keys apart, e.g. “Production org”." }),
-        field({ label: "API key", name: "api_key", control: keyInput,
-          hint: "Never shown again after you connect it; this field is emptied after every try." }),
+        inputSlot,
         h("div", { class: "row" }, h("button", { type: "submit", class: "primary" }, "Connect key")),
       ),
     ),
   );
   onSubmit(form, async (data) => {
-    const body = { platform: String(data.get("platform")), api_key: String(data.get("api_key") || "") };
+    const body = { platform: String(data.get("platform")), ...inputs.body(data) };
     const label = String(data.get("label") || "").trim();
     if (label) body.label = label;
-    keyInput.value = ""; // the key never stays in the page, whatever the answer
+    for (const name of secretNames) form.elements.namedItem(name).value = ""; // never kept in the page
     const created = await api.post("/v1/credentials", body);
     form.elements.namedItem("label").value = "";
+    showGuide(); // fresh, empty inputs for the next key
     await onConnected(created);
-  }, ["api_key"]);
+  }, secretNames);
   showGuide();
 
   return h("section", { class: "card connect-card", "aria-labelledby": "connect-title", id: "connect" },
