@@ -73,8 +73,11 @@ MATCHES = [
 ]
 
 
+EXTRA_SHAPES = [["model", "day", "platform"], ["credential_id", "source"], ["project", "api_key", "day"]]
+
+
 @pytest.mark.parametrize("match", MATCHES)
-@pytest.mark.parametrize("group_by", SHAPES + [["model", "day", "platform"], ["credential_id", "source"], ["project", "api_key", "day"]])
+@pytest.mark.parametrize("group_by", SHAPES + EXTRA_SHAPES)
 def test_every_shape_equals_a_plain_sum_of_the_entries(data, group_by, match) -> None:
     days, tables, table = data
     got = group(tables, table, group_by, match)

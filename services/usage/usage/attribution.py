@@ -59,9 +59,8 @@ class AttributionNames:
         if not wanted:
             return {}
         out: dict[str, tuple[dt.datetime, str]] = {}
-        docs: Any = self.names.find(
-            {"account_id": account_id, "kind": kind, "id": {"$in": wanted}}, {"id": 1, "name": 1, "seen_at": 1}
-        )
+        query = {"account_id": account_id, "kind": kind, "id": {"$in": wanted}}
+        docs: Any = self.names.find(query, {"id": 1, "name": 1, "seen_at": 1})
         for doc in docs:
             seen = doc.get("seen_at") or dt.datetime.min
             if doc["id"] not in out or seen > out[doc["id"]][0]:

@@ -141,7 +141,8 @@ class UsageQueries:
             total.merge(totals)
         named = self._names(flt.account_id, names, groups)
         rows = [
-            GroupRow.of(dict(zip(names, key, strict=True)), t, named(key)) for key, t in sorted(groups.items())
+            GroupRow.of(dict(zip(names, key, strict=True)), totals, named(key))
+            for key, totals in sorted(groups.items())
         ]
         if not top or len(rows) <= top:
             return Summary(flt, GroupRow.of({}, total), rows)
