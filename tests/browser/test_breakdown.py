@@ -88,6 +88,23 @@ def test_breakdown_by_model_filters_and_export(
     expect(page).to_have_url(re.compile(r"group=key"))
     expect(page.locator(ROWS)).to_have_count(1)
     assert shown_rows(page) == {"anthropic test key": usd(anthropic["total_cost_usd"])}
+
+    # Grouping by the provider's project: OpenAI's project by its name (id in the tooltip), and
+    # the money the provider does not attribute to a project in its own row; the rows add up.
+    page.goto("/breakdown?group=project&range=30d")
+    by_project = api(http, stack, account, "/v1/usage/summary", group_by="project", **window)
+    names = {g["project"]: g["project_name"] for g in by_project["groups"]}
+    assert names == {"p1": "Search", "": None}
+    assert sum(Decimal(g["cost_usd"]) for g in by_project["groups"]) == Decimal(by_project["total_cost_usd"])
+    expect(page.locator(ROWS)).to_have_count(2)
+    assert shown_rows(page) == {
+        ("Search" if g["project"] else "Unattributed"): usd(g["cost_usd"]) for g in by_project["groups"]
+    }
+    search = page.get_by_role("button", name="Filter by project Search")
+    expect(search).to_have_attribute("title", "Project id: p1")
+    search.click()
+    expect(page.get_by_role("button", name="Remove filter Project: Search")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"project=p1"))
     context.close()
 
     # Professional: the export downloads the filtered records as CSV, with the same total.

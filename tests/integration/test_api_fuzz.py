@@ -64,10 +64,7 @@ def tally(request: pytest.FixtureRequest) -> Iterator[Counter[str]]:
     cases: Counter[str] = Counter()
     started = time.monotonic()
     yield cases
-    line = (
-        f"schemathesis: {len(cases)} operations, {cases.total()} cases, "
-        f"{time.monotonic() - started:.0f} s"
-    )
+    line = f"schemathesis: {len(cases)} operations, {cases.total()} cases, {time.monotonic() - started:.0f} s"
     with request.config.pluginmanager.get_plugin("capturemanager").global_and_fixture_disabled():
         print(f"\n{line}")
 

@@ -107,6 +107,9 @@ def record_docs() -> list[dict[str, Any]]:
             "model": model,
             "source": source,
             "credential_id": credential,
+            # The provider's attribution, null where it gives none (as RecordStore writes it).
+            "project_id": "proj-1" if credential == "cred-1" else None,
+            "api_key_id": "key-1" if credential == "cred-1" and model == "model-a" else None,
             "upload_id": "up-1" if source == "file" else "",
             "cost_usd": Decimal128(Decimal(rng.randint(0, 10**9)).scaleb(-7)),
             "units": {"input_tokens": rng.randint(0, 1000), "output_tokens": rng.randint(0, 1000)},
@@ -333,6 +336,45 @@ def test_record_upserts_on_unique_key(records):
     assert bulk.value.details["nInserted"] == 1
 
 
+def test_attribution_null_matches_a_missing_field(records):
+    """usage.recordstore (attribution): records stored before project_id/api_key_id existed lack
+    both fields. An upsert filter `{project_id: None}` matches them (so a re-import replaces the
+    old row, not adds to it), `$in: [None, "proj-1"]` filters "unattributed or proj-1", and a
+    projection of the fields leaves them out of the old rows (read as "")."""
+    col, docs = records
+    old = {k: v for k, v in docs[-1].items() if k not in ("project_id", "api_key_id")}
+    old = {**old, "date": "2027-02-01"}
+    col.insert_one(dict(old))
+    key = {k: old.get(k) for k in ("account_id", *KEY_FIELDS)}
+    assert key["project_id"] is None and col.count_documents(key) == 1
+    replaced = {**old, "project_id": None, "api_key_id": None, "cost_usd": Decimal128("1.5")}
+    result = col.bulk_write([ReplaceOne(key, replaced, upsert=True)], ordered=False)
+    assert (result.matched_count, result.upserted_count) == (1, 0)
+    day = {"account_id": old["account_id"], "date": {"$gte": DAYS[0], "$lt": "2027-02-02"}}
+    assert (
+        col.count_documents({**day, "project_id": {"$in": [None]}})
+        == sum(1 for d in docs if d["account_id"] == old["account_id"] and d["project_id"] is None) + 1
+    )
+    both = col.count_documents({**day, "project_id": {"$in": [None, "proj-1"]}})
+    assert both == sum(1 for d in docs if d["account_id"] == old["account_id"]) + 1
+    col.insert_one({**old, "date": "2027-02-02"})
+    row = col.find_one({"date": "2027-02-02"}, {"_id": 0, "project_id": 1, "api_key_id": 1, "model": 1})
+    assert row == {"model": old["model"]}
+
+
+def test_record_index_replaced_when_its_key_grows(db: Database):
+    """usage.recordstore (ensure_indexes): an index named record_key with the key before
+    attribution is dropped and created again with the new key (index_information, drop_index)."""
+    col = db["usage_records"]
+    col.create_index([("account_id", ASCENDING), ("date", ASCENDING)], unique=True, name=RECORD_INDEX)
+    col.insert_one({"account_id": ACCOUNT, "date": FIRST, "model": "m"})
+    RecordStore(db).ensure_indexes()
+    key = col.index_information()[RECORD_INDEX]["key"]
+    assert key == [("account_id", 1), *((f, 1) for f in KEY_FIELDS)]
+    col.insert_one({"account_id": ACCOUNT, "date": FIRST, "model": "n"})  # unique on the new key
+    assert col.count_documents({}) == 2
+
+
 def test_replace_day_and_deletes(records):
     """usage.recordstore: replace_day drops the day's models not synced again ($nin on model),
     delete_upload and delete_credential delete by (account_id, upload_id | credential_id, source)."""
@@ -376,7 +418,7 @@ def test_record_rows_with_projection(records, days):
     """usage.recordstore (rows, feeding the day rollups): find({account_id[, date: {$in}]}) with a
     projection that drops _id and keeps named fields, read over several batches."""
     col, docs = records
-    fields = ("date", "platform", "model", "source", "credential_id", "cost_usd", "units", "provisional")
+    fields = (*KEY_FIELDS, "cost_usd", "units", "provisional")
     query: dict[str, Any] = {"account_id": ACCOUNT}
     if days is not None:
         query["date"] = {"$in": days}

@@ -66,7 +66,6 @@ def test_allowed_service_identity_is_served(stack, tls_dir, tmp_path):
     assert reply.service == "auth" and reply.region == "us-east-1"
 
 
-
 def _refusal(ch: grpc.Channel, method: str) -> tuple[grpc.StatusCode, str]:
     """Call `method` with an empty message; the status code and details it is refused with."""
     call = ch.unary_unary(method, request_serializer=None, response_deserializer=None)

@@ -204,6 +204,17 @@ def test_dashboard_shapes_each_in_one_request(stack: Any, http: Any, account: An
         http, stack, account, "GET", "/v1/usage/summary", params={**window, "credential_id": ""}
     )
     assert only_files.json()["total_cost_usd"] == "31.75"
+    # Billing files carry no provider attribution: one unattributed group ("", no name), which
+    # the empty filter value selects and a project id does not.
+    by_project = call(
+        http, stack, account, "GET", "/v1/usage/summary", params={**window, "group_by": "project,api_key"}
+    ).json()
+    assert [(g["project"], g["project_name"], g["api_key"], g["api_key_name"], g["cost_usd"])
+            for g in by_project["groups"]] == [("", None, "", None, "31.75")]  # fmt: skip
+    unattributed = call(http, stack, account, "GET", "/v1/usage/summary", params={**window, "project": ""})
+    assert unattributed.json()["total_cost_usd"] == "31.75"
+    other = call(http, stack, account, "GET", "/v1/usage/summary", params={**window, "api_key": "key_1"})
+    assert other.json()["total_cost_usd"] == "0"
 
     month = call(http, stack, account, "GET", "/v1/usage/month-to-date", params={"to": today.isoformat()})
     assert month.status_code == 200, month.text

@@ -61,6 +61,7 @@ def load_bills(provider_fakes: Any) -> tuple[Any, Any]:
             for n, item, amount in OPENAI_COSTS
         ]
     )
+    openai.project_names = {"p1": "Search"}  # GET /organization/projects (the provider's name of p1)
     openai.load_usage(
         "completions",
         [

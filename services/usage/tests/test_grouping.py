@@ -18,7 +18,14 @@ MODELS = ("gpt-4o", "o3", "claude", "nova")
 def entries(rng: random.Random, n: int) -> list[Entry]:
     seen, out = set(), []
     while len(out) < n:
-        series = (rng.choice(PLATFORMS), rng.choice(MODELS), rng.choice(("api", "file")), rng.choice("ab"))
+        series = (
+            rng.choice(PLATFORMS),
+            rng.choice(MODELS),
+            rng.choice(("api", "file")),
+            rng.choice("ab"),
+            rng.choice(("", "proj_1", "proj_2")),  # "": the provider does not attribute it
+            rng.choice(("", "key_1")),
+        )
         if series in seen:
             continue
         seen.add(series)
@@ -36,7 +43,7 @@ def brute(days: dict[str, list[Entry]], group_by: list[str], match: Match) -> di
         for e in rows:
             if not match(e.series):
                 continue
-            fields = ("platform", "model", "source", "credential_id")
+            fields = ("platform", "model", "source", "credential_id", "project", "api_key")
             values = {"day": date, **dict(zip(fields, e.series, strict=True))}
             key = tuple(values[n] for n in group_by)
             cost, units, n, flags = out.get(key, (Decimal(0), {}, 0, 0))
@@ -62,11 +69,15 @@ MATCHES = [
     Match(platforms=frozenset({"openai"})),
     Match(platforms=frozenset({"openai", "deepgram"}), sources=frozenset({"api"})),
     Match(models=frozenset({"o3"}), credentials=frozenset({"b"})),
+    Match(projects=frozenset({"", "proj_2"}), api_keys=frozenset({"key_1"})),
 ]
 
 
+EXTRA_SHAPES = [["model", "day", "platform"], ["credential_id", "source"], ["project", "api_key", "day"]]
+
+
 @pytest.mark.parametrize("match", MATCHES)
-@pytest.mark.parametrize("group_by", SHAPES + [["model", "day", "platform"], ["credential_id", "source"]])
+@pytest.mark.parametrize("group_by", SHAPES + EXTRA_SHAPES)
 def test_every_shape_equals_a_plain_sum_of_the_entries(data, group_by, match) -> None:
     days, tables, table = data
     got = group(tables, table, group_by, match)
@@ -92,8 +103,8 @@ def test_costs_that_overflow_int64_stay_exact() -> None:
     table = SeriesTable()
     huge = Decimal("999999999999.123456789012345678")
     rows = [
-        Entry(("openai", "m", "api", ""), huge, {}),
-        Entry(("openai", "n", "api", ""), Decimal("0.1"), {}),
+        Entry(("openai", "m", "api", "", "", ""), huge, {}),
+        Entry(("openai", "n", "api", "", "", ""), Decimal("0.1"), {}),
     ]
     day = DayTable.build("2026-11-01", 1, rows, table)
     assert isinstance(day.costs, list)
@@ -110,6 +121,27 @@ def test_scaled_integers_are_exact() -> None:
 
 def test_series_are_numbered_once() -> None:
     table = SeriesTable()
-    a = table.id_of(("openai", "m", "api", ""))
-    assert table.id_of(("openai", "m", "api", "")) == a
-    assert table.id_of(("openai", "m", "file", "")) == a + 1
+    a = table.id_of(("openai", "m", "api", "", "", ""))
+    assert table.id_of(("openai", "m", "api", "", "", "")) == a
+    assert table.id_of(("openai", "m", "file", "", "", "")) == a + 1
+
+
+def test_every_attribution_grouping_adds_up_to_the_total(data) -> None:
+    """Whatever attribution grouping, unattributed entries included (the "" group), the groups
+    sum to the total to the last digit."""
+    days, tables, table = data
+    total = group(tables, table, [], Match())[()].cost_usd()
+    for group_by in (["project"], ["api_key"], ["project", "api_key"], ["platform", "project"]):
+        groups = group(tables, table, group_by, Match())
+        assert sum((t.cost_usd() for t in groups.values()), Decimal(0)) == total
+        assert any(key[-1] == "" for key in groups)  # the unattributed group is there
+
+
+def test_rollups_built_before_attribution_read_as_unattributed() -> None:
+    table = SeriesTable()
+    old = {
+        "p": ["openai"], "m": ["m"], "s": ["api"], "k": ["c1"],
+        "scale": 1, "cost": [15], "units": [], "flagged": [],
+    }  # fmt: skip
+    day = DayTable.from_columns("2026-11-01", 1, old, table)
+    assert table.series[day.series_ids[0]] == ("openai", "m", "api", "c1", "", "")

@@ -64,6 +64,8 @@ def usage_record(doc: dict[str, Any]) -> pb.UsageRecord:
         provisional=bool(doc.get("provisional")),
         estimated=bool(doc.get("estimated")),
         credential_id=doc.get("credential_id") or "",
+        project=doc.get("project_id") or "",
+        api_key=doc.get("api_key_id") or "",
         upload_id=doc.get("upload_id") or "",
         warnings=list(doc.get("warnings") or ()),
         synced_at=timestamp(doc.get("synced_at")),
@@ -90,6 +92,7 @@ def summary(result: Summary) -> pb.GetUsageSummaryResponse:
 def usage_group(group: GroupRow) -> pb.UsageGroup:
     return pb.UsageGroup(
         **group.key,
+        **group.names,
         cost_usd=format_usd(group.cost_usd),
         units=group.units,
         records=group.records,

@@ -25,6 +25,8 @@ FIXED_COLUMNS = (
     "estimated",
     "credential_id",
     "upload_id",
+    "project",
+    "api_key",
 )
 CHUNK_BYTES = 64 * 1024
 
@@ -56,6 +58,8 @@ def csv_chunks(docs: Iterable[dict[str, Any]], units: Sequence[str]) -> Iterator
                 "true" if doc.get("estimated") else "false",
                 safe_cell(doc.get("credential_id") or ""),
                 safe_cell(doc.get("upload_id") or ""),
+                safe_cell(doc.get("project_id") or ""),
+                safe_cell(doc.get("api_key_id") or ""),
                 *(str(int(counts[u])) if u in counts else "" for u in units),
             ]
         )

@@ -18,9 +18,10 @@ from svccommon.units import LEGACY_UNITS, canonical_units
 FLAG_PROVISIONAL = 1
 FLAG_ESTIMATED = 2
 
-# A series is everything that identifies a record within its day.
-SERIES_FIELDS = ("platform", "model", "source", "credential_id")
-Series = tuple[str, str, str, str]
+# A series is everything that identifies a record within its day. "project" and "api_key" are the
+# provider's attribution ("" when it gives none).
+SERIES_FIELDS = ("platform", "model", "source", "credential_id", "project", "api_key")
+Series = tuple[str, str, str, str, str, str]
 _INT64 = 2**63 - 1
 
 
@@ -107,7 +108,10 @@ class DayTable:
     def from_columns(cls, date: str, rev: int, columns: Mapping[str, Any], table: SeriesTable) -> DayTable:
         """A day from its stored columns (see ``columns_of``): no per-entry Decimal work."""
         platforms = columns["p"]
-        series = zip(platforms, columns["m"], columns["s"], columns["k"], strict=True)
+        # Rollups built before attribution have no "j"/"a" columns: their records had none.
+        none = [""] * len(platforms)
+        projects, api_keys = columns.get("j") or none, columns.get("a") or none
+        series = zip(platforms, columns["m"], columns["s"], columns["k"], projects, api_keys, strict=True)
         raw = columns["cost"]
         costs: array | list[int] = (
             array("q", raw) if all(isinstance(c, int) for c in raw) else [int(c) for c in raw]
@@ -168,6 +172,8 @@ def columns_of(entries: Iterable[Entry]) -> dict[str, Any]:
         "m": [e.series[1] for e in rows],
         "s": [e.series[2] for e in rows],
         "k": [e.series[3] for e in rows],
+        "j": [e.series[4] for e in rows],
+        "a": [e.series[5] for e in rows],
         "scale": scale,
         "cost": scaled if fits else [str(c) for c in scaled],
         "units": [{"name": name, "i": i, "v": v} for name, (i, v) in sorted(units.items())],

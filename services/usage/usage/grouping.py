@@ -23,19 +23,23 @@ class Match:
     models: frozenset[str] = frozenset()
     sources: frozenset[str] = frozenset()
     credentials: frozenset[str] = frozenset()
+    projects: frozenset[str] = frozenset()
+    api_keys: frozenset[str] = frozenset()
 
     def __call__(self, series: Series) -> bool:
-        platform, model, source, credential = series
+        platform, model, source, credential, project, api_key = series
         return (
             (not self.platforms or platform in self.platforms)
             and (not self.models or model in self.models)
             and (not self.sources or source in self.sources)
             and (not self.credentials or credential in self.credentials)
+            and (not self.projects or project in self.projects)
+            and (not self.api_keys or api_key in self.api_keys)
         )
 
     @property
     def platforms_only(self) -> bool:
-        return not (self.models or self.sources or self.credentials)
+        return not (self.models or self.sources or self.credentials or self.projects or self.api_keys)
 
 
 def group(

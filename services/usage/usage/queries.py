@@ -6,7 +6,7 @@ import base64
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -34,11 +34,14 @@ class GroupRow:
     records: int
     provisional: bool = False
     estimated: bool = False
+    names: dict[str, str] = field(default_factory=dict)  # "project_name"/"api_key_name" -> name
 
     @classmethod
-    def of(cls, key: dict[str, str], totals: Totals) -> GroupRow:
+    def of(cls, key: dict[str, str], totals: Totals, names: dict[str, str] | None = None) -> GroupRow:
         units = dict(sorted(totals.units.items()))
-        return cls(key, totals.cost_usd(), units, totals.records, totals.provisional, totals.estimated)
+        return cls(
+            key, totals.cost_usd(), units, totals.records, totals.provisional, totals.estimated, names or {}
+        )
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,8 @@ class UsageQueries:
         models: Sequence[str] = (),
         source: str = "",
         credentials: Sequence[str] = (),
+        projects: Sequence[str] = (),
+        api_keys: Sequence[str] = (),
     ) -> RecordFilter:
         check_id(account_id, "account_id")
         days = limits.query_range(from_date, to_date, self.clock().date())
@@ -116,6 +121,8 @@ class UsageQueries:
             _values(models, "model"),
             source,
             _values(credentials, "credential_id", allow_empty=True),
+            _values(projects, "project", allow_empty=True),
+            _values(api_keys, "api_key", allow_empty=True),
         )
 
     def summary(self, flt: RecordFilter, group_by: Sequence[str], top: int = 0) -> Summary:
@@ -132,7 +139,11 @@ class UsageQueries:
         total = Totals()
         for totals in groups.values():
             total.merge(totals)
-        rows = [GroupRow.of(dict(zip(names, key, strict=True)), t) for key, t in sorted(groups.items())]
+        named = self._names(flt.account_id, names, groups)
+        rows = [
+            GroupRow.of(dict(zip(names, key, strict=True)), totals, named(key))
+            for key, totals in sorted(groups.items())
+        ]
         if not top or len(rows) <= top:
             return Summary(flt, GroupRow.of({}, total), rows)
         ranked = sorted(rows, key=lambda r: r.cost_usd, reverse=True)  # stable: ties keep key order
@@ -140,6 +151,22 @@ class UsageQueries:
         for key in (_key(r, names) for r in ranked[top:]):
             folded.merge(groups[key])
         return Summary(flt, GroupRow.of({}, total), ranked[:top], GroupRow.of({}, folded), len(ranked) - top)
+
+    def _names(
+        self, account_id: str, names: list[str], groups: dict[GroupKey, Totals]
+    ) -> Callable[[GroupKey], dict[str, str]]:
+        """The provider's current names of the project and API key ids in ``groups``."""
+        found: dict[int, tuple[str, dict[str, str]]] = {}
+        for kind in ("project", "api_key"):
+            if kind in names:
+                at = names.index(kind)
+                ids = {key[at] for key in groups}
+                found[at] = (f"{kind}_name", self.store.names.lookup(account_id, kind, ids))
+
+        def named(key: GroupKey) -> dict[str, str]:
+            return {label: by_id[key[at]] for at, (label, by_id) in found.items() if key[at] in by_id}
+
+        return named
 
     def month_to_date(self, flt: RecordFilter, as_of: dt.date) -> MonthToDate:
         first = as_of.replace(day=1)
@@ -179,6 +206,8 @@ def _match(flt: RecordFilter) -> Match:
         frozenset(flt.models),
         frozenset([flt.source] if flt.source else []),
         frozenset(flt.credentials),
+        frozenset(flt.projects),
+        frozenset(flt.api_keys),
     )
 
 

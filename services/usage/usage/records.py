@@ -105,6 +105,10 @@ class UsageRecord:
     currency_original: str = "USD"
     amount_original: Decimal | None = None
     warnings: tuple[str, ...] = ()
+    # The provider's own grouping (docs/providers.md, Attribution): OpenAI project / Anthropic
+    # workspace / Deepgram project, and the provider's API key id. "" = not attributed.
+    project_id: str = ""
+    api_key_id: str = ""
 
     def __post_init__(self) -> None:
         if isinstance(self.date, datetime) or not isinstance(self.date, date):
@@ -113,6 +117,8 @@ class UsageRecord:
             raise ValueError(f"source must be one of {sorted(SOURCES)}")
         if not self.platform or not isinstance(self.model, str) or not self.model:
             raise ValueError("platform and model must be non-empty strings")
+        if not isinstance(self.project_id, str) or not isinstance(self.api_key_id, str):
+            raise TypeError("project_id and api_key_id must be strings")
         _require_decimal("cost_usd", self.cost_usd)
         if self.amount_original is not None:
             _require_decimal("amount_original", self.amount_original)
@@ -124,8 +130,8 @@ class UsageRecord:
         object.__setattr__(self, "warnings", tuple(self.warnings))
 
     @property
-    def key(self) -> tuple[str, date, str, str]:
-        return (self.platform, self.date, self.model, self.source)
+    def key(self) -> tuple[str, date, str, str, str, str]:
+        return (self.platform, self.date, self.model, self.source, self.project_id, self.api_key_id)
 
 
 def _require_decimal(name: str, value: Any) -> None:
@@ -173,7 +179,7 @@ def merge_records(records: Iterable[UsageRecord]) -> list[UsageRecord]:
 
     Line items with the same name and unit (e.g. one per project) are summed too.
     """
-    merged: dict[tuple[str, date, str, str], UsageRecord] = {}
+    merged: dict[tuple[str, date, str, str, str, str], UsageRecord] = {}
     for record in records:
         current = merged.get(record.key)
         merged[record.key] = record if current is None else merge_two(current, record)

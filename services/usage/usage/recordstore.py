@@ -22,13 +22,17 @@ from pymongo.cursor import Cursor
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
+from usage.attribution import AttributionNames
 from usage.emptydays import EmptyDays
 from usage.records import PROVIDER_ANSWERED_EMPTY, UsageRecord
 from usage.rollups import RECORD_FIELDS, DayRollups
 from usage.rollupstore import RollupStore
 
-# The unique key, in the order queries sort and paginate by (after account_id).
-KEY_FIELDS = ("date", "platform", "model", "source", "credential_id")
+# The unique key, in the order queries sort and paginate by (after account_id). The provider's
+# attribution (project_id, api_key_id) is stored as null when there is none: records stored
+# before attribution existed have neither field, and `{field: None}` matches both.
+KEY_FIELDS = ("date", "platform", "model", "source", "credential_id", "project_id", "api_key_id")
+ATTRIBUTION_FIELDS = ("project_id", "api_key_id")
 RECORD_INDEX = "record_key"
 _D128 = create_decimal128_context()
 
@@ -53,6 +57,8 @@ class RecordFilter:
     models: tuple[str, ...] = ()
     source: str = ""
     credentials: tuple[str, ...] = ()
+    projects: tuple[str, ...] = ()  # "" matches unattributed records
+    api_keys: tuple[str, ...] = ()
 
     def query(self) -> dict[str, Any]:
         # account_id + date range is the prefix of the unique index: no collection scan. The
@@ -71,6 +77,9 @@ class RecordFilter:
             q["source"] = self.source
         if self.credentials:
             q["credential_id"] = {"$in": list(self.credentials)}
+        for name, values in (("project_id", self.projects), ("api_key_id", self.api_keys)):
+            if values:
+                q[name] = {"$in": [v or None for v in values]}
         return q
 
 
@@ -80,15 +89,19 @@ class RecordStore:
         self.rollup_store = RollupStore(db)
         self.rollups = DayRollups(self.rollup_store, self)
         self.empty_days = EmptyDays(db)
+        self.names = AttributionNames(db)
 
     def ensure_indexes(self) -> None:
         self.rollup_store.ensure_indexes()
+        self.names.ensure_indexes()
         self.empty_days.ensure_indexes()
-        self.records.create_index(
-            [("account_id", ASCENDING), *((f, ASCENDING) for f in KEY_FIELDS)],
-            unique=True,
-            name=RECORD_INDEX,
-        )
+        keys = [("account_id", ASCENDING), *((f, ASCENDING) for f in KEY_FIELDS)]
+        found = self.records.index_information().get(RECORD_INDEX)
+        if found is not None and [tuple(k) for k in found["key"]] != keys:
+            # The key before attribution (without project_id, api_key_id): replaced once. The old
+            # records stay valid under the new key (their attribution fields read as null).
+            self.records.drop_index(RECORD_INDEX)
+        self.records.create_index(keys, unique=True, name=RECORD_INDEX)
         self.records.create_index([("account_id", ASCENDING), ("credential_id", ASCENDING)])
         self.records.create_index([("account_id", ASCENDING), ("upload_id", ASCENDING)])
 
@@ -110,16 +123,16 @@ class RecordStore:
         ]
         with self.rollups.changing(account_id, [day.isoformat(), *(d["date"] for d in docs)]):
             self._upsert(docs)
-            self.records.delete_many(
-                {
-                    "account_id": account_id,
-                    "date": day.isoformat(),
-                    "platform": platform,
-                    "source": "api",
-                    "credential_id": credential_id,
-                    "model": {"$nin": [d["model"] for d in docs]},
-                }
+            # Stale rows: any stored key of this day and credential the new records do not have
+            # (a model or a project/key that is gone), found by key and deleted by _id.
+            kept = {_series_key(d) for d in docs}
+            stored = self.records.find(
+                _synced_day(account_id, credential_id, platform, day),
+                {"model": 1, "project_id": 1, "api_key_id": 1},
             )
+            stale = [d["_id"] for d in stored if _series_key(d) not in kept]
+            if stale:
+                self.records.delete_many({"_id": {"$in": stale}})
         return len(docs)
 
     def synced_records(self, account_id: str, credential_id: str, platform: str, day: dt.date) -> int:
@@ -149,6 +162,7 @@ class RecordStore:
     def delete_credential(self, account_id: str, credential_id: str) -> int:
         deleted = self._delete({"account_id": account_id, "credential_id": credential_id, "source": "api"})
         self.empty_days.forget(account_id, credential_id)
+        self.names.forget(account_id, credential_id)
         return deleted
 
     def _delete(self, query: dict[str, Any]) -> int:
@@ -232,7 +246,11 @@ _ROW_FIELDS = {"_id": 0, **{name: 1 for name in RECORD_FIELDS}}
 
 
 def record_key(doc: dict[str, Any]) -> list[str]:
-    return [str(doc[f]) for f in KEY_FIELDS]
+    return [str(doc.get(f) or "") for f in KEY_FIELDS]
+
+
+def _series_key(doc: dict[str, Any]) -> tuple[str, str, str]:
+    return (doc["model"], doc.get("project_id") or "", doc.get("api_key_id") or "")
 
 
 def _document(
@@ -251,6 +269,8 @@ def _document(
         "model": record.model,
         "source": record.source,
         "credential_id": credential_id,
+        "project_id": record.project_id or None,
+        "api_key_id": record.api_key_id or None,
         "upload_id": upload_id,
         "cost_usd": d128(record.cost_usd),
         "currency_original": record.currency_original,

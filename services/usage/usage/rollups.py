@@ -45,6 +45,8 @@ RECORD_FIELDS = (
     "model",
     "source",
     "credential_id",
+    "project_id",
+    "api_key_id",
     "cost_usd",
     "units",
     "provisional",
@@ -179,7 +181,14 @@ def record_entry(record: dict[str, Any]) -> Entry:
         FLAG_ESTIMATED if record.get("estimated") else 0
     )
     usd = record["cost_usd"]
-    series = (record["platform"], record["model"], record["source"], record.get("credential_id") or "")
+    series = (
+        record["platform"],
+        record["model"],
+        record["source"],
+        record.get("credential_id") or "",
+        record.get("project_id") or "",
+        record.get("api_key_id") or "",
+    )
     # Records stored before svccommon.units carry legacy unit names: translated on read.
     units = canonical_units(record["platform"], record.get("units") or {})
     return Entry(series, usd.to_decimal() if isinstance(usd, Decimal128) else usd, units, flags)

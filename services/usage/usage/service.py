@@ -78,6 +78,8 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
             list(f.models),
             f.source,
             list(f.credential_ids),
+            list(f.projects),
+            list(f.api_keys),
         )
 
     def GetUsageSummary(self, request, context):  # noqa: N802

@@ -187,6 +187,7 @@ class SyncJob:
         try:
             with self.records.rollups.deferred(account_id, days):
                 self._fetch_and_store(run, connector, api_key, first, last, done, outcome)
+            self._refresh_names(account_id, credential_id, connector, api_key)
         except InvalidCredential as exc:
             outcome.error = exc.message_for_user
             self._mark_invalid(account_id, credential_id, exc.message_for_user)
@@ -258,6 +259,15 @@ class SyncJob:
                 self.records.empty_days.clear(account_id, credential_id, result.day)
             self.runs.progress(run["_id"], self.owner, self.clock(), records=n)
             outcome.stored.append(result.day)
+
+    def _refresh_names(self, account_id: str, credential_id: str, connector: Connector, api_key: str) -> None:
+        """The provider's current names of its projects and keys (usage.attribution). Records
+        keep ids, so a failure here only leaves older names (or ids) on screen."""
+        try:
+            names = connector.names(api_key)
+            self.records.names.save(account_id, credential_id, connector.platform, names, self.clock())
+        except Exception as exc:
+            log.warning("could not read the provider's names", extra={"error_type": type(exc).__name__})
 
     def _mark_invalid(self, account_id: str, credential_id: str, message: str) -> None:
         try:

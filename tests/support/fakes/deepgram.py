@@ -34,6 +34,7 @@ class FakeDeepgram(FakeProviderServer):
     ) -> None:
         super().__init__(api_key)
         self.projects = list(projects)
+        self.project_names: dict[str, str] = {}  # id -> name (default "Project <id>"); may change
         self.end_inclusive = end_inclusive
         self._rows: dict[tuple[str, str], list[tuple[date, Any]]] = defaultdict(list)
 
@@ -84,7 +85,12 @@ class FakeDeepgram(FakeProviderServer):
 
     def route(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
         if path == "/projects":
-            return 200, {"projects": [{"project_id": p, "name": f"Project {p}"} for p in self.projects]}
+            return 200, {
+                "projects": [
+                    {"project_id": p, "name": self.project_names.get(p, f"Project {p}")}
+                    for p in self.projects
+                ]
+            }
         parts = path.strip("/").split("/")  # projects/{id}/{billing|usage}/breakdown
         if (
             len(parts) != 4

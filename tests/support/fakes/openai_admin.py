@@ -49,6 +49,10 @@ class FakeOpenAI(FakeProviderServer):
     def __init__(self, api_key: str | None = None) -> None:
         super().__init__(api_key)
         self._rows: dict[str, dict[date, list[Any]]] = defaultdict(lambda: defaultdict(list))
+        # GET /organization/projects and /organization/projects/{id}/api_keys: id -> name, and
+        # project id -> {key id -> name}. Tests rename them between syncs (ids stay).
+        self.project_names: dict[str, str] = {}
+        self.key_names: dict[str, dict[str, str]] = {}
 
     def load_costs(self, rows: list[dict[str, Any]]) -> None:
         for row in rows:
@@ -75,6 +79,10 @@ class FakeOpenAI(FakeProviderServer):
         return {"error": {"message": message, "type": kind, "param": None, "code": None}}
 
     def route(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+        if path == "/organization/projects" or (
+            path.startswith("/organization/projects/") and path.endswith("/api_keys")
+        ):
+            return self._list(path, query)
         if path == "/organization/costs":
             stream = "costs"
         elif path.startswith("/organization/usage/") and path.rsplit("/", 1)[1] in USAGE_ENDPOINTS:
@@ -102,6 +110,55 @@ class FakeOpenAI(FakeProviderServer):
         chunk, cursor = self.page(buckets, limit, query.get("page", [None])[0])
         return 200, {"object": "page", "data": chunk, "has_more": cursor is not None, "next_page": cursor}
 
+    def _list(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+        """The spec's list envelope: {object: "list", data, first_id, last_id, has_more}, paged
+        by ``after`` (an object id) and ``limit`` (1..100, default 20)."""
+        limit = int(query.get("limit", ["20"])[0])
+        if not 1 <= limit <= 100:
+            return 400, self.error_body(400, "limit must be between 1 and 100")
+        if path == "/organization/projects":
+            items = [
+                {
+                    "id": pid,
+                    "object": "organization.project",
+                    "name": name,
+                    "created_at": 1711471533,
+                    "archived_at": None,
+                    "status": "active",
+                }
+                for pid, name in self.project_names.items()
+            ]
+        else:
+            pid = path.split("/")[3]
+            if pid not in self.project_names:
+                return 404, self.error_body(404, f"no project {pid}")
+            items = [
+                {
+                    "object": "organization.project.api_key",
+                    "redacted_value": "sk-abc...def",
+                    "name": name,
+                    "created_at": 1711471533,
+                    "last_used_at": 1711471534,
+                    "id": kid,
+                    "owner": {
+                        "type": "user",
+                        "user": {"object": "organization.project.user", "id": "user_1"},
+                    },
+                }
+                for kid, name in self.key_names.get(pid, {}).items()
+            ]
+        after = query.get("after", [None])[0]
+        ids = [i["id"] for i in items]
+        start = ids.index(after) + 1 if after in ids else 0
+        chunk = items[start : start + limit]
+        return 200, {
+            "object": "list",
+            "data": chunk,
+            "first_id": chunk[0]["id"] if chunk else None,
+            "last_id": chunk[-1]["id"] if chunk else None,
+            "has_more": start + limit < len(items),
+        }
+
 
 def _cost_result(row: dict[str, Any]) -> dict[str, Any]:
     return {
@@ -109,7 +166,7 @@ def _cost_result(row: dict[str, Any]) -> dict[str, Any]:
         "amount": {"value": row["amount"], "currency": row.get("currency", "usd")},
         "line_item": row.get("line_item"),
         "project_id": row.get("project_id"),
-        "api_key_id": None,
+        "api_key_id": row.get("api_key_id"),
         "quantity": row.get("quantity"),
         "quantity_unit": row.get("quantity_unit"),
         # Real results carry these too; connectors must ignore unknown fields.

@@ -69,6 +69,9 @@ class RangeQuery(_Days):
     model: list[str] = Field(default_factory=list, max_length=_MAX_LIST_VALUES)
     source: Literal["api", "file"] | None = None
     credential_id: list[str] = Field(default_factory=list, max_length=_MAX_LIST_VALUES)
+    # The provider's attribution (docs/providers.md): "" stands for what it does not attribute.
+    project: list[str] = Field(default_factory=list, max_length=_MAX_LIST_VALUES)
+    api_key: list[str] = Field(default_factory=list, max_length=_MAX_LIST_VALUES)
 
     def filter(self) -> pb.UsageFilter:
         return pb.UsageFilter(
@@ -78,14 +81,17 @@ class RangeQuery(_Days):
             models=self.model,
             source=self.source or "",
             credential_ids=self.credential_id,
+            projects=self.project,
+            api_keys=self.api_key,
         )
 
 
-GroupField = Literal["day", "platform", "model", "source", "credential_id"]
+GroupField = Literal["day", "platform", "model", "source", "credential_id", "project", "api_key"]
+_EMPTY_MEANS = ("credential_id", "project", "api_key")  # an empty value alone is a real filter
 
 
 class SummaryQuery(RangeQuery):
-    group_by: list[GroupField] = Field(default_factory=list, max_length=5)
+    group_by: list[GroupField] = Field(default_factory=list, max_length=7)
     top: int = Field(default=0, ge=0, le=1000)
 
 
@@ -119,7 +125,7 @@ def _query(model: type[BaseModel]) -> Any:
         values = request.args.getlist(key)
         if key in lists:
             parts = [part.strip() for v in values for part in v.split(",")]
-            raw[key] = [p for p in parts if p] or ([""] if key == "credential_id" else [])
+            raw[key] = [p for p in parts if p] or ([""] if key in _EMPTY_MEANS else [])
         else:
             raw[key] = values[-1]
     return model.model_validate(raw)
@@ -166,6 +172,8 @@ def record_json(r: pb.UsageRecord) -> dict[str, Any]:
         "estimated": r.estimated,
         "credential_id": r.credential_id or None,
         "upload_id": r.upload_id or None,
+        "project": r.project or None,
+        "api_key": r.api_key or None,
         "warnings": list(r.warnings),
         "synced_at": timestamp(r, "synced_at"),
     }
@@ -256,6 +264,9 @@ def usage_summary():
 
 def _group_json(group: pb.UsageGroup, names: list[str]) -> dict[str, Any]:
     item: dict[str, Any] = {name: getattr(group, name) for name in names}
+    for name in ("project", "api_key"):
+        if name in names:  # the provider's current name of the id (null: none known, or unattributed)
+            item[f"{name}_name"] = getattr(group, f"{name}_name") or None
     item.update(
         cost_usd=group.cost_usd,
         units=dict(sorted(group.units.items())),

@@ -93,6 +93,16 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
             "model": {"type": "string"},
             "source": {"type": "string", "enum": ["api", "file"]},
             "credential_id": {"type": "string", "description": 'The key that synced it; "" for files'},
+            "project": {
+                "type": "string",
+                "description": 'The provider\'s project or workspace id; "" for money it does not attribute',
+            },
+            "project_name": {"type": ["string", "null"], "description": "Its current name at the provider"},
+            "api_key": {
+                "type": "string",
+                "description": 'The provider\'s API key id; "" for money it does not attribute',
+            },
+            "api_key_name": {"type": ["string", "null"], "description": "Its current name at the provider"},
             "cost_usd": _MONEY,
             "units": _UNITS,
             "records": {"type": "integer"},
@@ -194,6 +204,8 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
             "estimated": {"type": "boolean", "description": "Cost computed from a price table"},
             "credential_id": {"type": ["string", "null"]},
             "upload_id": {"type": ["string", "null"]},
+            "project": {"type": ["string", "null"], "description": "The provider's project or workspace id"},
+            "api_key": {"type": ["string", "null"], "description": "The provider's API key id"},
             "warnings": {"type": "array", "items": {"type": "string"}},
             "synced_at": _TIME,
         },
@@ -215,6 +227,8 @@ _RANGE = [
     _param("model", "Model names, comma-separated or repeated"),
     _param("source", "api or file", {"type": "string", "enum": ["api", "file"]}),
     _param("credential_id", "Key ids, comma-separated or repeated (an empty value: billing files)"),
+    _param("project", "The provider's project/workspace ids (an empty value: unattributed money)"),
+    _param("api_key", "The provider's API key ids (an empty value: unattributed money)"),
 ]
 _PAGE = [
     _param("limit", "Page size (max 500)", {"type": "integer", "minimum": 1, "maximum": 500}),
@@ -280,13 +294,16 @@ OPENAPI_PATHS: dict[str, Any] = {
     "/v1/usage/summary": {
         "get": {
             "summary": (
-                "Total cost and units, grouped by any ordered subset of day, platform, model, source "
-                "and credential_id"
+                "Total cost and units, grouped by any ordered subset of day, platform, model, source, "
+                "credential_id, project and api_key"
             ),
             "security": _AUTH,
             "parameters": [
                 *_RANGE,
-                _param("group_by", "Ordered, comma-separated: day, platform, model, source, credential_id"),
+                _param(
+                    "group_by",
+                    "Ordered, comma-separated: day, platform, model, source, credential_id, project, api_key",
+                ),
                 _param(
                     "top",
                     "Keep the N costliest groups (most expensive first) and fold the rest into `others`",

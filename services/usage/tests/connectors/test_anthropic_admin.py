@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -9,9 +10,21 @@ from typing import Any
 from support.fakes import FakeAnthropic
 from usage.connectors.anthropic_admin import AnthropicConnector
 from usage.connectors.base import UnexpectedShape
-from usage.records import PRIORITY_COST_NOT_REPORTED, UNATTRIBUTED_MODEL, cents_to_usd, total_cost
+from usage.records import (
+    PRIORITY_COST_NOT_REPORTED,
+    UNATTRIBUTED_MODEL,
+    cents_to_usd,
+    merge_records,
+    total_cost,
+)
 
 D1, D2, D3 = date(2026, 9, 1), date(2026, 9, 2), date(2026, 9, 3)
+
+
+def per_model(records: Any) -> dict[str, Any]:
+    """The records of a day merged across the provider's attribution (projects, keys)."""
+    flat = [dataclasses.replace(r, project_id="", api_key_id="") for r in records]
+    return {r.model: r for r in merge_records(flat)}
 
 
 def connector(fake: FakeAnthropic, http: Any, clock: Any) -> AnthropicConnector:
@@ -90,7 +103,7 @@ def test_cost_report_and_usage_report_join(http: Any, clock: Any) -> None:
     )
     assert day.ok
     assert total_cost(day.records) == Decimal("2.8128912")  # (123.78912+100+50+7.5) cents
-    models = {r.model: r for r in day.records}
+    models = per_model(day.records)
     opus = models["claude-opus-5"]
     assert opus.cost_usd == Decimal("2.7378912")
     assert opus.units == {

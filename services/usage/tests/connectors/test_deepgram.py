@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -10,9 +11,15 @@ import pytest
 from support.fakes import FakeDeepgram
 from usage.connectors.base import UnexpectedShape
 from usage.connectors.deepgram import DeepgramConnector, line_item_model
-from usage.records import total_cost
+from usage.records import merge_records, total_cost
 
 D1, D2, D3 = date(2026, 9, 1), date(2026, 9, 2), date(2026, 9, 3)
+
+
+def per_model(records: Any) -> dict[str, Any]:
+    """The records of a day merged across the provider's attribution (projects, keys)."""
+    flat = [dataclasses.replace(r, project_id="", api_key_id="") for r in records]
+    return {r.model: r for r in merge_records(flat)}
 
 
 def connector(fake: FakeDeepgram, http: Any, clock: Any) -> DeepgramConnector:
@@ -59,7 +66,7 @@ def test_billing_and_usage_over_projects(http: Any, clock: Any) -> None:
     assert (billing[0].param("start"), billing[0].param("end")) == ("2026-09-01", "2026-09-03")
     assert billing[0].param("grouping") == "line_item"
     assert total_cost(results[0].records) == Decimal("1.5400")
-    models = {r.model: r for r in results[0].records}
+    models = per_model(results[0].records)
     assert models["nova-3"].cost_usd == Decimal("1.2400")
     assert {i.name for i in models["nova-3"].line_items} == {"streaming::nova-3", "batch::nova-3"}
     assert models["nova-3"].units == {"seconds": 1800, "requests": 12}

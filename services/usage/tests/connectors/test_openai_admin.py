@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -10,9 +11,15 @@ import pytest
 from support.fakes import FakeOpenAI
 from usage.connectors.base import ProviderRejected, UnexpectedShape
 from usage.connectors.openai_admin import OpenAIConnector, split_line_item
-from usage.records import UNATTRIBUTED_MODEL, total_cost
+from usage.records import UNATTRIBUTED_MODEL, merge_records, total_cost
 
 D1, D2, D3, D4, D5 = (date(2026, 9, d) for d in range(1, 6))
+
+
+def per_model(records: Any) -> dict[str, Any]:
+    """The records of a day merged across the provider's attribution (projects, keys)."""
+    flat = [dataclasses.replace(r, project_id="", api_key_id="") for r in records]
+    return {r.model: r for r in merge_records(flat)}
 
 
 def connector(fake: FakeOpenAI, http: Any, clock: Any) -> OpenAIConnector:
@@ -20,7 +27,7 @@ def connector(fake: FakeOpenAI, http: Any, clock: Any) -> OpenAIConnector:
 
 
 def by_model(result: Any) -> dict[str, Any]:
-    return {r.model: r for r in result.records}
+    return per_model(result.records)
 
 
 @pytest.mark.parametrize(
@@ -139,7 +146,9 @@ def test_costs_and_usage_join_per_day_and_model(http: Any, clock: Any) -> None:
         "requests": 42,
         "web_search_calls": 5,
     }
-    assert web_call.query["group_by"] == ["model"] and "group_by" not in file_call.query
+    attribution = ["project_id", "api_key_id"]
+    assert web_call.query["group_by"] == ["model", *attribution]
+    assert file_call.query["group_by"] == attribution
     items = {i.name: i for i in gpt.line_items}
     assert items["gpt-4o, input"].quantity == 5004000  # projects summed
     assert items["gpt-4o, input"].cost_usd == Decimal("12.51")
@@ -174,7 +183,7 @@ def test_paginates_every_endpoint_to_the_end(http: Any, clock: Any) -> None:
     assert sum(total_cost(r.records) for r in results) == Decimal("3.03")
     assert results[4].records[0].units["input_uncached_tokens"] == 7
     assert [c.param("page") for c in cost_calls] == [None, "page_2", "page_4"]
-    assert cost_calls[0].query["group_by"] == ["line_item", "project_id"]
+    assert cost_calls[0].query["group_by"] == ["line_item", "project_id", "api_key_id"]
     assert cost_calls[0].param("bucket_width") == "1d" and cost_calls[0].param("limit") == "5"
 
 

@@ -46,7 +46,7 @@ def test_record_validation() -> None:
         UsageRecord("openai", DAY, "m", "api", units={"input_tokens": 1.0})  # type: ignore[dict-item]
     record = UsageRecord("openai", DAY, "m", "api", line_items=[LineItem("x", 1, "tokens", Decimal(0))])
     assert record.line_items == (LineItem("x", 1, "tokens", Decimal(0)),)
-    assert record.key == ("openai", DAY, "m", "api")
+    assert record.key == ("openai", DAY, "m", "api", "", "")
     with pytest.raises(dataclasses.FrozenInstanceError):
         record.cost_usd = Decimal(1)  # type: ignore[misc]
 

@@ -202,5 +202,5 @@ def test_csv_chunks_stream_large_exports() -> None:
         next(csv_chunks([{**doc, "model": "-1+2", "platform": "@x", "cost_usd": Decimal(-1)}], []))
         .decode()
         .splitlines()[1]
-        == "2026-09-01,'@x,'-1+2,api,-1,false,false,,"
+        == "2026-09-01,'@x,'-1+2,api,-1,false,false,,,,"
     )

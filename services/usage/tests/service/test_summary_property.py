@@ -32,7 +32,17 @@ DAYS_BACK = 40  # spans a month boundary and last month's same days
 
 costs = st.decimals(min_value=Decimal("-5"), max_value=Decimal("5000"), places=7, allow_nan=False)
 days_ago = st.integers(min_value=0, max_value=DAYS_BACK)
-model_sets = st.lists(st.tuples(st.sampled_from(MODELS), costs, st.integers(0, 10**7)), max_size=3)
+# (model, cost, tokens, the provider's project, the provider's key); "" is unattributed.
+model_sets = st.lists(
+    st.tuples(
+        st.sampled_from(MODELS),
+        costs,
+        st.integers(0, 10**7),
+        st.sampled_from(("", "proj_1", "proj_2")),
+        st.sampled_from(("", "key_1")),
+    ),
+    max_size=3,
+)
 
 SHAPES = (
     [],
@@ -41,6 +51,9 @@ SHAPES = (
     ["day", "platform"],
     ["source", "credential_id"],
     ["model", "day", "platform", "source", "credential_id"],
+    ["project"],
+    ["api_key", "day"],
+    ["platform", "project", "api_key"],
 )
 
 
@@ -48,10 +61,15 @@ def brute_force(db: Any, account: str, first: str, last: str, keep: dict[str, An
     """Groups straight from usage_records: (group key) -> (cost, units, records)."""
     out: dict = {}
     for doc in db["usage_records"].find({"account_id": account}):
-        if not first <= doc["date"] <= last or any(doc[f] not in v for f, v in keep.items()):
+        values = {
+            "day": doc["date"],
+            **doc,
+            "project": doc.get("project_id") or "",
+            "api_key": doc.get("api_key_id") or "",
+        }
+        if not first <= doc["date"] <= last or any(values[f] not in v for f, v in keep.items()):
             continue
         for shape in SHAPES:
-            values = {"day": doc["date"], **doc}
             key = (tuple(shape), tuple(values[n] for n in shape))
             cost, units, n = out.get(key, (Decimal(0), {}, 0))
             units = dict(units)
@@ -82,10 +100,18 @@ class Writes(RuleBasedStateMachine):
         h = self.harness
         day = h.day(back)
         records = {
-            m: UsageRecord(
-                platform, day, m, "api", cost_usd=c, units={"input_uncached_tokens": t}, provisional=back < 2
+            (m, project, key): UsageRecord(
+                platform,
+                day,
+                m,
+                "api",
+                cost_usd=c,
+                units={"input_uncached_tokens": t},
+                provisional=back < 2,
+                project_id=project,
+                api_key_id=key,
             )
-            for m, c, t in models
+            for m, c, t, project, key in models
         }
         rows = list(records.values())
         h.records.replace_day(self.account, credential, platform, day, rows, "run", h.clock())
@@ -139,7 +165,15 @@ class Writes(RuleBasedStateMachine):
             return
         today = h.day(0)
         first = h.day(DAYS_BACK).isoformat()
-        for keep in ({}, {"platform": {"openai"}}, {"source": {"file"}}, {"credential_id": {CREDENTIALS[0]}}):
+        keeps: list[dict[str, Any]] = [
+            {},
+            {"platform": {"openai"}},
+            {"source": {"file"}},
+            {"credential_id": {CREDENTIALS[0]}},
+            {"project": {"", "proj_2"}},
+            {"api_key": {"key_1"}},
+        ]
+        for keep in keeps:
             want = brute_force(h.db, self.account, first, today.isoformat(), keep)
             for replica in self.replicas:
                 flt = replica.make_filter(
@@ -149,6 +183,8 @@ class Writes(RuleBasedStateMachine):
                     platforms=sorted(keep.get("platform", ())),
                     source=next(iter(keep.get("source", ())), ""),
                     credentials=sorted(keep.get("credential_id", ())),
+                    projects=sorted(keep.get("project", ())),
+                    api_keys=sorted(keep.get("api_key", ())),
                 )
                 for shape in SHAPES:
                     got = replica.summary(flt, shape)

@@ -23,6 +23,8 @@ from .base import Connector, DayBuckets, UnexpectedShape, day_start
 # Paths below the API root (https://api.anthropic.com, the Anthropic SDK's default base URL).
 COST_PATH = "/v1/organizations/cost_report"
 USAGE_PATH = "/v1/organizations/usage_report/messages"
+WORKSPACES_PATH = "/v1/organizations/workspaces"
+API_KEYS_PATH = "/v1/organizations/api_keys"
 ANTHROPIC_VERSION = "2023-06-01"
 # Priority Tier usage never appears in cost_report (docs/providers.md), so its
 # records carry a warning instead of silently looking free.
@@ -65,7 +67,13 @@ class AnthropicConnector(Connector):
         # Grouping by description is what fills model/token_type on cost rows.
         cost_params = window + [("group_by[]", "description"), ("group_by[]", "workspace_id")]
         self._read(api_key, COST_PATH, cost_params, buckets, cost=True)
-        usage_params = window + [("group_by[]", "model"), ("group_by[]", "service_tier")]
+        # cost_report groups by workspace only; the usage report also by API key (docs/providers.md).
+        usage_params = window + [
+            ("group_by[]", "model"),
+            ("group_by[]", "service_tier"),
+            ("group_by[]", "workspace_id"),
+            ("group_by[]", "api_key_id"),
+        ]
         self._read(api_key, USAGE_PATH, usage_params, buckets, cost=False)
 
     def _read(
@@ -89,7 +97,14 @@ class AnthropicConnector(Connector):
         # cost_report gives no quantity; units come from the usage report.
         item = LineItem(name=str(name), quantity=None, unit=str(unit), cost_usd=usd)
         return UsageRecord(
-            self.platform, day, str(model), "api", cost_usd=usd, line_items=(item,), amount_original=usd
+            self.platform,
+            day,
+            str(model),
+            "api",
+            cost_usd=usd,
+            line_items=(item,),
+            amount_original=usd,
+            project_id=str(result.get("workspace_id") or ""),  # null: the default workspace
         )
 
     def _usage_record(self, day: date, result: dict[str, Any]) -> UsageRecord:
@@ -112,4 +127,25 @@ class AnthropicConnector(Connector):
         if result.get("service_tier") in PRIORITY_TIERS and any(units.values()):
             warnings = (PRIORITY_COST_NOT_REPORTED,)
         model = result.get("model") or UNATTRIBUTED_MODEL
-        return UsageRecord(self.platform, day, str(model), "api", units=units, warnings=warnings)
+        return UsageRecord(
+            self.platform,
+            day,
+            str(model),
+            "api",
+            units=units,
+            warnings=warnings,
+            project_id=str(result.get("workspace_id") or ""),
+            api_key_id=str(result.get("api_key_id") or ""),
+        )
+
+    def names(self, api_key: str) -> dict[str, dict[str, str]]:
+        """Workspace names (archived too) and API key names (GET /v1/organizations/workspaces,
+        /v1/organizations/api_keys)."""
+        workspaces = self._list_all(
+            api_key, WORKSPACES_PATH, [("limit", 100), ("include_archived", "true")], "after_id"
+        )
+        keys = self._list_all(api_key, API_KEYS_PATH, [("limit", 1000)], "after_id")
+        return {
+            "project": {w["id"]: str(w.get("name") or "") for w in workspaces},
+            "api_key": {k["id"]: str(k.get("name") or "") for k in keys},
+        }

@@ -227,6 +227,34 @@ class Connector(ABC):
             return self.history_reason or f"the API keeps only the last {self.history_days} days"
         return ""
 
+    def names(self, api_key: str) -> dict[str, dict[str, str]]:
+        """The provider's current names of its attribution ids: ``{"project": {id: name},
+        "api_key": {id: name}}``. Providers without a listing return nothing."""
+        return {}
+
+    def _list_all(
+        self, api_key: str, path: str, params: Sequence[tuple[str, str | int]], cursor_param: str
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a ``{data, has_more, last_id}`` list (OpenAI ``after``, Anthropic
+        ``after_id`` cursors)."""
+        after: str | None = None
+        for _ in range(MAX_PAGES):
+            query = list(params) + ([(cursor_param, after)] if after else [])
+            body = self._get(api_key, path, query)
+            if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+                raise UnexpectedShape(None, f"{path}: expected an object with a 'data' list")
+            for item in body["data"]:
+                if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                    raise UnexpectedShape(None, f"{path}: an item has no 'id'")
+                yield item
+            last = body.get("last_id")
+            if not body.get("has_more"):
+                return
+            if not isinstance(last, str) or not last or last == after:
+                raise UnexpectedShape(None, f"{path}: 'has_more' is true but 'last_id' does not advance")
+            after = last
+        raise UnexpectedShape(None, f"{path}: more than {MAX_PAGES} pages")
+
     @abstractmethod
     def _fetch_window(self, api_key: str, buckets: DayBuckets) -> None:
         """Fetch ``buckets.first..buckets.last`` and add records or day failures."""

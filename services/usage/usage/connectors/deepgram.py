@@ -15,6 +15,7 @@ fails the window instead of being guessed at.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -53,7 +54,7 @@ class DeepgramConnector(Connector):
     )
     window_days = 31  # one request per endpoint and project per 31 days, split by the per-day rows
 
-    _projects: list[str] | None = None
+    _projects: dict[str, str] | None = None  # project id -> name
 
     def _headers(self, api_key: str) -> dict[str, str]:
         return {"Authorization": f"Token {api_key}"}
@@ -66,10 +67,16 @@ class DeepgramConnector(Connector):
         if self._projects is None:
             body = self._get(api_key, PROJECTS_PATH)
             try:
-                self._projects = [str(p["project_id"]) for p in body["projects"]]
-            except (KeyError, TypeError) as exc:
+                self._projects = {str(p["project_id"]): str(p.get("name") or "") for p in body["projects"]}
+            except (KeyError, TypeError, AttributeError) as exc:
                 raise UnexpectedShape(None, f"{PROJECTS_PATH}: {exc!r}") from None
-        return self._projects
+        return list(self._projects)
+
+    def names(self, api_key: str) -> dict[str, dict[str, str]]:
+        """Project names from GET /v1/projects (listed again: a sync's list may be stale)."""
+        self._projects = None
+        self._project_ids(api_key)
+        return {"project": dict(self._projects or {})}
 
     def _fetch_window(self, api_key: str, buckets: DayBuckets) -> None:
         projects = self._project_ids(api_key)
@@ -83,8 +90,9 @@ class DeepgramConnector(Connector):
             # A ProviderRejected fails the whole window (base.Connector.fetch).
             billing = self._get(api_key, f"{base}/billing/breakdown", params + [("grouping", "line_item")])
             usage = self._get(api_key, f"{base}/usage/breakdown", params + [("grouping", "models")])
-            self._read(buckets, "billing/breakdown", billing, self._billing_record)
-            self._read(buckets, "usage/breakdown", usage, self._usage_record)
+            # Each project's rows are attributed to it (docs/providers.md, Attribution).
+            self._read(buckets, "billing/breakdown", billing, _in_project(self._billing_record, project))
+            self._read(buckets, "usage/breakdown", usage, _in_project(self._usage_record, project))
 
     def _read(
         self,
@@ -137,6 +145,12 @@ class DeepgramConnector(Connector):
         models = [str(m) for m in ((result.get("grouping") or {}).get("models") or []) if m]
         model = ",".join(models) or UNATTRIBUTED_MODEL
         return UsageRecord(self.platform, day, model, "api", units={k: v for k, v in units.items() if v})
+
+
+def _in_project(
+    parse: Callable[[date, dict[str, Any]], UsageRecord], project: str
+) -> Callable[[date, dict[str, Any]], UsageRecord]:
+    return lambda day, result: dataclasses.replace(parse(day, result), project_id=project)
 
 
 def row_day(result: Any) -> date:

@@ -17,6 +17,12 @@ from .base import Connector, DayBuckets, UnexpectedShape, day_start, unix_day
 
 COSTS_PATH = "/organization/costs"
 USAGE_PATH = "/organization/usage/"
+PROJECTS_PATH = "/organization/projects"
+# Attribution (docs/providers.md): the group_by values of each endpoint that name a project and
+# an API key (openai/openai-openapi openapi.yaml). The storage/session endpoints only know the
+# project.
+_ATTRIBUTION = ("project_id", "api_key_id")
+_PROJECT_ONLY = frozenset({"vector_stores", "code_interpreter_sessions"})
 
 # Usage API field -> canonical unit (svccommon.units). The first group is required by the spec
 # (openai/openai-openapi, UsageCompletionsResult and the other Usage*Result schemas).
@@ -119,11 +125,13 @@ class OpenAIConnector(Connector):
             ("bucket_width", "1d"),
             ("limit", days),
         ]
-        # Costs are the money truth; project_id grouping is kept for later per-project views.
-        cost_params = window + [("group_by", "line_item"), ("group_by", "project_id")]
+        # Costs are the money truth, per line item, project and API key.
+        cost_params = window + [("group_by", "line_item"), *(("group_by", g) for g in _ATTRIBUTION)]
         self._read_buckets(api_key, COSTS_PATH, cost_params, buckets, self._cost_record)
         for endpoint, (by_model, read_units) in USAGE_ENDPOINTS.items():
+            attribution = ("project_id",) if endpoint in _PROJECT_ONLY else _ATTRIBUTION
             params = window + ([("group_by", "model")] if by_model else [])
+            params += [("group_by", g) for g in attribution]
             parse = _usage_parser(self.platform, read_units)
             self._read_buckets(api_key, USAGE_PATH + endpoint, params, buckets, parse)
 
@@ -155,13 +163,42 @@ class OpenAIConnector(Connector):
             cost_usd=value,
         )
         return UsageRecord(
-            self.platform, day, model, "api", cost_usd=value, line_items=(item,), amount_original=value
+            self.platform,
+            day,
+            model,
+            "api",
+            cost_usd=value,
+            line_items=(item,),
+            amount_original=value,
+            **attribution(result),
         )
+
+    def names(self, api_key: str) -> dict[str, dict[str, str]]:
+        """Project names (archived ones too: their usage stays) and each project's API key
+        names (GET /organization/projects, /organization/projects/{id}/api_keys)."""
+        projects: dict[str, str] = {}
+        keys: dict[str, str] = {}
+        listing = [("limit", 100), ("include_archived", "true")]
+        for project in self._list_all(api_key, PROJECTS_PATH, listing, "after"):
+            projects[project["id"]] = str(project.get("name") or "")
+        for project_id in projects:
+            path = f"{PROJECTS_PATH}/{project_id}/api_keys"
+            for key in self._list_all(api_key, path, [("limit", 100)], "after"):
+                keys[key["id"]] = str(key.get("name") or "")
+        return {"project": projects, "api_key": keys}
+
+
+def attribution(result: dict[str, Any]) -> dict[str, str]:
+    """A result's project and API key ids ("" when the provider does not attribute it)."""
+    return {
+        "project_id": str(result.get("project_id") or ""),
+        "api_key_id": str(result.get("api_key_id") or ""),
+    }
 
 
 def _usage_parser(platform: str, read_units: UnitReader) -> Callable[[date, dict[str, Any]], UsageRecord]:
     def parse(day: date, result: dict[str, Any]) -> UsageRecord:
         model = result.get("model") or UNATTRIBUTED_MODEL
-        return UsageRecord(platform, day, str(model), "api", units=read_units(result))
+        return UsageRecord(platform, day, str(model), "api", units=read_units(result), **attribution(result))
 
     return parse

@@ -1,5 +1,5 @@
-// Breakdown: the account's spend grouped by platform, model, day, source or key over a date
-// range, narrowed by removable filter chips, with unit totals in each provider's own units. The
+// Breakdown: the account's spend grouped by platform, model, day, source, key, or the provider's
+// own project or API key over a date range, narrowed by removable filter chips, with unit totals in each provider's own units. The
 // whole state (group, range, filters) lives in the URL query, so reload and back/forward work.
 
 import { ApiError, api, download } from "../api.js";
@@ -28,12 +28,18 @@ const GROUPS = {
   day: { api: "day", label: "Day (UTC)" },
   source: { api: "source", label: "Source" },
   key: { api: "credential_id", label: "Key" },
+  project: { api: "project", label: "Project" },
+  api_key: { api: "api_key", label: "Provider API key" },
 };
+// The provider's attribution: "" is the money it does not attribute; names come with the groups.
+const ATTRIBUTION = new Set(["project", "api_key"]);
 const FILTERS = {
   platform: { api: "platform", label: "Platform" },
   model: { api: "model", label: "Model" },
   source: { api: "source", label: "Source", single: true },
   key: { api: "credential_id", label: "Key" },
+  project: { api: "project", label: "Project" },
+  api_key: { api: "api_key", label: "Provider API key" },
 };
 const SOURCES = { api: "Synced by API key", file: "Billing file" };
 
@@ -44,7 +50,7 @@ function readState(params, history, today) {
     const seen = new Set();
     for (const value of params.getAll(name)) {
       if (seen.has(value) || (name === "source" && !SOURCES[value])) continue;
-      if (name !== "key" && !value) continue;
+      if (name !== "key" && !ATTRIBUTION.has(name) && !value) continue;
       seen.add(value);
       filters.push({ name, value });
       if (FILTERS[name].single) break;
@@ -97,7 +103,19 @@ export async function render(main, ctx) {
     if (!loading.isConnected) return undefined;
   }
 
+  // The provider's names of its project and key ids, as the summaries give them (newest wins).
+  const providerNames = { project: new Map(), api_key: new Map() };
+  const learnNames = (groups) => {
+    for (const g of groups || []) {
+      for (const name of ATTRIBUTION) if (g[`${name}_name`]) providerNames[name].set(g[name], g[`${name}_name`]);
+    }
+  };
+  if (first.status === "fulfilled") learnNames(first.value.groups);
+  // A tooltip with the provider's id for project and key values (the cell shows the name).
+  const idTitle = (name, value) => (ATTRIBUTION.has(name) && value ? `${GROUPS[name].label} id: ${value}` : undefined);
+
   const valueName = (name, value) => {
+    if (ATTRIBUTION.has(name)) return value === "" ? "Unattributed" : providerNames[name].get(value) || value;
     if (name === "platform") return platformName(catalog, value);
     if (name === "key") return value === "" ? "Billing files" : keyNames.get(value) || `Deleted key ${value.slice(0, 8)}`;
     if (name === "source") return SOURCES[value] || value;
@@ -156,7 +174,7 @@ export async function render(main, ctx) {
       state.filters.length ? state.filters.map((f, i) => {
         const text = `${FILTERS[f.name].label}: ${valueName(f.name, f.value)}`;
         return h("span", { class: "chip", role: "listitem" },
-          h("span", { class: "chip-field" }, `${FILTERS[f.name].label}:`), h("span", { class: "chip-value" }, valueName(f.name, f.value)),
+          h("span", { class: "chip-field" }, `${FILTERS[f.name].label}:`), h("span", { class: "chip-value", title: idTitle(f.name, f.value) }, valueName(f.name, f.value)),
           h("button", { type: "button", "aria-label": `Remove filter ${text}`, title: "Remove this filter", onclick: () => go({ filters: state.filters.filter((_, j) => j !== i) }) }, "×"));
       }) : h("span", { class: "subtle", role: "listitem" }, "No filters: everything in the range. Click a value in the table, or add a filter here."));
 
@@ -217,6 +235,7 @@ export async function render(main, ctx) {
     if (name === "source") return Object.keys(SOURCES);
     const apiField = FILTERS[name].api;
     const answer = await api.get("/v1/usage/summary", { ...apiQuery(state, { except: name }), group_by: apiField });
+    learnNames(answer.groups);
     const values = answer.groups.map((g) => g[apiField]);
     if (name === "key") for (const c of credentials) if (!values.includes(c.id)) values.push(c.id);
     return values;
@@ -238,6 +257,7 @@ export async function render(main, ctx) {
       return;
     }
     const summary = outcome.value;
+    learnNames(summary.groups);
     results.append(h("p", { class: "range-total" },
       h("span", { class: "label" }, "Total "),
       h("strong", { class: "amount", title: moneyExact(summary.total_cost_usd) }, money(summary.total_cost_usd)),
@@ -253,14 +273,14 @@ export async function render(main, ctx) {
     if (state.group === "day") groups.sort((a, b) => (a.day < b.day ? 1 : -1));
     else groups.sort((a, b) => decimalCompare(b.cost_usd, a.cost_usd) || String(a[apiField]).localeCompare(String(b[apiField])));
     const total = Number(summary.total_cost_usd);
-    const filterName = { platform: "platform", model: "model", source: "source", credential_id: "key" }[apiField];
+    const filterName = { platform: "platform", model: "model", source: "source", credential_id: "key", project: "project", api_key: "api_key" }[apiField];
 
     const rows = groups.map((g) => {
       const raw = g[apiField];
       const shown = state.group === "day" ? raw : valueName(state.group, raw);
       const action = state.group === "day"
         ? h("button", { type: "button", class: "link", "aria-label": `Show only ${raw}`, onclick: () => go({ range: { range: "custom", from: raw, to: raw, clipped: false } }) }, shown)
-        : h("button", { type: "button", class: "link", "aria-label": `Filter by ${groupInfo.label.toLowerCase()} ${shown}`, onclick: () => addFilter(filterName, raw) }, shown);
+        : h("button", { type: "button", class: "link", title: idTitle(state.group, raw), "aria-label": `Filter by ${groupInfo.label.toLowerCase()} ${shown}`, onclick: () => addFilter(filterName, raw) }, shown);
       const share = total > 0 ? Number(g.cost_usd) / total : 0;
       return h("tr", { "data-value": raw },
         h("th", { scope: "row", class: "group-value", "data-label": groupInfo.label }, action),
