@@ -151,6 +151,7 @@ class Platform:
 # Unit names: svccommon.units (one meaning on every platform).
 _TOKENS = ("input_uncached_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
 _FILE_ONLY = "No usage API: upload a billing file."
+_GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 PLATFORMS: dict[str, Platform] = {
     p.id: p
@@ -250,9 +251,49 @@ PLATFORMS: dict[str, Platform] = {
         Platform(
             "azure_openai",
             "Azure OpenAI",
-            "file",
-            ("input_uncached_tokens", "output_tokens", "images"),
-            "Upload a Cost Management export (CSV) of the subscription with Azure OpenAI.",
+            "both",
+            ("input_uncached_tokens", "cache_read_tokens", "output_tokens", "images"),
+            "A Microsoft Entra app registration (service principal) with the Cost Management Reader "
+            "role on the subscription or resource group to read (docs/providers.md). Or upload a Cost "
+            "Management export (CSV) of the subscription with Azure OpenAI.",
+            fields=(
+                CredentialField(
+                    "tenant_id",
+                    "Directory (tenant) ID",
+                    False,
+                    _GUID,
+                    "The Directory (tenant) ID on the app registration's Overview page: a GUID such as "
+                    "00000000-0000-0000-0000-000000000000.",
+                    36,
+                ),
+                CredentialField(
+                    "client_id",
+                    "Application (client) ID",
+                    False,
+                    _GUID,
+                    "The Application (client) ID on the app registration's Overview page: a GUID.",
+                    36,
+                ),
+                CredentialField(
+                    "client_secret",
+                    "Client secret value",
+                    True,
+                    r"[!-~]{16,256}",
+                    "The client secret's Value (not its Secret ID), shown once when the secret is created "
+                    "under Certificates & secrets.",
+                    256,
+                ),
+                CredentialField(
+                    "scope",
+                    "Subscription or resource group",
+                    False,
+                    rf"(/subscriptions/)?{_GUID}(/resourceGroups/[A-Za-z0-9_.\-\(\)]{{1,90}})?",
+                    "The subscription ID (a GUID), /subscriptions/<id>, or "
+                    "/subscriptions/<id>/resourceGroups/<name> to read only one resource group.",
+                    160,
+                ),
+            ),
+            id_field="client_id",
         ),
         Platform(
             "mistral",

@@ -12,8 +12,10 @@ def test_catalog_shape() -> None:
     assert all(set(i) == {"id", "name", "connect", "units", "key_hint", "fields"} for i in items)
     assert len({i["id"] for i in items}) == len(items)
     assert all(i["connect"] in ("api_key", "file", "both") and i["units"] and i["key_hint"] for i in items)
-    assert {"openai", "anthropic", "aws_bedrock"} <= {i["id"] for i in items if i["connect"] == "both"}
-    assert {"google", "azure_openai"} <= {i["id"] for i in items if i["connect"] == "file"}
+    assert {"openai", "anthropic", "aws_bedrock", "azure_openai"} <= {
+        i["id"] for i in items if i["connect"] == "both"
+    }
+    assert {"google"} <= {i["id"] for i in items if i["connect"] == "file"}
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from svccommon.config import CommonConfig, ConfigError, backend_address, env_float, env_int, load_common
 
 from usage.connectors import CONNECTORS
+from usage.connectors.azure_openai import AUTH_URL_ENV as AZURE_AUTH_URL_ENV
 from usage.connectors.base import BASE_URL_ENV_PREFIX, base_url_for
 from usage.summarycache import DEFAULT_MAX_ENTRIES
 
@@ -47,6 +48,12 @@ def _provider_base_urls(env: Mapping[str, str]) -> dict[str, str]:
                 urls[name] = base_url_for(platform, cls.default_base_url, env)
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
+    # Azure's token endpoint (the Microsoft identity platform) is a second root of that connector.
+    auth = env.get(AZURE_AUTH_URL_ENV, "").strip()
+    if auth:
+        if not auth.startswith(("https://", "http://")):
+            raise ConfigError(f"{AZURE_AUTH_URL_ENV} must be an http(s) URL")
+        urls[AZURE_AUTH_URL_ENV] = auth.rstrip("/")
     return urls
 
 

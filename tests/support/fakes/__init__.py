@@ -8,6 +8,7 @@ injection (``rate_limit``, ``unavailable``, ``fail``, ``serve_raw``) and for
 
 from .anthropic_admin import FakeAnthropic
 from .aws_cost_explorer import CostRow, FakeCostExplorer
+from .azure_cost_management import AzureCostRow, FakeAzureCostManagement
 from .base import FakeProviderServer, SeenRequest
 from .deepgram import FakeDeepgram
 from .elevenlabs import FakeElevenLabs
@@ -17,7 +18,9 @@ from .openrouter import FakeOpenRouter
 from .suite import FAST_RETRY_ENV, ProviderFakes
 
 __all__ = [
+    "AzureCostRow",
     "CostRow",
+    "FakeAzureCostManagement",
     "FakeCostExplorer",
     "FAST_RETRY_ENV",
     "FakeAnthropic",

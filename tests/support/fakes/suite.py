@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .anthropic_admin import FakeAnthropic
 from .aws_cost_explorer import FakeCostExplorer
+from .azure_cost_management import FakeAzureCostManagement
 from .base import FakeProviderServer
 from .deepgram import FakeDeepgram
 from .elevenlabs import FakeElevenLabs
@@ -33,6 +34,7 @@ class ProviderFakes:
         self.openrouter = FakeOpenRouter()
         self.deepgram = FakeDeepgram()
         self.aws_bedrock = FakeCostExplorer()
+        self.azure_openai = FakeAzureCostManagement()
 
     @property
     def by_platform(self) -> dict[str, FakeProviderServer]:
@@ -43,6 +45,7 @@ class ProviderFakes:
             "openrouter": self.openrouter,
             "deepgram": self.deepgram,
             "aws_bedrock": self.aws_bedrock,
+            "azure_openai": self.azure_openai,
         }
 
     def start(self) -> ProviderFakes:
@@ -69,4 +72,6 @@ class ProviderFakes:
     def stack_env(self) -> dict[str, str]:
         """``PROVIDER_BASE_URL_<PLATFORM>`` for every fake, plus fast provider retries."""
         urls = {f"PROVIDER_BASE_URL_{name.upper()}": fake.url for name, fake in self.by_platform.items()}
+        # Azure's token endpoint (login.microsoftonline.com) is served by the same fake.
+        urls["PROVIDER_AUTH_URL_AZURE_OPENAI"] = self.azure_openai.url
         return {**urls, **FAST_RETRY_ENV}

@@ -12,6 +12,7 @@ from svccommon.platforms import PLATFORMS, Platform, get_platform, list_platform
 
 from .anthropic_admin import AnthropicConnector
 from .aws_bedrock import AwsBedrockConnector
+from .azure_openai import AzureOpenAIConnector
 from .base import (
     Connector,
     ConnectorError,
@@ -55,6 +56,7 @@ CONNECTORS: dict[str, type[Connector]] = {
         OpenRouterConnector,
         DeepgramConnector,
         AwsBedrockConnector,
+        AzureOpenAIConnector,
     )
 }
 
