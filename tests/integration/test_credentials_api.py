@@ -45,6 +45,13 @@ def test_platform_catalog(stack, http):
         ("secret_access_key", True),
     ]
     assert items["aws_bedrock"]["connect"] == "both" and items["openai"]["fields"] == []
+    # Azure OpenAI: a service principal (tenant, client id shown as last4, secret) and a scope.
+    assert [(f["name"], f["secret"]) for f in items["azure_openai"]["fields"]] == [
+        ("tenant_id", False),
+        ("client_id", False),
+        ("client_secret", True),
+        ("scope", False),
+    ]
 
 
 def test_add_list_and_delete_an_openai_admin_key(stack, http, alice):

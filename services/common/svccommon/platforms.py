@@ -252,7 +252,7 @@ PLATFORMS: dict[str, Platform] = {
             "azure_openai",
             "Azure OpenAI",
             "both",
-            ("input_uncached_tokens", "cache_read_tokens", "output_tokens", "images"),
+            ("input_uncached_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "images"),
             "A Microsoft Entra app registration (service principal) with the Cost Management Reader "
             "role on the subscription or resource group to read (docs/providers.md). Or upload a Cost "
             "Management export (CSV) of the subscription with Azure OpenAI.",
