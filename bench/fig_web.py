@@ -17,15 +17,14 @@ Issue floors: p50 <= 150 ms for the HTML and its data; first load <= 1 MB."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
 import requests
+from devstack.browser import CHROMIUM_ARGS, chromium_path
 
 from bench import stats
 from bench.fig_summary import Dataset
@@ -38,13 +37,6 @@ FRESH_DAYS = 7
 RUNS = {"min_runs": 30, "max_runs": 200, "budget_s": 20.0}
 FLOOR_P50_MS = 150.0
 FLOOR_FIRST_LOAD_BYTES = 1_000_000
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-]
 
 
 def overview_calls(today: dt.date) -> list[tuple[str, dict[str, str]]]:
@@ -124,18 +116,13 @@ class Browserish:
             session.close()
 
 
-def _chromium() -> str | None:
-    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    return path if os.path.exists(path) else None
-
-
 def first_load_in_browser(bench: Bench, cookies: Any) -> dict[str, Any] | None:
     """Bytes a real browser transfers for the overview with an empty cache; None without one."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         return None
-    executable = _chromium()
+    executable = chromium_path()
     if executable is None:
         return None
     with sync_playwright() as playwright:

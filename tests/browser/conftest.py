@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from devstack.browser import CHROMIUM_ARGS
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from support.accounts import TestAccount, new_account
-from support.browser import CHROMIUM_ARGS, chromium_path, screenshot, signed_in_context, web_session
+from support.browser import chromium_path, screenshot, signed_in_context, web_session
 
 __all__ = ["screenshot", "signed_in_context", "web_session"]
 

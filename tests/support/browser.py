@@ -3,12 +3,11 @@ screenshots of the pages under var/screenshots/ (the README shows them)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 import requests
+from devstack import browser as devstack_browser
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from support.accounts import TestAccount
@@ -16,22 +15,10 @@ from support.accounts import TestAccount
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "var" / "screenshots"
 
-# Chromium in a container, as root, with this machine's closed network: no sandbox, no GPU and no
-# background fetches (each would wait on a connection that is refused).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 def chromium_path() -> str:
-    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
+    path = devstack_browser.chromium_path()
+    if path is None:
         pytest.fail(
             "Chromium is not installed: run `make browser` (apt-get install chromium) or set CHROMIUM"
         )
