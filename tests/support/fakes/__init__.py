@@ -11,13 +11,16 @@ from .aws_cost_explorer import CostRow, FakeCostExplorer
 from .base import FakeProviderServer, SeenRequest
 from .deepgram import FakeDeepgram
 from .elevenlabs import FakeElevenLabs
+from .google_bigquery import BillingRow, FakeBigQuery
 from .helpers import SleepRecorder
 from .openai_admin import FakeOpenAI
 from .openrouter import FakeOpenRouter
 from .suite import FAST_RETRY_ENV, ProviderFakes
 
 __all__ = [
+    "BillingRow",
     "CostRow",
+    "FakeBigQuery",
     "FakeCostExplorer",
     "FAST_RETRY_ENV",
     "FakeAnthropic",

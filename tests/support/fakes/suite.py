@@ -13,6 +13,7 @@ from .aws_cost_explorer import FakeCostExplorer
 from .base import FakeProviderServer
 from .deepgram import FakeDeepgram
 from .elevenlabs import FakeElevenLabs
+from .google_bigquery import FakeBigQuery
 from .openai_admin import FakeOpenAI
 from .openrouter import FakeOpenRouter
 
@@ -33,6 +34,7 @@ class ProviderFakes:
         self.openrouter = FakeOpenRouter()
         self.deepgram = FakeDeepgram()
         self.aws_bedrock = FakeCostExplorer()
+        self.google = FakeBigQuery()
 
     @property
     def by_platform(self) -> dict[str, FakeProviderServer]:
@@ -43,6 +45,7 @@ class ProviderFakes:
             "openrouter": self.openrouter,
             "deepgram": self.deepgram,
             "aws_bedrock": self.aws_bedrock,
+            "google": self.google,
         }
 
     def start(self) -> ProviderFakes:
@@ -69,4 +72,6 @@ class ProviderFakes:
     def stack_env(self) -> dict[str, str]:
         """``PROVIDER_BASE_URL_<PLATFORM>`` for every fake, plus fast provider retries."""
         urls = {f"PROVIDER_BASE_URL_{name.upper()}": fake.url for name, fake in self.by_platform.items()}
-        return {**urls, **FAST_RETRY_ENV}
+        # Google: the service-account keys the fake issues name its token endpoint as token_uri,
+        # which the connector accepts only when it is Google's or this one.
+        return {**urls, "PROVIDER_TOKEN_URI_GOOGLE": self.google.token_url, **FAST_RETRY_ENV}

@@ -119,9 +119,10 @@ def make(h: Harness, fake: Any, http: Any, clock: Any) -> Any:
     return connector_for(h.platform, http=http, base_url=fake.url, clock=clock, **(h.extra or {}))
 
 
-# Connectors with their own contract tests: AWS signs with SigV4 through botocore and has no
-# Retry-After (test_aws_bedrock.py covers the same behaviours).
-OWN_CONTRACT_TESTS = {"aws_bedrock"}
+# Connectors with their own contract tests: AWS signs with SigV4 through botocore and Google
+# authenticates through google-auth and queries BigQuery; neither has Retry-After
+# (test_aws_bedrock.py and test_google_vertex.py cover the same behaviours).
+OWN_CONTRACT_TESTS = {"aws_bedrock", "google"}
 
 
 def test_every_connector_has_platform_metadata() -> None:

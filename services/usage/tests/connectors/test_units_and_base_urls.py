@@ -18,6 +18,7 @@ SDK_ROOTS = {
     "deepgram": "https://api.deepgram.com",  # deepgram-python-sdk: DeepgramClientEnvironment.PRODUCTION
     # botocore data/ce/2017-10-25/endpoint-rule-set-1.json: the aws partition's global endpoint
     "aws_bedrock": "https://ce.us-east-1.amazonaws.com",
+    "google": "https://bigquery.googleapis.com",
 }
 
 

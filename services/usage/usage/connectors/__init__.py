@@ -25,6 +25,7 @@ from .base import (
 )
 from .deepgram import DeepgramConnector
 from .elevenlabs import ElevenLabsConnector
+from .google_vertex import GoogleVertexConnector
 from .openai_admin import OpenAIConnector
 from .openrouter import OpenRouterConnector
 
@@ -55,6 +56,7 @@ CONNECTORS: dict[str, type[Connector]] = {
         OpenRouterConnector,
         DeepgramConnector,
         AwsBedrockConnector,
+        GoogleVertexConnector,
     )
 }
 
