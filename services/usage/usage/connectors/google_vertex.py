@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL
 TOKEN_URI_ENV = "PROVIDER_TOKEN_URI_GOOGLE"  # noqa: S105 - a variable name
-SCOPES = ("https://www.googleapis.com/auth/bigquery.readonly",)
+# The scope google-cloud-bigquery itself asks; what the account may do is limited by its IAM roles.
+SCOPES = ("https://www.googleapis.com/auth/bigquery",)
 # Cloud Billing service descriptions (service.description) of Google's generative AI: Vertex AI
 # (Gemini and partner models on Vertex), the Gemini Developer API (AI Studio keys), and its
 # former billing name.
