@@ -5,6 +5,7 @@ accounts' ids answer 404; and the key never shows up in the database, the logs o
 from __future__ import annotations
 
 import base64
+import json
 import time
 import uuid
 
@@ -26,6 +27,17 @@ def bob(stack):
     return new_account(stack)
 
 
+# The shape of a Google service-account key file (the private key is not a real one).
+SERVICE_ACCOUNT = json.dumps(
+    {
+        "type": "service_account",
+        "client_email": "reader@p-1234.iam.gserviceaccount.com",
+        "private_key": "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    }
+)
+
+
 def post(http, stack, account, body, **kwargs):
     return http.post(
         f"{stack.base_url}/v1/credentials", json=body, headers=account.headers, timeout=30, **kwargs
@@ -37,7 +49,7 @@ def test_platform_catalog(stack, http):
     assert response.status_code == 200
     items = {p["id"]: p for p in response.json()["items"]}
     assert items["openai"]["connect"] == "both" and "sk-admin-" in items["openai"]["key_hint"]
-    assert items["google"]["connect"] == "file"
+    assert items["mistral"]["connect"] == "file"
     assert all(set(p) == {"id", "name", "connect", "units", "key_hint", "fields"} for p in items.values())
     # Multi-field credentials: AWS asks an access key ID (shown as last4) and a secret.
     assert [(f["name"], f["secret"]) for f in items["aws_bedrock"]["fields"]] == [
@@ -52,6 +64,13 @@ def test_platform_catalog(stack, http):
         ("client_secret", True),
         ("scope", False),
     ]
+    # Google: a service account's JSON key (secret), the billing export table and an optional project.
+    assert [(f["name"], f["secret"], f["required"]) for f in items["google"]["fields"]] == [
+        ("service_account_json", True, True),
+        ("billing_table", False, True),
+        ("billing_project", False, False),
+    ]
+    assert items["google"]["connect"] == "both"
 
 
 def test_add_list_and_delete_an_openai_admin_key(stack, http, alice):
@@ -107,7 +126,30 @@ def test_add_list_and_delete_an_openai_admin_key(stack, http, alice):
         ({"platform": "openai", "api_key": "sk-proj-abcdefghijklmnopqrstu"}, "api_key", "admin-keys"),
         ({"platform": "anthropic", "api_key": "sk-ant-api03-abcdefghijklmnop"}, "api_key", "sk-ant-admin"),
         ({"platform": "nope", "api_key": "sk-admin-abcdefghijklmnop"}, "platform", "/v1/platforms"),
-        ({"platform": "google", "api_key": "AIzaSyA-abcdefghijklmnop"}, "platform", "billing file"),
+        ({"platform": "mistral", "api_key": "abcdefghijklmnop"}, "platform", "billing file"),
+        ({"platform": "google", "api_key": "AIzaSyA-abcdefghijklmnop"}, "api_key", "fields"),
+        (
+            {
+                "platform": "google",
+                "fields": {
+                    "service_account_json": '{"type": "authorized_user"}',
+                    "billing_table": "p-1234.d.t",
+                },
+            },
+            "fields.service_account_json",
+            "service_account",
+        ),
+        (
+            {
+                "platform": "google",
+                "fields": {
+                    "service_account_json": SERVICE_ACCOUNT,
+                    "billing_table": "p-1234.d.t`;DROP",
+                },
+            },
+            "fields.billing_table",
+            "project.dataset.table",
+        ),
         ({"platform": "openai", "api_key": "   "}, "api_key", "empty"),
         ({"platform": "openai"}, "api_key", "required"),
         ({"platform": "aws_bedrock"}, "fields", "required"),

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 Connect = Literal["api_key", "file", "both"]
 MIN_KEY_LENGTH, MAX_KEY_LENGTH = 8, 1024
+MAX_FIELD_LENGTH = 8192  # a field value, e.g. a Google service-account key (a JSON document)
 
 
 class InvalidKey(ValueError):
@@ -56,11 +57,24 @@ class CredentialField:
     pattern: str  # the whole value must match (re.fullmatch)
     help: str
     max_length: int = 256
+    required: bool = True  # an optional field may be left out or sent empty
+    # A document (a JSON key file): spaces and line breaks are part of it, and ``check`` (a
+    # user-facing problem, never quoting the value, or None) judges it instead of the pattern.
+    check: Callable[[str], str | None] | None = None
+
+    def missing(self, value: Any) -> bool:
+        return not self.required and (value is None or value == "")
 
     def problem(self, value: Any) -> str | None:
         """A user-facing problem with this field's value (never quoting a secret), or None."""
+        if self.missing(value):
+            return None
         if not isinstance(value, str) or not value.strip():
             return f"{self.label} is empty."
+        if self.check is not None:
+            if len(value) > self.max_length:
+                return f"{self.label} is longer than {self.max_length} characters. {self.help}"
+            return self.check(value)
         if value != value.strip() or any(c.isspace() for c in value):
             return f"{self.label} contains spaces or line breaks; paste it exactly as shown."
         if len(value) > self.max_length or not re.fullmatch(self.pattern, value):
@@ -75,6 +89,7 @@ class CredentialField:
             "pattern": self.pattern,
             "max_length": self.max_length,
             "help": self.help,
+            "required": self.required,
         }
 
 
@@ -91,6 +106,9 @@ class Platform:
     # whose last 4 characters identify the credential in lists.
     fields: tuple[CredentialField, ...] = ()
     id_field: str | None = None
+    # Where the identifying value is inside a field (Google: the service-account key's id);
+    # given the fields, returns a non-secret string whose last 4 characters show in lists.
+    identify: Callable[[Mapping[str, str]], str] | None = None
 
     @property
     def accepts_keys(self) -> bool:
@@ -146,6 +164,53 @@ class Platform:
             "key_hint": self.key_hint,
             "fields": [f.to_dict() for f in self.fields],
         }
+
+
+# --- Google: a service-account JSON key and the billing export table ---------------------------
+# Project IDs: 6-30 lowercase letters, digits and hyphens, starting with a letter (older
+# domain-scoped projects add "example.com:"); https://cloud.google.com/resource-manager/docs/
+# creating-managing-projects. Datasets: letters, digits, underscores; tables likewise (the billing
+# export's are gcp_billing_export_v1_<BILLING_ACCOUNT_ID> with hyphens turned into underscores).
+GCP_PROJECT_PATTERN = r"(?:[a-z][a-z0-9.-]{0,62}:)?[a-z][a-z0-9-]{4,28}[a-z0-9]"
+BILLING_TABLE_PATTERN = GCP_PROJECT_PATTERN + r"\.[A-Za-z0-9_]{1,1024}\.[A-Za-z0-9_-]{1,1024}"
+_SERVICE_ACCOUNT_KEYS = ("client_email", "private_key", "token_uri")
+
+
+def service_account_info(value: str) -> dict[str, Any] | None:
+    """The parsed service-account key, or None when ``value`` is not one (see the check below)."""
+    try:
+        info = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(info, dict) or info.get("type") != "service_account":
+        return None
+    if not all(isinstance(info.get(k), str) and info[k].strip() for k in _SERVICE_ACCOUNT_KEYS):
+        return None
+    if "@" not in info["client_email"] or "PRIVATE KEY-----" not in info["private_key"]:
+        return None
+    if not info["token_uri"].startswith(("https://", "http://")):
+        return None
+    return info
+
+
+def _service_account_problem(value: str) -> str | None:
+    if service_account_info(value) is None:
+        return (
+            "Service account key (JSON) is not a service account's JSON key: paste the whole file "
+            'downloaded from IAM > Service accounts > Keys ("type": "service_account", with '
+            "client_email, private_key and token_uri)."
+        )
+    return None
+
+
+def _service_account_id(values: Mapping[str, str]) -> str:
+    """The key's id (private_key_id, 40 hex digits, shown by the console), else the account's
+    name; never anything from the private key."""
+    info = service_account_info(values.get("service_account_json", "")) or {}
+    key_id = info.get("private_key_id")
+    if isinstance(key_id, str) and len(key_id) >= 4:
+        return key_id
+    return str(info.get("client_email", "????")).split("@", 1)[0]
 
 
 # Unit names: svccommon.units (one meaning on every platform).
@@ -215,10 +280,52 @@ PLATFORMS: dict[str, Platform] = {
         Platform(
             "google",
             "Google Gemini / Vertex AI",
-            "file",
-            ("input_uncached_tokens", "output_tokens", "characters", "seconds", "images"),
-            "No spend API for Gemini keys: upload a Cloud Billing export (BigQuery billing export "
-            "as CSV) covering 'Gemini API' and 'Vertex AI'.",
+            "both",
+            (
+                "input_uncached_tokens",
+                "cache_read_tokens",
+                "output_tokens",
+                "characters",
+                "seconds",
+                "images",
+                "requests",
+            ),
+            "Google has no spend API for Gemini keys: connect the Cloud Billing export to BigQuery "
+            "with a service account's JSON key (roles BigQuery Data Viewer on the export's dataset and "
+            "BigQuery Job User; docs/providers.md), or upload the billing export as CSV.",
+            fields=(
+                CredentialField(
+                    "service_account_json",
+                    "Service account key (JSON)",
+                    True,
+                    r"\{[\s\S]*\}",
+                    "The JSON key file of a service account (IAM > Service accounts > Keys > Add key > "
+                    "JSON), pasted whole.",
+                    MAX_FIELD_LENGTH,
+                    check=_service_account_problem,
+                ),
+                CredentialField(
+                    "billing_table",
+                    "Billing export table",
+                    False,
+                    BILLING_TABLE_PATTERN,
+                    "The standard usage cost export table as project.dataset.table, e.g. "
+                    "my-project.billing_export.gcp_billing_export_v1_012345_6789AB_CDEF01 "
+                    "(Billing > Billing export > BigQuery export).",
+                    1024,
+                ),
+                CredentialField(
+                    "billing_project",
+                    "Project to run the query in (optional)",
+                    False,
+                    GCP_PROJECT_PATTERN,
+                    "The project ID billed for the query (BigQuery Job User there); empty: the "
+                    "service account's own project.",
+                    63,
+                    required=False,
+                ),
+            ),
+            identify=_service_account_id,
         ),
         Platform(
             "aws_bedrock",
@@ -373,7 +480,9 @@ def validate_fields(platform_id: str, values: Any) -> str:
     if problem is not None:
         raise InvalidKey(problem[1], problem[0])
     return json.dumps(
-        {f.name: values[f.name] for f in platform.fields}, sort_keys=True, separators=(",", ":")
+        {f.name: values[f.name] for f in platform.fields if not f.missing(values.get(f.name))},
+        sort_keys=True,
+        separators=(",", ":"),
     )
 
 
@@ -381,6 +490,8 @@ def credential_last4(platform_id: str, secret: str) -> str:
     """What identifies a stored credential in lists: the id field's last 4 characters for a
     multi-field credential (never a secret field), else the key's last 4."""
     platform = get_platform(platform_id)
+    if platform.fields and platform.identify is not None:
+        return platform.identify(parse_fields(platform_id, secret))[-4:]
     if platform.fields and platform.id_field:
         return str(parse_fields(platform_id, secret)[platform.id_field])[-4:]
     return secret[-4:]

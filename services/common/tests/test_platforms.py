@@ -12,10 +12,10 @@ def test_catalog_shape() -> None:
     assert all(set(i) == {"id", "name", "connect", "units", "key_hint", "fields"} for i in items)
     assert len({i["id"] for i in items}) == len(items)
     assert all(i["connect"] in ("api_key", "file", "both") and i["units"] and i["key_hint"] for i in items)
-    assert {"openai", "anthropic", "aws_bedrock", "azure_openai"} <= {
+    assert {"openai", "anthropic", "aws_bedrock", "azure_openai", "google"} <= {
         i["id"] for i in items if i["connect"] == "both"
     }
-    assert {"google"} <= {i["id"] for i in items if i["connect"] == "file"}
+    assert {"mistral", "cohere"} <= {i["id"] for i in items if i["connect"] == "file"}
 
 
 @pytest.mark.parametrize(
@@ -33,7 +33,8 @@ def test_catalog_shape() -> None:
         ("openrouter", " sk-or-v1-0123456789abcdef", False),
         ("openrouter", "sk-or-v1-é0123456789abcdef", False),
         ("openrouter", "x" * 1025, False),
-        ("google", "AIzaSyA-anything-at-all", False),
+        ("google", "AIzaSyA-anything-at-all", False),  # a Gemini key reads no spend: fields instead
+        ("mistral", "anything-at-all-0123", False),
     ],
 )
 def test_key_shapes(platform: str, key: str, ok: bool) -> None:
@@ -64,7 +65,7 @@ def test_unknown_and_file_only_platforms_blame_the_platform_field() -> None:
         platforms.validate_key("nope", "sk-admin-abcdefghijklmnop")
     assert err.value.field == "platform" and "/v1/platforms" in err.value.message
     with pytest.raises(InvalidKey) as err:
-        platforms.validate_key("google", "AIzaSyA-anything-at-all")
+        platforms.validate_key("mistral", "anything-at-all-0123")
     assert err.value.field == "platform" and "billing file" in err.value.message
     with pytest.raises(UnknownPlatform):
         platforms.get_platform("")

@@ -14,6 +14,7 @@ from usage.connectors.base import BASE_URL_ENV_PREFIX, base_url_for
 from usage.summarycache import DEFAULT_MAX_ENTRIES
 
 DEFAULT_SYNC_INTERVAL_S = 6 * 3600
+TOKEN_URI_ENV_PREFIX = "PROVIDER_TOKEN_URI_"  # noqa: S105 - a variable name
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,8 @@ class Config:
     sync_stale_s: int
     provider_http: ProviderHttp
     summary_cache_entries: int  # day-rollup entries kept in memory across accounts (LRU)
-    # PROVIDER_BASE_URL_<PLATFORM> values that were set (connectors default to the real APIs).
+    # PROVIDER_BASE_URL_<PLATFORM> values that were set (connectors default to the real APIs), and
+    # PROVIDER_TOKEN_URI_<PLATFORM> (Google: a token endpoint accepted besides Google's own).
     provider_base_urls: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -48,6 +50,12 @@ def _provider_base_urls(env: Mapping[str, str]) -> dict[str, str]:
                 urls[name] = base_url_for(platform, cls.default_base_url, env)
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
+        token_name = TOKEN_URI_ENV_PREFIX + platform.upper()
+        token_uri = env.get(token_name, "").strip()
+        if token_uri:
+            if not token_uri.startswith(("https://", "http://")):
+                raise ConfigError(f"{token_name} must be an http(s) URL")
+            urls[token_name] = token_uri
     # Azure's token endpoint (the Microsoft identity platform) is a second root of that connector.
     auth = env.get(AZURE_AUTH_URL_ENV, "").strip()
     if auth:

@@ -12,6 +12,7 @@ from .azure_cost_management import AzureCostRow, FakeAzureCostManagement
 from .base import FakeProviderServer, SeenRequest
 from .deepgram import FakeDeepgram
 from .elevenlabs import FakeElevenLabs
+from .google_bigquery import BillingRow, FakeBigQuery
 from .helpers import SleepRecorder
 from .openai_admin import FakeOpenAI
 from .openrouter import FakeOpenRouter
@@ -19,8 +20,10 @@ from .suite import FAST_RETRY_ENV, ProviderFakes
 
 __all__ = [
     "AzureCostRow",
+    "BillingRow",
     "CostRow",
     "FakeAzureCostManagement",
+    "FakeBigQuery",
     "FakeCostExplorer",
     "FAST_RETRY_ENV",
     "FakeAnthropic",

@@ -14,6 +14,7 @@ from .azure_cost_management import FakeAzureCostManagement
 from .base import FakeProviderServer
 from .deepgram import FakeDeepgram
 from .elevenlabs import FakeElevenLabs
+from .google_bigquery import FakeBigQuery
 from .openai_admin import FakeOpenAI
 from .openrouter import FakeOpenRouter
 
@@ -35,6 +36,7 @@ class ProviderFakes:
         self.deepgram = FakeDeepgram()
         self.aws_bedrock = FakeCostExplorer()
         self.azure_openai = FakeAzureCostManagement()
+        self.google = FakeBigQuery()
 
     @property
     def by_platform(self) -> dict[str, FakeProviderServer]:
@@ -46,6 +48,7 @@ class ProviderFakes:
             "deepgram": self.deepgram,
             "aws_bedrock": self.aws_bedrock,
             "azure_openai": self.azure_openai,
+            "google": self.google,
         }
 
     def start(self) -> ProviderFakes:
@@ -74,4 +77,6 @@ class ProviderFakes:
         urls = {f"PROVIDER_BASE_URL_{name.upper()}": fake.url for name, fake in self.by_platform.items()}
         # Azure's token endpoint (login.microsoftonline.com) is served by the same fake.
         urls["PROVIDER_AUTH_URL_AZURE_OPENAI"] = self.azure_openai.url
-        return {**urls, **FAST_RETRY_ENV}
+        # Google: the service-account keys the fake issues name its token endpoint as token_uri,
+        # which the connector accepts only when it is Google's or this one.
+        return {**urls, "PROVIDER_TOKEN_URI_GOOGLE": self.google.token_url, **FAST_RETRY_ENV}

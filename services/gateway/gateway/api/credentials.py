@@ -47,8 +47,8 @@ class NewCredential(BaseModel):
     @classmethod
     def _field_sizes(cls, value: dict[str, SecretStr] | None) -> dict[str, SecretStr] | None:
         for name, secret in (value or {}).items():
-            if len(name) > 64 or len(secret.get_secret_value()) > platforms.MAX_KEY_LENGTH:
-                raise ValueError(f"a field name or value is too long (at most {platforms.MAX_KEY_LENGTH})")
+            if len(name) > 64 or len(secret.get_secret_value()) > platforms.MAX_FIELD_LENGTH:
+                raise ValueError(f"a field name or value is too long (at most {platforms.MAX_FIELD_LENGTH})")
         return value
 
     @field_validator("api_key")

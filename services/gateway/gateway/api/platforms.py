@@ -34,6 +34,7 @@ OPENAPI_SCHEMAS = {
             "pattern": {"type": "string", "description": "A regular expression the whole value must match"},
             "max_length": {"type": "integer"},
             "help": {"type": "string", "description": "What the value is and where to find it"},
+            "required": {"type": "boolean", "description": "False: the field may be left out or empty"},
         },
     },
     "Platform": {

@@ -121,8 +121,9 @@ def make(h: Harness, fake: Any, http: Any, clock: Any) -> Any:
 
 # Connectors with their own contract tests: AWS signs with SigV4 through botocore and has no
 # Retry-After (test_aws_bedrock.py); Azure takes a token first, POSTs its query and throttles with
-# its own headers (test_azure_openai.py). Both cover the same behaviours.
-OWN_CONTRACT_TESTS = {"aws_bedrock", "azure_openai"}
+# its own headers (test_azure_openai.py); Google authenticates through google-auth and queries
+# BigQuery (test_google_vertex.py). Each covers the same behaviours.
+OWN_CONTRACT_TESTS = {"aws_bedrock", "azure_openai", "google"}
 
 
 def test_every_connector_has_platform_metadata() -> None:

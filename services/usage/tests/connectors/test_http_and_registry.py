@@ -95,7 +95,7 @@ def test_every_key_platform_has_a_connector() -> None:
     for platform, cls in CONNECTORS.items():
         assert cls.platform == platform and cls.invalid_key_message
     with pytest.raises(KeyError):
-        connector_for("google")
+        connector_for("mistral")
     with pytest.raises(KeyError):
         get_platform("nope")
 

@@ -20,6 +20,7 @@ SDK_ROOTS = {
     "aws_bedrock": "https://ce.us-east-1.amazonaws.com",
     # Azure Cost Management REST reference: POST https://management.azure.com/{scope}/providers/...
     "azure_openai": "https://management.azure.com",
+    "google": "https://bigquery.googleapis.com",
 }
 
 

@@ -34,10 +34,16 @@ def test_overrides_and_fake_provider_urls(env: dict[str, str]) -> None:
     assert cfg.provider_base_urls == {"PROVIDER_BASE_URL_OPENAI": "http://127.0.0.1:9/v1"}
 
 
+def test_a_google_token_endpoint_reaches_the_connectors(env: dict[str, str]) -> None:
+    cfg = load({**env, "PROVIDER_TOKEN_URI_GOOGLE": "http://127.0.0.1:9/token"})
+    assert cfg.provider_base_urls == {"PROVIDER_TOKEN_URI_GOOGLE": "http://127.0.0.1:9/token"}
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
         ("PROVIDER_BASE_URL_ANTHROPIC", "ftp://example.com"),
+        ("PROVIDER_TOKEN_URI_GOOGLE", "file:///etc/passwd"),
         ("USAGE_SYNC_WORKERS", "0"),
         ("USAGE_SYNC_INTERVAL_SECONDS", "soon"),
     ],

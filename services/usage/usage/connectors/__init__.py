@@ -26,6 +26,7 @@ from .base import (
 )
 from .deepgram import DeepgramConnector
 from .elevenlabs import ElevenLabsConnector
+from .google_vertex import GoogleVertexConnector
 from .openai_admin import OpenAIConnector
 from .openrouter import OpenRouterConnector
 
@@ -57,6 +58,7 @@ CONNECTORS: dict[str, type[Connector]] = {
         DeepgramConnector,
         AwsBedrockConnector,
         AzureOpenAIConnector,
+        GoogleVertexConnector,
     )
 }
 

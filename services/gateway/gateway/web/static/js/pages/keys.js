@@ -67,7 +67,7 @@ function credentialInputs(platform) {
     label: f.label, name: f.name, hint: f.secret ? `${f.help} Never shown again; emptied after every try.` : f.help,
     control: h("input", {
       name: f.name, type: f.secret ? "password" : "text", autocomplete: "off", spellcheck: "false",
-      autocapitalize: "off", required: true, maxlength: f.max_length, pattern: f.pattern,
+      autocapitalize: "off", required: f.required !== false, maxlength: f.max_length, pattern: f.pattern,
     }),
   }));
   return {
