@@ -11,8 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 from support.accounts import new_account
+from support.cloud_flow import CloudFlow
 from support.fakes import AzureCostRow
-from support.usage_api import runs_of, wait_for_runs
 
 TODAY = dt.datetime.now(dt.UTC).date()
 
@@ -33,57 +33,33 @@ BILL = [
 ]
 
 
-def post_credential(http: Any, stack: Any, account: Any, fields: dict[str, str]) -> Any:
-    return http.post(
-        f"{stack.base_url}/v1/credentials",
-        json={"platform": "azure_openai", "fields": fields, "label": "Azure cost management"},
-        headers=account.headers,
-        timeout=30,
-    )
+def flow(stack: Any, http: Any) -> CloudFlow:
+    return CloudFlow(stack, http, new_account(stack), "azure_openai", "Azure cost management")
 
 
 def test_connect_azure_with_fields_sync_and_see_the_bill(stack: Any, http: Any, provider_fakes: Any) -> None:
     azure = provider_fakes.azure_openai.tenant()
     azure.load(BILL)
-    account = new_account(stack)
-    bodies: list[str] = []
-
-    platforms = http.get(f"{stack.base_url}/v1/platforms", timeout=30).json()["items"]
-    (entry,) = [p for p in platforms if p["id"] == "azure_openai"]
-    assert entry["connect"] == "both"
-    assert [(f["name"], f["secret"]) for f in entry["fields"]] == [
+    cloud = flow(stack, http)
+    assert cloud.field_shapes() == [
         ("tenant_id", False),
         ("client_id", False),
         ("client_secret", True),
         ("scope", False),
     ]
-    bad = post_credential(http, stack, account, {**azure.fields, "tenant_id": "contoso.onmicrosoft.com"})
+    bad = cloud.post_fields({**azure.fields, "tenant_id": "contoso.onmicrosoft.com"})
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "fields.tenant_id"
-    bodies.append(bad.text)
 
-    created = post_credential(http, stack, account, azure.fields)
-    assert created.status_code == 201, created.text
-    bodies.append(created.text)
-    credential = created.json()["credential"]
+    credential, backfill = cloud.connect(azure.fields)
     assert credential["last4"] == azure.api_key[-4:]  # of the client ID, never the secret
-    wait_for_runs(http, stack, account, credential["id"])
-    (backfill,) = runs_of(http, stack, account, credential["id"])
     assert backfill["status"] == "succeeded", backfill
     # One token for the whole sync; the backfill is asked 28 days at a time.
     assert len(azure.token_requests()) == 1
     assert len(azure.query_requests()) >= 3
     assert all(len({p["timePeriod"]["from"], p["timePeriod"]["to"]}) == 2 for p in azure.payloads)
 
-    frm, to = day(60).isoformat(), TODAY.isoformat()
-    summary = http.get(
-        f"{stack.base_url}/v1/usage/summary",
-        params={"from": frm, "to": to, "group_by": "day,platform,model"},
-        headers=account.headers,
-        timeout=30,
-    )
-    assert summary.status_code == 200, summary.text
-    bodies.append(summary.text)
-    body = summary.json()
+    window = {"from": day(60).isoformat(), "to": TODAY.isoformat()}
+    body = cloud.summary(**window, group_by="day,platform,model")
     assert Decimal(body["total_cost_usd"]) == azure.total() == Decimal("22.3353800001")
     shown = {(g["day"], g["model"]): Decimal(g["cost_usd"]) for g in body["groups"]}
     assert shown == {
@@ -94,31 +70,16 @@ def test_connect_azure_with_fields_sync_and_see_the_bill(stack: Any, http: Any, 
     }
     assert body["units"]["input_uncached_tokens"] == 30000 + 160453 + 500000
     assert body["units"]["output_tokens"] == 93853
-
-    listed = http.get(f"{stack.base_url}/v1/credentials", headers=account.headers, timeout=30)
-    bodies.append(listed.text)
-    assert [c["status"] for c in listed.json()["items"]] == ["active"]
-    for text in bodies:
-        assert azure.secret not in text
-    assert azure.secret not in stack.log_text()
-    assert json.dumps(azure.fields) not in stack.log_text()
+    assert cloud.statuses() == ["active"]
+    cloud.assert_never_shown(azure.secret, json.dumps(azure.fields))
 
 
 def test_a_wrong_secret_shows_the_key_as_invalid(stack: Any, http: Any, provider_fakes: Any) -> None:
     azure = provider_fakes.azure_openai.tenant()
     azure.load(BILL)
-    account = new_account(stack)
+    cloud = flow(stack, http)
     wrong = "Wr0ng~Client.Secret_Value-1234567890abcd"
-    created = post_credential(http, stack, account, {**azure.fields, "client_secret": wrong})
-    assert created.status_code == 201, created.text
-    credential_id = created.json()["credential"]["id"]
-    wait_for_runs(http, stack, account, credential_id)
-    (run,) = runs_of(http, stack, account, credential_id)
-    assert run["status"] == "failed", run
-    shown = http.get(f"{stack.base_url}/v1/credentials/{credential_id}", headers=account.headers, timeout=30)
-    key = shown.json()["credential"]
-    assert key["status"] == "invalid" and "Cost Management Reader" in key["status_message"]
+    key = cloud.refused_key({**azure.fields, "client_secret": wrong})
+    assert "Cost Management Reader" in key["status_message"]
     assert len(azure.token_requests()) == 1 and not azure.query_requests()  # not retried
-    for text in (created.text, shown.text, json.dumps(run)):
-        assert wrong not in text
-    assert wrong not in stack.log_text()
+    cloud.assert_never_shown(wrong)

@@ -12,9 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 from support.accounts import new_account
+from support.cloud_flow import CloudFlow
 from support.fakes import BillingRow
 from support.fakes.google_bigquery import at, other_private_key
-from support.usage_api import runs_of, wait_for_runs
 
 TODAY = dt.datetime.now(dt.UTC).date()
 
@@ -46,63 +46,33 @@ BILL = [
 ]
 
 
-def post_credential(http: Any, stack: Any, account: Any, fields: dict[str, str]) -> Any:
-    return http.post(
-        f"{stack.base_url}/v1/credentials",
-        json={"platform": "google", "fields": fields, "label": "Billing export"},
-        headers=account.headers,
-        timeout=30,
-    )
+def flow(stack: Any, http: Any) -> CloudFlow:
+    return CloudFlow(stack, http, new_account(stack), "google", "Billing export")
 
 
 def test_connect_google_with_fields_sync_and_see_the_bill(stack: Any, http: Any, provider_fakes: Any) -> None:
     google = provider_fakes.google.tenant()
     google.load(BILL)
-    account = new_account(stack)
-    bodies: list[str] = []
+    cloud = flow(stack, http)
     private = google.account.private_pem.splitlines()[5]  # a line from inside the private key
-
-    platforms = http.get(f"{stack.base_url}/v1/platforms", timeout=30).json()["items"]
-    (entry,) = [p for p in platforms if p["id"] == "google"]
-    assert entry["connect"] == "both"
-    assert [(f["name"], f["secret"]) for f in entry["fields"]] == [
+    assert cloud.field_shapes() == [
         ("service_account_json", True),
         ("billing_table", False),
         ("billing_project", False),
     ]
-
-    refused = http.post(
-        f"{stack.base_url}/v1/credentials",
-        json={"platform": "google", "api_key": "AIzaSyA-0123456789abcdef"},
-        headers=account.headers,
-        timeout=30,
-    )
+    refused = cloud.post({"api_key": "AIzaSyA-0123456789abcdef"})
     assert refused.status_code == 400 and "fields" in refused.json()["detail"]
-    bad = post_credential(http, stack, account, {**google.fields, "billing_table": "no-dots"})
+    bad = cloud.post_fields({**google.fields, "billing_table": "no-dots"})
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "fields.billing_table"
-    bodies += [refused.text, bad.text]
 
-    created = post_credential(http, stack, account, google.fields)
-    assert created.status_code == 201, created.text
-    bodies.append(created.text)
-    credential = created.json()["credential"]
+    credential, backfill = cloud.connect(google.fields)
     assert credential["last4"] == google.account.key_id[-4:]  # the key's id, never the private key
-    wait_for_runs(http, stack, account, credential["id"])
-    (backfill,) = runs_of(http, stack, account, credential["id"])
     assert backfill["status"] == "succeeded", json.dumps(backfill)
     # The 90-day backfill is one query (BigQuery bills the bytes each query scans).
     assert len(google.query_requests()) == 1 and len(google.token_requests()) == 1
 
-    frm, to = day(29).isoformat(), TODAY.isoformat()
-    summary = http.get(
-        f"{stack.base_url}/v1/usage/summary",
-        params={"from": frm, "to": to, "group_by": "day,platform,model"},
-        headers=account.headers,
-        timeout=30,
-    )
-    assert summary.status_code == 200, summary.text
-    bodies.append(summary.text)
-    body = summary.json()
+    window = {"from": day(29).isoformat(), "to": TODAY.isoformat()}
+    body = cloud.summary(**window, group_by="day,platform,model")
     assert Decimal(body["total_cost_usd"]) == google.total() == Decimal("1.415003")
     shown = {(g["day"], g["platform"], g["model"]): Decimal(g["cost_usd"]) for g in body["groups"]}
     assert shown == {
@@ -111,13 +81,8 @@ def test_connect_google_with_fields_sync_and_see_the_bill(stack: Any, http: Any,
         (day(2).isoformat(), "google", "imagen-4"): Decimal("0.04"),
     }
     assert body["units"]["input_uncached_tokens"] == 100010 and body["units"]["output_tokens"] == 150000
-
-    listed = http.get(f"{stack.base_url}/v1/credentials", headers=account.headers, timeout=30)
-    bodies.append(listed.text)
-    assert [c["status"] for c in listed.json()["items"]] == ["active"]
-    log = stack.log_text()
-    for text in [*bodies, log]:
-        assert private not in text and "PRIVATE KEY" not in text
+    assert cloud.statuses() == ["active"]
+    cloud.assert_never_shown(private, "PRIVATE KEY")
 
 
 def test_a_key_the_account_does_not_have_shows_the_credential_as_invalid(
@@ -125,19 +90,10 @@ def test_a_key_the_account_does_not_have_shows_the_credential_as_invalid(
 ) -> None:
     google = provider_fakes.google.tenant()
     google.load(BILL)
-    account = new_account(stack)
+    cloud = flow(stack, http)
     wrong_key = other_private_key()
     fields = {**google.fields, "service_account_json": json.dumps(google.service_account(wrong_key))}
-    created = post_credential(http, stack, account, fields)
-    assert created.status_code == 201, created.text
-    credential_id = created.json()["credential"]["id"]
-    wait_for_runs(http, stack, account, credential_id)
-    (run,) = runs_of(http, stack, account, credential_id)
-    assert run["status"] == "failed", run
-    shown = http.get(f"{stack.base_url}/v1/credentials/{credential_id}", headers=account.headers, timeout=30)
-    key = shown.json()["credential"]
-    assert key["status"] == "invalid" and "BigQuery Job User" in key["status_message"]
+    key = cloud.refused_key(fields)
+    assert "BigQuery Job User" in key["status_message"]
     assert google.query_requests() == [] and len(google.token_requests()) == 1  # not retried
-    inside = wrong_key.splitlines()[5]
-    for text in (created.text, shown.text, json.dumps(run), stack.log_text()):
-        assert inside not in text
+    cloud.assert_never_shown(wrong_key.splitlines()[5])

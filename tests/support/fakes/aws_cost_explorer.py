@@ -29,12 +29,11 @@ import hashlib
 import hmac
 import json
 import re
-import threading
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar, Self
 
 from .base import FakeProviderServer, SeenRequest, _Failure
@@ -142,17 +141,8 @@ class FakeCostExplorer(FakeProviderServer):
         return [r for r in self.requests if r.headers.get("x-amz-target") == TARGET]
 
     # server -------------------------------------------------------------------
-    def start(self) -> Self:
-        if self._root is not None:
-            raise RuntimeError("a tenant is served by its root fake; start that one")
-        handler = type("Handler", (_JsonHandler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        return self
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _JsonHandler
 
     def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
         match = _AUTH.match(headers.get("authorization", ""))

@@ -30,12 +30,11 @@ from __future__ import annotations
 
 import calendar
 import json
-import threading
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar, Self
 from urllib.parse import parse_qs, urlsplit
 
@@ -181,17 +180,8 @@ class FakeAzureCostManagement(FakeProviderServer):
         return [r for r in self.requests if r.path.endswith(QUERY_SUFFIX)]
 
     # server -------------------------------------------------------------------
-    def start(self) -> Self:
-        if self._root is not None:
-            raise RuntimeError("a tenant is served by its root fake; start that one")
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        return self
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
 
     def _all(self) -> list[FakeAzureCostManagement]:
         with self._lock:

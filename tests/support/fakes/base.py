@@ -114,10 +114,15 @@ class FakeProviderServer:
         return type(self)(api_key=api_key)
 
     # lifecycle -----------------------------------------------------------
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        """The request handler; a fake that speaks another protocol (JSON-RPC style, OAuth forms)
+        returns its own."""
+        return _Handler
+
     def start(self) -> Self:
         if self._root is not None:
             raise RuntimeError("a tenant is served by its root fake; start that one")
-        handler = type("Handler", (_Handler,), {"fake": self})
+        handler = type("Handler", (self._handler_class(),), {"fake": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         # A short poll interval keeps stop() fast (serve_forever checks it between polls).

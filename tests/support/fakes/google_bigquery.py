@@ -43,13 +43,12 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar, Self
 from urllib.parse import parse_qs, urlsplit
 
@@ -215,17 +214,8 @@ class FakeBigQuery(FakeProviderServer):
         return [r for r in self.requests if r.path == "/token"]
 
     # server ---------------------------------------------------------------------
-    def start(self) -> Self:
-        if self._root is not None:
-            raise RuntimeError("a tenant is served by its root fake; start that one")
-        handler = type("Handler", (_GoogleHandler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        return self
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _GoogleHandler
 
     def _all(self) -> list[FakeBigQuery]:
         with self._lock:
