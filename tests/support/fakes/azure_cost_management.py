@@ -38,7 +38,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar, Self
 from urllib.parse import parse_qs, urlsplit
 
-from .base import FakeProviderServer, SeenRequest, _Failure, dumps
+from .base import FakeProviderServer, SeenRequest, dumps
 
 API_VERSIONS = {
     "2019-11-01",
@@ -214,15 +214,6 @@ class FakeAzureCostManagement(FakeProviderServer):
     def _record(self, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> None:
         with self._lock:
             self.requests.append(SeenRequest("POST", path, query, headers))
-
-    def _take_failure(self) -> _Failure | None:
-        with self._lock:
-            failure = self._failures[0] if self._failures else None
-            if failure is not None and failure.remaining is not None:
-                failure.remaining -= 1
-                if failure.remaining <= 0:
-                    self._failures.pop(0)
-        return failure
 
     # token endpoint -----------------------------------------------------------
     def _token_endpoint(

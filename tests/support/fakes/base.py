@@ -205,6 +205,16 @@ class FakeProviderServer:
         owner = next((t for t in tenants if t.authorized(headers)), self)
         return owner._answer(method, raw_path, headers)
 
+    def _take_failure(self) -> _Failure | None:
+        """The next injected failure, if any (counting it down)."""
+        with self._lock:
+            failure = self._failures[0] if self._failures else None
+            if failure is not None and failure.remaining is not None:
+                failure.remaining -= 1
+                if failure.remaining <= 0:
+                    self._failures.pop(0)
+        return failure
+
     def _answer(self, method: str, raw_path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], Any]:
         parts = urlsplit(raw_path)
         path = parts.path
@@ -214,11 +224,7 @@ class FakeProviderServer:
         query = parse_qs(parts.query, keep_blank_values=True)
         with self._lock:
             self.requests.append(SeenRequest(method, path, query, headers))
-            failure = self._failures[0] if self._failures else None
-            if failure is not None and failure.remaining is not None:
-                failure.remaining -= 1
-                if failure.remaining <= 0:
-                    self._failures.pop(0)
+        failure = self._take_failure()
         if failure is not None:
             return failure.status, failure.headers, failure.body
         if not self.authorized(headers):

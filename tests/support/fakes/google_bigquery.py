@@ -52,7 +52,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar, Self
 from urllib.parse import parse_qs, urlsplit
 
-from .base import FakeProviderServer, SeenRequest, _Failure
+from .base import FakeProviderServer, SeenRequest
 
 GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -295,15 +295,6 @@ class FakeBigQuery(FakeProviderServer):
         return 200, {"access_token": access, "expires_in": 3599, "token_type": "Bearer"}
 
     # BigQuery (injected failures answer BigQuery calls, never the token endpoint) ------------
-    def _take_failure(self) -> _Failure | None:
-        with self._lock:
-            failure = self._failures[0] if self._failures else None
-            if failure is not None and failure.remaining is not None:
-                failure.remaining -= 1
-                if failure.remaining <= 0:
-                    self._failures.pop(0)
-        return failure
-
     def _bigquery(
         self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes
     ) -> dict[str, Any]:

@@ -190,14 +190,8 @@ class AwsBedrockConnector(Connector):
                 problem = f"{code or 'HTTP ' + str(status)}"
             except BotoCoreError as exc:  # connection refused, timeouts, unreadable answers
                 problem = f"network error ({type(exc).__name__})"
-            if attempt == http.max_attempts:
+            if not http.wait_before_retry(attempt, "GetCostAndUsage", problem):
                 break
-            delay = http._backoff(attempt)
-            log.info(
-                "retrying provider call",
-                extra={"path": "GetCostAndUsage", "problem": problem, "attempt": attempt, "delay_s": delay},
-            )
-            http._sleep(delay)
         raise ProviderUnavailable(f"{problem} after {http.max_attempts} attempts (GetCostAndUsage)")
 
     def _add_result(self, buckets: DayBuckets, result: dict[str, Any]) -> None:

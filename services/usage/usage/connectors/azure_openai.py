@@ -276,13 +276,8 @@ class AzureOpenAIConnector(Connector):
                     return resp
                 problem = f"HTTP {resp.status_code}"
                 delay = self._retry_delay(resp, attempt)
-            if attempt == http.max_attempts:
+            if not http.wait_before_retry(attempt, what, problem, delay):
                 break
-            log.info(
-                "retrying provider call",
-                extra={"path": what, "problem": problem, "attempt": attempt, "delay_s": delay},
-            )
-            http._sleep(delay)
         raise ProviderUnavailable(f"{problem} after {http.max_attempts} attempts ({what})")
 
     def _retry_delay(self, resp: requests.Response, attempt: int) -> float:

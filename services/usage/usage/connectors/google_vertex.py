@@ -247,14 +247,8 @@ class GoogleVertexConnector(Connector):
                     raise ProviderRejected(status or 400, _detail(exc)) from None
             except (OSError, gexc.RetryError) as exc:  # connection refused, timeouts
                 problem = f"network error ({type(exc).__name__})"
-            if attempt == http.max_attempts:
+            if not http.wait_before_retry(attempt, "jobs.query", problem):
                 break
-            delay = http._backoff(attempt)
-            log.info(
-                "retrying provider call",
-                extra={"path": "jobs.query", "problem": problem, "attempt": attempt, "delay_s": delay},
-            )
-            http._sleep(delay)
         raise ProviderUnavailable(f"{problem} after {http.max_attempts} attempts (jobs.query)")
 
     def _add_row(self, buckets: DayBuckets, row: tuple[Any, ...]) -> None:

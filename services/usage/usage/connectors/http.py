@@ -77,15 +77,24 @@ class HttpClient:
                     raise ProviderRejected(status, error_detail(resp))
                 else:
                     return decode_json(resp)
-            if attempt == self.max_attempts:
-                break
             # The path only: query strings may carry account identifiers.
-            log.info(
-                "retrying provider call",
-                extra={"path": _path(url), "problem": last_problem, "attempt": attempt, "delay_s": delay},
-            )
-            self._sleep(delay)
+            if not self.wait_before_retry(attempt, _path(url), last_problem, delay):
+                break
         raise ProviderUnavailable(f"{last_problem} after {self.max_attempts} attempts ({_path(url)})")
+
+    def wait_before_retry(self, attempt: int, what: str, problem: str, delay: float | None = None) -> bool:
+        """After a failed `attempt` at `what` (a path or an operation, never a query string):
+        False when it was the last one allowed; otherwise log it, sleep `delay` (the back-off by
+        default) and return True. Every connector's retry loop, HTTP or SDK, ends here."""
+        if attempt >= self.max_attempts:
+            return False
+        delay = self._backoff(attempt) if delay is None else delay
+        log.info(
+            "retrying provider call",
+            extra={"path": what, "problem": problem, "attempt": attempt, "delay_s": delay},
+        )
+        self._sleep(delay)
+        return True
 
     def _backoff(self, attempt: int) -> float:
         return float(min(self._backoff_max, self._backoff_base * (2 ** (attempt - 1))))
