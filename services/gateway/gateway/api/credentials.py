@@ -21,9 +21,8 @@ from svccommon.plans import Plan
 
 from gateway.api.usage import sync_run_json
 from gateway.authn import require_account
-from gateway.bodies import json_object
 from gateway.jsonfmt import timestamp
-from gateway.openapi import json_body, problem, ref
+from gateway.openapi import body, json_body, problem, ref
 from gateway.plans import require, standing_of
 from gateway.problems import Problem
 
@@ -109,8 +108,8 @@ def _credential_id(raw: str) -> str:
 
 @bp.post("/v1/credentials")
 @require_account
-def create_credential():
-    body = NewCredential.model_validate(json_object())
+@body(NewCredential)
+def create_credential(body: NewCredential):
     api_key = body.api_key.get_secret_value() if body.api_key is not None else ""
     fields = {k: v.get_secret_value() for k, v in (body.fields or {}).items()}
     _one_of(body)
@@ -246,32 +245,6 @@ OPENAPI_SCHEMAS = {
             "last_sync_at": _TIME,
         },
     },
-    "NewCredential": {
-        "type": "object",
-        "required": ["platform"],
-        "description": (
-            "Exactly one of api_key (platforms with no fields) or fields (platforms whose "
-            "GET /v1/platforms entry lists fields, e.g. aws_bedrock)"
-        ),
-        "additionalProperties": False,
-        "properties": {
-            "platform": {"type": "string", "description": "A platform id from GET /v1/platforms"},
-            "api_key": {"type": "string", "writeOnly": True, "maxLength": platforms.MAX_KEY_LENGTH},
-            "fields": {
-                "type": "object",
-                "writeOnly": True,
-                "maxProperties": MAX_FIELDS,
-                "description": (
-                    "One value per field of the platform (GET /v1/platforms: fields); stored "
-                    "encrypted as one secret, never returned. aws_bedrock: access_key_id, "
-                    "secret_access_key"
-                ),
-                "additionalProperties": {"type": "string", "maxLength": platforms.MAX_KEY_LENGTH},
-            },
-            "label": {"type": "string", "maxLength": 100},
-        },
-        "oneOf": [{"required": ["api_key"]}, {"required": ["fields"]}],
-    },
 }
 
 _ONE = json_body({"type": "object", "properties": {"credential": ref("Credential")}})
@@ -287,10 +260,6 @@ OPENAPI_PATHS = {
                 "characters of the key or of its id field are shown)"
             ),
             "security": _AUTH,
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": ref("NewCredential")}},
-            },
             "responses": {
                 "201": json_body(
                     {
@@ -313,7 +282,6 @@ OPENAPI_PATHS = {
                     "plan-required: the plan holds no more keys (Free: 3); or email-unverified: "
                     "the account's email address is not confirmed yet"
                 ),
-                "415": problem("The body is not JSON"),
                 "422": problem("The account holds the maximum number of credentials"),
             },
         },
@@ -335,9 +303,6 @@ OPENAPI_PATHS = {
         },
     },
     "/v1/credentials/{credential_id}": {
-        "parameters": [
-            {"name": "credential_id", "in": "path", "required": True, "schema": {"type": "string"}}
-        ],
         "get": {
             "summary": "One credential",
             "security": _AUTH,

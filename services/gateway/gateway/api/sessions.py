@@ -107,7 +107,6 @@ OPENAPI_PATHS = {
         },
     },
     "/v1/me/sessions/{session_id}": {
-        "parameters": [{"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}],
         "delete": {
             "summary": "End one of the account's sessions at once (its access and refresh tokens stop "
             "working); ending the caller's own session signs the caller out",

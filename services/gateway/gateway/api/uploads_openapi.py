@@ -8,7 +8,6 @@ from gateway.openapi import json_body, problem, ref
 
 _MONEY = {"type": "string", "pattern": r"^\d+(\.\d+)?$", "description": "USD, exact decimal"}
 _TIME = {"type": ["string", "null"], "format": "date-time"}
-_ID = {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _BEARER = [{"bearer": []}]
 _COMMON_ERRORS = {
     "401": problem("Not authenticated"),
@@ -131,10 +130,6 @@ OPENAPI_PATHS: dict[str, Any] = {
         "get": {
             "summary": "The account's uploads, newest first",
             "security": _BEARER,
-            "parameters": [
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
-                {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-            ],
             "responses": {
                 "200": json_body(
                     {
@@ -155,13 +150,11 @@ OPENAPI_PATHS: dict[str, Any] = {
         "get": {
             "summary": "One upload with its preview",
             "security": _BEARER,
-            "parameters": [_ID],
             "responses": {"200": _UPLOAD, **_COMMON_ERRORS},
         },
         "delete": {
             "summary": "Delete an upload, its stored file and the usage records it imported",
             "security": _BEARER,
-            "parameters": [_ID],
             "responses": {"204": {"description": "Deleted"}, **_COMMON_ERRORS},
         },
     },
@@ -169,7 +162,6 @@ OPENAPI_PATHS: dict[str, Any] = {
         "post": {
             "summary": "Write the upload's records to usage (source: file); repeating it changes nothing",
             "security": _BEARER,
-            "parameters": [_ID],
             "responses": {"200": _UPLOAD, "422": problem("The upload cannot be imported"), **_COMMON_ERRORS},
         }
     },
