@@ -18,6 +18,7 @@ from gateway.api.auth_support import (
     Body,
     Code,
     Name,
+    NewPassword,
     Password,
     Token,
     account_json,
@@ -42,7 +43,7 @@ RESET_ACCEPTED = {
 
 class SignupBody(Body):
     email: EmailStr
-    password: Password
+    password: NewPassword
     name: Name
 
 
@@ -70,7 +71,7 @@ class EmailBody(Body):
 
 class ResetConfirmBody(Body):
     token: Token
-    new_password: Password
+    new_password: NewPassword
     code: Code | None = None
 
 

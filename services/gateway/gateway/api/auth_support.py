@@ -3,21 +3,87 @@ and field types of body models, the account and token JSON shapes, and their Ope
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Any
 
 from aicosts.auth.v1 import auth_pb2
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 
 from gateway.authn import auth_rpc
 from gateway.jsonfmt import timestamp
 from gateway.openapi import problem, ref
 
-# Length caps are generous: the auth service applies the real rules (and explains them).
+# Length caps of what is only compared are generous; what the auth service checks when it is
+# set (a new password, a name) is checked here by the same rules, so the document can state them
+# (auth still applies them, with its own messages, and also refuses common passwords).
 _SECRET = {"writeOnly": True}
 Password = Annotated[StrictStr, Field(min_length=1, max_length=1024, json_schema_extra=_SECRET)]
 Token = Annotated[StrictStr, Field(min_length=1, max_length=512, json_schema_extra=_SECRET)]
 Code = Annotated[StrictStr, Field(min_length=1, max_length=64, json_schema_extra=_SECRET)]
-Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+
+PASSWORD_MIN_LENGTH, PASSWORD_MAX_BYTES = 8, 72  # auth.passwords: bcrypt reads 72 bytes
+
+
+def _fits_bcrypt(password: str) -> str:
+    if len(password.encode("utf-8")) > PASSWORD_MAX_BYTES:
+        raise ValueError(f"the password is longer than {PASSWORD_MAX_BYTES} bytes in UTF-8")
+    return password
+
+
+NewPassword = Annotated[
+    StrictStr,
+    Field(
+        min_length=PASSWORD_MIN_LENGTH,
+        max_length=PASSWORD_MAX_BYTES,
+        description=f"At least {PASSWORD_MIN_LENGTH} characters and at most {PASSWORD_MAX_BYTES} bytes "
+        "in UTF-8; not a common password",
+        # Bytes are not a JSON Schema length: any ASCII password fits, and any of 18 characters.
+        json_schema_extra={
+            **_SECRET,
+            "anyOf": [{"maxLength": PASSWORD_MAX_BYTES // 4}, {"pattern": "^[\\x00-\\x7f]*$"}],
+        },
+    ),
+    AfterValidator(_fits_bcrypt),
+]
+
+NAME_MAX_LENGTH = 100  # auth.accounts
+_NOT_IN_NAMES = ("Cc", "Cf", "Zl", "Zp")  # control and format characters, line breaks
+
+
+def _class_of(categories: tuple[str, ...]) -> str:
+    """A regex character-class body of the Basic Multilingual Plane's characters in `categories`."""
+    ranges: list[list[int]] = []
+    for code in range(0x10000):
+        if unicodedata.category(chr(code)) in categories:
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    return "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
+
+
+def _clean_name(name: str) -> str:
+    cleaned = unicodedata.normalize("NFC", name).strip()
+    if not cleaned:
+        raise ValueError("enter a name")
+    if len(cleaned) > NAME_MAX_LENGTH:
+        raise ValueError(f"the name can be at most {NAME_MAX_LENGTH} characters")
+    if any(unicodedata.category(ch) in _NOT_IN_NAMES for ch in cleaned):
+        raise ValueError("the name cannot contain control characters")
+    return name
+
+
+_REFUSED = _class_of(_NOT_IN_NAMES)
+Name = Annotated[
+    StrictStr,
+    Field(
+        min_length=1,
+        max_length=NAME_MAX_LENGTH,
+        # Not blank, and none of the characters auth refuses (astral ones: see auth.accounts).
+        json_schema_extra={"pattern": f"^[^{_REFUSED}]*[^\\s{_REFUSED}][^{_REFUSED}]*$"},
+    ),
+    AfterValidator(_clean_name),
+]
 
 
 class Body(BaseModel):

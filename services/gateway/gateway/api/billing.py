@@ -28,7 +28,12 @@ MAX_SIGNATURE_HEADER = 4096
 
 
 class CheckoutBody(Body):
-    plan: StrictStr = Field(min_length=1, max_length=64, examples=["professional"])
+    plan: StrictStr = Field(
+        min_length=1,
+        max_length=64,
+        description="A paid plan (GET /v1/billing/plans)",
+        json_schema_extra={"enum": [p.id for p in PLANS.values() if p.paid]},
+    )
 
 
 def _auth(method: str, message: Any, timeout: float | None = None) -> Any:

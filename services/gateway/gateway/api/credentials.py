@@ -31,16 +31,79 @@ log = logging.getLogger(__name__)
 
 _CREDENTIAL_ID = re.compile(r"[0-9a-f]{32}")
 MAX_FIELDS = 8
+# Control characters, line breaks and the format characters that hide or reorder text.
+_LABEL = re.compile(
+    r"^[^\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]*$"
+)
+_REGEX_SPECIAL = set(".^$*+?()[]{}|\\")
+
+
+def _literal(text: str) -> str:
+    return "".join(f"\\{c}" if c in _REGEX_SPECIAL else c for c in text)
+
+
+def _key_shape(platform: platforms.Platform) -> dict[str, Any]:
+    """The keys platforms.validate_key accepts (printable ASCII, the documented prefix) as a schema."""
+    prefix = platform.key_prefix or ""
+    least, most = max(platforms.MIN_KEY_LENGTH - len(prefix), 0), platforms.MAX_KEY_LENGTH - len(prefix)
+    return {
+        "required": ["platform", "api_key"],
+        "properties": {
+            "platform": {"const": platform.id},
+            "api_key": {"type": "string", "pattern": f"^{_literal(prefix)}[!-~]{{{least},{most}}}$"},
+            "fields": {"type": "null"},
+        },
+    }
+
+
+def _fields_shape(platform: platforms.Platform) -> dict[str, Any]:
+    """The fields platforms.validate_fields accepts, as a schema."""
+    values = {
+        f.name: {
+            "type": "string",
+            "pattern": f"^(?:{f.pattern})$",
+            "maxLength": f.max_length,
+            "description": f.help,
+        }
+        for f in platform.fields
+    }
+    return {
+        "required": ["platform", "fields"],
+        "properties": {
+            "platform": {"const": platform.id},
+            "fields": {
+                "type": "object",
+                "required": list(values),
+                "properties": values,
+                "additionalProperties": False,
+            },
+            "api_key": {"type": "null"},
+        },
+    }
+
+
+def _by_platform(schema: dict[str, Any]) -> None:
+    """What each platform of the catalog takes: an api_key or its fields, in the shapes it checks."""
+    takes = [p for p in platforms.PLATFORMS.values() if p.accepts_keys]
+    schema["oneOf"] = [_fields_shape(p) if p.fields else _key_shape(p) for p in takes]
 
 
 class NewCredential(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Exactly one of api_key (platforms with no fields) or fields (platforms whose GET /v1/platforms
+    entry lists fields, e.g. aws_bedrock)."""
 
-    platform: str = Field(min_length=1, max_length=64)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_by_platform)
+
+    platform: str = Field(min_length=1, max_length=64, description="A platform id from GET /v1/platforms")
     # SecretStr: never shown by repr() if the model ends up in a log or error.
-    api_key: SecretStr | None = None
-    fields: dict[str, SecretStr] | None = Field(default=None, max_length=MAX_FIELDS)
-    label: str | None = Field(default=None, max_length=100)
+    api_key: SecretStr | None = Field(default=None, json_schema_extra={"maxLength": platforms.MAX_KEY_LENGTH})
+    fields: dict[str, SecretStr] | None = Field(
+        default=None,
+        max_length=MAX_FIELDS,
+        description="One value per field of the platform (GET /v1/platforms: fields); stored encrypted as "
+        "one secret, never returned",
+    )
+    label: str | None = Field(default=None, max_length=100, json_schema_extra={"pattern": _LABEL.pattern})
 
     @field_validator("fields")
     @classmethod
@@ -66,7 +129,7 @@ class NewCredential(BaseModel):
     @classmethod
     def _trim_label(cls, value: str | None) -> str | None:
         value = (value or "").strip()
-        if not value.isprintable():
+        if not _LABEL.match(value):
             raise ValueError("the label must not contain control characters or line breaks")
         return value or None
 

@@ -15,6 +15,7 @@ from gateway.api.auth_support import (
     Body,
     Code,
     Name,
+    NewPassword,
     Password,
     account_json,
     call_auth,
@@ -31,7 +32,7 @@ class NameBody(Body):
 
 class PasswordChangeBody(Body):
     current_password: Password
-    new_password: Password
+    new_password: NewPassword
 
 
 class PasswordBody(Body):
