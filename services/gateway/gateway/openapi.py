@@ -60,6 +60,12 @@ BASE_SCHEMAS: dict[str, Any] = {
 
 TOO_LARGE = problem("The body is larger than this operation accepts")
 BODY_PROBLEMS = {"400": problem("The body is not valid"), "415": problem("The body is not JSON")}
+# gunicorn reads a request line of at most 4094 bytes (limit_request_line) and answers longer
+# ones itself, before the app: a long query (many list values, a long cursor) can reach it.
+URI_TOO_LONG = {
+    "description": "The URL is longer than the server reads (4094 bytes of request line)",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
@@ -190,6 +196,7 @@ def _from_models(paths: dict[str, Any], modules: Iterable[ModuleType], schemas: 
         ]
         if model := getattr(view, "openapi_query", None):
             generated += _query_parameters(model, schemas)
+            operation["responses"] = {**operation["responses"], "414": URI_TOO_LONG}
         if generated:
             operation["parameters"] = [*generated, *operation.get("parameters", [])]
         if found := getattr(view, "openapi_body", None):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from aicosts.auth.v1 import auth_pb2
 from flask import Blueprint, g, jsonify
-from pydantic import EmailStr
 
 from gateway.api import auth_support
 from gateway.api.auth_support import (
@@ -17,6 +16,7 @@ from gateway.api.auth_support import (
     UNAUTHORIZED,
     Body,
     Code,
+    Email,
     Name,
     NewPassword,
     Password,
@@ -42,13 +42,13 @@ RESET_ACCEPTED = {
 
 
 class SignupBody(Body):
-    email: EmailStr
+    email: Email
     password: NewPassword
     name: Name
 
 
 class LoginBody(Body):
-    email: EmailStr
+    email: Email
     password: Password
 
 
@@ -66,7 +66,7 @@ class RefreshBody(Body):
 
 
 class EmailBody(Body):
-    email: EmailStr
+    email: Email
 
 
 class ResetConfirmBody(Body):

@@ -7,7 +7,7 @@ import unicodedata
 from typing import Annotated, Any
 
 from aicosts.auth.v1 import auth_pb2
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StrictStr
 
 from gateway.authn import auth_rpc
 from gateway.jsonfmt import timestamp
@@ -20,6 +20,25 @@ _SECRET = {"writeOnly": True}
 Password = Annotated[StrictStr, Field(min_length=1, max_length=1024, json_schema_extra=_SECRET)]
 Token = Annotated[StrictStr, Field(min_length=1, max_length=512, json_schema_extra=_SECRET)]
 Code = Annotated[StrictStr, Field(min_length=1, max_length=64, json_schema_extra=_SECRET)]
+
+EMAIL_MAX_LENGTH = 254  # auth.core (RFC 5321)
+
+
+def _short_email(email: str) -> str:
+    if len(email) > EMAIL_MAX_LENGTH:
+        raise ValueError(f"the email address is longer than {EMAIL_MAX_LENGTH} characters")
+    return email
+
+
+Email = Annotated[
+    EmailStr,
+    Field(
+        description="An address at a public domain (special-use names such as .test or .localhost are "
+        "refused)",
+        json_schema_extra={"maxLength": EMAIL_MAX_LENGTH},
+    ),
+    AfterValidator(_short_email),
+]
 
 PASSWORD_MIN_LENGTH, PASSWORD_MAX_BYTES = 8, 72  # auth.passwords: bcrypt reads 72 bytes
 
