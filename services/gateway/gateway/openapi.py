@@ -59,6 +59,7 @@ BASE_SCHEMAS: dict[str, Any] = {
 
 
 TOO_LARGE = problem("The body is larger than this operation accepts")
+BAD_QUERY = problem("Invalid parameters")
 BODY_PROBLEMS = {"400": problem("The body is not valid"), "415": problem("The body is not JSON")}
 # gunicorn reads a request line of at most 4094 bytes (limit_request_line) and answers longer
 # ones itself, before the app: a long query (many list values, a long cursor) can reach it.
@@ -182,7 +183,8 @@ def _routes(modules: Iterable[ModuleType]) -> Iterable[tuple[str, str, Any, list
 
 
 def _from_models(paths: dict[str, Any], modules: Iterable[ModuleType], schemas: dict[str, Any]) -> None:
-    """Fill each documented operation's body, query and path parameters in from its route."""
+    """Fill each documented operation's body, query and path parameters in from its route, and
+    its bearer security (with the 401) if the view requires an account."""
     for path, method, view, arguments in _routes(modules):
         operation = paths.get(path, {}).get(method)
         if operation is None:
@@ -194,9 +196,12 @@ def _from_models(paths: dict[str, Any], modules: Iterable[ModuleType], schemas: 
             for name in arguments
             if ("path", name) not in declared
         ]
+        if getattr(view, "requires_auth", False):  # authn.require_account
+            operation.setdefault("security", [{"bearer": []}])
+            operation["responses"] = {"401": problem("Not authenticated"), **operation["responses"]}
         if model := getattr(view, "openapi_query", None):
             generated += _query_parameters(model, schemas)
-            operation["responses"] = {**operation["responses"], "414": URI_TOO_LONG}
+            operation["responses"] = {"400": BAD_QUERY, **operation["responses"], "414": URI_TOO_LONG}
         if generated:
             operation["parameters"] = [*generated, *operation.get("parameters", [])]
         if found := getattr(view, "openapi_body", None):

@@ -7,66 +7,42 @@ import unicodedata
 from typing import Annotated, Any
 
 from aicosts.auth.v1 import auth_pb2
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictStr
 
 from gateway.authn import auth_rpc
 from gateway.jsonfmt import timestamp
 from gateway.openapi import problem, ref
 
-# Length caps of what is only compared are generous; what the auth service checks when it is
-# set (a new password, a name) is checked here by the same rules, so the document can state them
-# (auth still applies them, with its own messages, and also refuses common passwords).
+# The gateway's caps are generous; the auth service checks new passwords, names and addresses
+# and says what is wrong with a code per field (password_too_short, name_invalid, ...). The
+# document states those rules (json_schema_extra), so a body valid by it is one auth accepts
+# (unless the password is on its list of common ones).
 _SECRET = {"writeOnly": True}
 Password = Annotated[StrictStr, Field(min_length=1, max_length=1024, json_schema_extra=_SECRET)]
 Token = Annotated[StrictStr, Field(min_length=1, max_length=512, json_schema_extra=_SECRET)]
 Code = Annotated[StrictStr, Field(min_length=1, max_length=64, json_schema_extra=_SECRET)]
-
-EMAIL_MAX_LENGTH = 254  # auth.core (RFC 5321)
-
-
-def _short_email(email: str) -> str:
-    if len(email) > EMAIL_MAX_LENGTH:
-        raise ValueError(f"the email address is longer than {EMAIL_MAX_LENGTH} characters")
-    return email
-
-
 Email = Annotated[
     EmailStr,
     Field(
-        description="An address at a public domain (special-use names such as .test or .localhost are "
-        "refused)",
-        json_schema_extra={"maxLength": EMAIL_MAX_LENGTH},
+        description="An address at a public domain (special-use names such as .test are refused)",
+        json_schema_extra={"maxLength": 254},  # auth.core.MAX_EMAIL_LENGTH
     ),
-    AfterValidator(_short_email),
 ]
-
-PASSWORD_MIN_LENGTH, PASSWORD_MAX_BYTES = 8, 72  # auth.passwords: bcrypt reads 72 bytes
-
-
-def _fits_bcrypt(password: str) -> str:
-    if len(password.encode("utf-8")) > PASSWORD_MAX_BYTES:
-        raise ValueError(f"the password is longer than {PASSWORD_MAX_BYTES} bytes in UTF-8")
-    return password
-
-
 NewPassword = Annotated[
     StrictStr,
     Field(
-        min_length=PASSWORD_MIN_LENGTH,
-        max_length=PASSWORD_MAX_BYTES,
-        description=f"At least {PASSWORD_MIN_LENGTH} characters and at most {PASSWORD_MAX_BYTES} bytes "
-        "in UTF-8; not a common password",
-        # Bytes are not a JSON Schema length: any ASCII password fits, and any of 18 characters.
+        min_length=1,
+        max_length=1024,
+        description="At least 8 characters and at most 72 bytes in UTF-8 (auth.passwords); not a common one",
+        # Bytes are not a JSON Schema length: any ASCII password of 72 fits, and any of 18 characters.
         json_schema_extra={
             **_SECRET,
-            "anyOf": [{"maxLength": PASSWORD_MAX_BYTES // 4}, {"pattern": "^[\\x00-\\x7f]*$"}],
+            "minLength": 8,
+            "maxLength": 72,
+            "anyOf": [{"maxLength": 18}, {"pattern": "^[\\x00-\\x7f]*$"}],
         },
     ),
-    AfterValidator(_fits_bcrypt),
 ]
-
-NAME_MAX_LENGTH = 100  # auth.accounts
-_NOT_IN_NAMES = ("Cc", "Cf", "Zl", "Zp")  # control and format characters, line breaks
 
 
 def _class_of(categories: tuple[str, ...]) -> str:
@@ -81,27 +57,15 @@ def _class_of(categories: tuple[str, ...]) -> str:
     return "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
 
 
-def _clean_name(name: str) -> str:
-    cleaned = unicodedata.normalize("NFC", name).strip()
-    if not cleaned:
-        raise ValueError("enter a name")
-    if len(cleaned) > NAME_MAX_LENGTH:
-        raise ValueError(f"the name can be at most {NAME_MAX_LENGTH} characters")
-    if any(unicodedata.category(ch) in _NOT_IN_NAMES for ch in cleaned):
-        raise ValueError("the name cannot contain control characters")
-    return name
-
-
-_REFUSED = _class_of(_NOT_IN_NAMES)
+_REFUSED = _class_of(("Cc", "Cf", "Zl", "Zp"))  # auth.accounts.clean_name: control, format, breaks
 Name = Annotated[
     StrictStr,
     Field(
         min_length=1,
-        max_length=NAME_MAX_LENGTH,
-        # Not blank, and none of the characters auth refuses (astral ones: see auth.accounts).
-        json_schema_extra={"pattern": f"^[^{_REFUSED}]*[^\\s{_REFUSED}][^{_REFUSED}]*$"},
+        max_length=200,
+        description="At most 100 characters, not blank, no control or format characters",
+        json_schema_extra={"maxLength": 100, "pattern": f"^[^{_REFUSED}]*[^\\s{_REFUSED}][^{_REFUSED}]*$"},
     ),
-    AfterValidator(_clean_name),
 ]
 
 
@@ -138,9 +102,7 @@ def tokens_json(tokens: auth_pb2.TokenPair) -> dict[str, Any]:
 
 # --- OpenAPI ------------------------------------------------------------------------------------
 
-AUTH = [{"bearer": []}]
 BAD_INPUT = problem("Bad input: missing or malformed fields, a weak password or a wrong code")
-UNAUTHORIZED = problem("Not authenticated")
 RATE_LIMITED = problem("Too many failed attempts; see Retry-After (it grows with further failures)")
 MAIL_BUSY = problem("mail-queue-full: too many emails are waiting to be sent; see Retry-After")
 UNVERIFIED = problem("email-unverified: confirm the account's email address first")

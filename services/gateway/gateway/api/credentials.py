@@ -311,8 +311,6 @@ OPENAPI_SCHEMAS = {
 }
 
 _ONE = json_body({"type": "object", "properties": {"credential": ref("Credential")}})
-_AUTH = [{"bearer": []}]
-_UNAUTHORIZED = problem("Not authenticated")
 _NOT_FOUND = problem("No such credential in this account")
 
 OPENAPI_PATHS = {
@@ -322,7 +320,6 @@ OPENAPI_PATHS = {
                 "Add a provider API key or multi-field credential (stored encrypted; only the last 4 "
                 "characters of the key or of its id field are shown)"
             ),
-            "security": _AUTH,
             "responses": {
                 "201": json_body(
                     {
@@ -340,7 +337,6 @@ OPENAPI_PATHS = {
                     "Created",
                 ),
                 "400": problem("Unknown platform, a key of the wrong kind, or a field that does not fit"),
-                "401": _UNAUTHORIZED,
                 "403": problem(
                     "plan-required: the plan holds no more keys (Free: 3); or email-unverified: "
                     "the account's email address is not confirmed yet"
@@ -350,7 +346,6 @@ OPENAPI_PATHS = {
         },
         "get": {
             "summary": "The account's provider credentials",
-            "security": _AUTH,
             "responses": {
                 "200": json_body(
                     {
@@ -361,20 +356,17 @@ OPENAPI_PATHS = {
                         },
                     }
                 ),
-                "401": _UNAUTHORIZED,
             },
         },
     },
     "/v1/credentials/{credential_id}": {
         "get": {
             "summary": "One credential",
-            "security": _AUTH,
-            "responses": {"200": _ONE, "401": _UNAUTHORIZED, "404": _NOT_FOUND},
+            "responses": {"200": _ONE, "404": _NOT_FOUND},
         },
         "delete": {
             "summary": "Delete a credential (its encrypted key is erased)",
-            "security": _AUTH,
-            "responses": {"204": {"description": "Deleted"}, "401": _UNAUTHORIZED, "404": _NOT_FOUND},
+            "responses": {"204": {"description": "Deleted"}, "404": _NOT_FOUND},
         },
     },
 }

@@ -7,10 +7,8 @@ from aicosts.auth.v1 import auth_pb2
 from flask import Blueprint, g, jsonify
 
 from gateway.api.auth_support import (
-    AUTH,
     MAIL_BUSY,
     RATE_LIMITED,
-    UNAUTHORIZED,
     UNVERIFIED,
     Body,
     Code,
@@ -128,7 +126,7 @@ _STATE = problem("2FA is not in a state that allows this (already on, not on, or
 
 
 def _op(summary: str, responses: dict) -> dict:
-    return {"summary": summary, "security": AUTH, "responses": {"401": UNAUTHORIZED, **responses}}
+    return {"summary": summary, "responses": responses}
 
 
 OPENAPI_PATHS = {

@@ -205,8 +205,6 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
 }
 
 
-_AUTH = [{"bearer": []}]
-_401 = problem("Not authenticated")
 _400 = problem("Invalid parameters")
 
 
@@ -231,11 +229,9 @@ OPENAPI_PATHS: dict[str, Any] = {
                 "Sync this credential's usage now (default: the last 30 days; as far back as the plan's "
                 "history: 90 days on Free, 365 on Professional)"
             ),
-            "security": _AUTH,
             "responses": {
                 "202": json_body(_ONE_RUN, "Queued (or the queued/running run that already covers it)"),
                 "400": _400,
-                "401": _401,
                 "403": problem(
                     "plan-required: `from` is older than the plan's history, or the plan pauses this key"
                 ),
@@ -247,15 +243,13 @@ OPENAPI_PATHS: dict[str, Any] = {
     "/v1/sync-runs": {
         "get": {
             "summary": "The account's sync runs, newest first",
-            "security": _AUTH,
-            "responses": {"200": _list_of("SyncRun"), "400": _400, "401": _401},
+            "responses": {"200": _list_of("SyncRun")},
         }
     },
     "/v1/sync-runs/{run_id}": {
         "get": {
             "summary": "One sync run",
-            "security": _AUTH,
-            "responses": {"200": json_body(_ONE_RUN), "401": _401, "404": problem("No such sync run")},
+            "responses": {"200": json_body(_ONE_RUN), "404": problem("No such sync run")},
         },
     },
     "/v1/usage/summary": {
@@ -264,32 +258,26 @@ OPENAPI_PATHS: dict[str, Any] = {
                 "Total cost and units, grouped by any ordered subset of day, platform, model, source, "
                 "credential_id, project and api_key"
             ),
-            "security": _AUTH,
-            "responses": {"200": json_body(ref("UsageSummary")), "400": _400, "401": _401},
+            "responses": {"200": json_body(ref("UsageSummary"))},
         }
     },
     "/v1/usage/month-to-date": {
         "get": {
             "summary": "Month to date against the same days of the previous month (one request)",
-            "security": _AUTH,
-            "responses": {"200": json_body(ref("MonthToDate")), "400": _400, "401": _401},
+            "responses": {"200": json_body(ref("MonthToDate"))},
         }
     },
     "/v1/usage/records": {
         "get": {
             "summary": "Daily records by date, platform, model (cursor pagination)",
-            "security": _AUTH,
-            "responses": {"200": _list_of("UsageRecord"), "400": _400, "401": _401},
+            "responses": {"200": _list_of("UsageRecord")},
         }
     },
     "/v1/usage/export": {
         "get": {
             "summary": "The records as CSV (RFC 4180; text cells are formula-injection safe). Professional",
-            "security": _AUTH,
             "responses": {
                 "200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
-                "400": _400,
-                "401": _401,
                 "403": problem("plan-required: CSV export is part of the Professional plan"),
             },
         }
