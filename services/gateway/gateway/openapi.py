@@ -7,6 +7,7 @@ each API module still writes by hand."""
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any, TypeVar, get_origin
@@ -32,6 +33,12 @@ def json_body(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]
 
 def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
+
+
+def page_of(name: str) -> dict[str, Any]:
+    """The 200 of a list: {items, next_cursor}."""
+    page = {"items": {"type": "array", "items": ref(name)}, "next_cursor": {"type": ["string", "null"]}}
+    return json_body({"type": "object", "required": list(page), "properties": page})
 
 
 BASE_SCHEMAS: dict[str, Any] = {
@@ -70,31 +77,32 @@ URI_TOO_LONG = {
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
-def _with_body_limit(operations: dict[str, Any]) -> dict[str, Any]:
-    """Every operation that takes a body answers 413 above its limit (gateway.bodies)."""
-    return {
-        name: (
-            {**op, "responses": {"413": TOO_LARGE, **op["responses"]}}
-            if name in HTTP_METHODS and "requestBody" in op
-            else op
-        )
-        for name, op in operations.items()
-    }
+def _passing(name: str, parse: Callable[[], Any], mark: Any) -> Callable[[F], F]:
+    """A decorator that passes the view `parse()` as keyword `name` and marks it for build()."""
+
+    def wrap(view: F) -> F:
+        @functools.wraps(view)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            return view(*args, **{name: parse()}, **kwargs)
+
+        setattr(run, f"openapi_{name}", mark)
+        return run  # type: ignore[return-value]
+
+    return wrap
 
 
 def body(model: type[BaseModel], *, optional: bool = False) -> Callable[[F], F]:
     """The view takes a JSON body valid as `model`, passed to it as `body` (and documented from
     the model). optional: an empty body stands for {}."""
+    return _passing(
+        "body", lambda: model.model_validate(json_object(optional=optional)), (model, not optional)
+    )
 
-    def wrap(view: F) -> F:
-        @functools.wraps(view)
-        def run(*args: Any, **kwargs: Any) -> Any:
-            return view(*args, body=model.model_validate(json_object(optional=optional)), **kwargs)
 
-        run.openapi_body = (model, not optional)  # type: ignore[attr-defined]
-        return run  # type: ignore[return-value]
-
-    return wrap
+def query(model: type[BaseModel]) -> Callable[[F], F]:
+    """The view's query string, valid as `model`, passed to it as `query` (and documented from
+    the model: one parameter per field, its alias as the name)."""
+    return _passing("query", lambda: _parse_query(model), model)
 
 
 def _lists(model: type[BaseModel]) -> set[str]:
@@ -116,30 +124,11 @@ def _parse_query(model: type[BaseModel]) -> Any:
     return model.model_validate(raw)
 
 
-def query(model: type[BaseModel]) -> Callable[[F], F]:
-    """The view's query string, valid as `model`, passed to it as `query` (and documented from
-    the model: one parameter per field, its alias as the name)."""
-
-    def wrap(view: F) -> F:
-        @functools.wraps(view)
-        def run(*args: Any, **kwargs: Any) -> Any:
-            return view(*args, query=_parse_query(model), **kwargs)
-
-        run.openapi_query = model  # type: ignore[attr-defined]
-        return run  # type: ignore[return-value]
-
-    return wrap
-
-
-def _hoist(schema: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+def _model_schema(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, Any]:
+    """The model's JSON schema as it validates; its definitions go to the components."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="validation")
     schemas.update(schema.pop("$defs", {}))
     return schema
-
-
-def _model_schema(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, Any]:
-    return _hoist(
-        model.model_json_schema(ref_template="#/components/schemas/{model}", mode="validation"), schemas
-    )
 
 
 def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
@@ -155,12 +144,10 @@ def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
 
 def _query_parameters(model: type[BaseModel], schemas: dict[str, Any]) -> list[dict[str, Any]]:
     schema = _model_schema(model, schemas)
-    required = set(schema.get("required", ()))
     parameters = []
     for name, prop in schema["properties"].items():
-        parameter = {"name": name, "in": "query", "required": name in required, "schema": _not_null(prop)}
-        if "description" in prop:
-            parameter["description"] = prop["description"]
+        parameter = {"name": name, "in": "query", "required": name in schema.get("required", ())}
+        parameter.update({"schema": _not_null(prop)}, **{k: v for k, v in prop.items() if k == "description"})
         if name in _lists(model):
             parameter.update(style="form", explode=True)
         parameters.append(parameter)
@@ -169,28 +156,28 @@ def _query_parameters(model: type[BaseModel], schemas: dict[str, Any]) -> list[d
 
 def _routes(modules: Iterable[ModuleType]) -> Iterable[tuple[str, str, Any, list[str]]]:
     """(path, method, view, path arguments) of every route the modules' blueprints declare."""
-    scratch = Flask("openapi")
+    scratch = Flask("openapi", static_folder=None)
     for module in modules:
         scratch.register_blueprint(module.bp)
     for rule in scratch.url_map.iter_rules():
-        if rule.endpoint == "static":
-            continue
-        path = "/".join(
-            f"{{{seg[1:-1].split(':')[-1]}}}" if seg.startswith("<") else seg for seg in rule.rule.split("/")
-        )
+        path = re.sub(r"<(?:[^:>]*:)?([^>]+)>", r"{\1}", rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             yield path, method.lower(), scratch.view_functions[rule.endpoint], sorted(rule.arguments)
 
 
-def _from_models(paths: dict[str, Any], modules: Iterable[ModuleType], schemas: dict[str, Any]) -> None:
-    """Fill each documented operation's body, query and path parameters in from its route, and
-    its bearer security (with the 401) if the view requires an account."""
+def _from_routes(paths: dict[str, Any], modules: Iterable[ModuleType], schemas: dict[str, Any]) -> None:
+    """Fill each documented operation in from its route: path parameters, the query and body
+    models' parameters and schema (with their 400, 413, 414, 415), and the bearer security with
+    its 401 if the view requires an account."""
     for path, method, view, arguments in _routes(modules):
-        operation = paths.get(path, {}).get(method)
-        if operation is None:
+        if method not in paths.get(path, {}):
             raise LookupError(f"{method.upper()} {path} has no entry in any module's OPENAPI_PATHS")
-        written = [*paths[path].get("parameters", []), *operation.get("parameters", [])]
-        declared = {(p["in"], p["name"]) for p in written}
+        operation = paths[path][method] = {**paths[path][method]}  # the module's table stays as written
+        responses = operation["responses"]
+        declared = {
+            (p["in"], p["name"])
+            for p in [*paths[path].get("parameters", []), *operation.get("parameters", [])]
+        }
         generated = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             for name in arguments
@@ -198,20 +185,21 @@ def _from_models(paths: dict[str, Any], modules: Iterable[ModuleType], schemas: 
         ]
         if getattr(view, "requires_auth", False):  # authn.require_account
             operation.setdefault("security", [{"bearer": []}])
-            operation["responses"] = {"401": problem("Not authenticated"), **operation["responses"]}
+            responses = {"401": problem("Not authenticated"), **responses}
         if model := getattr(view, "openapi_query", None):
             generated += _query_parameters(model, schemas)
-            operation["responses"] = {"400": BAD_QUERY, **operation["responses"], "414": URI_TOO_LONG}
+            responses = {"400": BAD_QUERY, **responses, "414": URI_TOO_LONG}
         if generated:
             operation["parameters"] = [*generated, *operation.get("parameters", [])]
         if found := getattr(view, "openapi_body", None):
             model, required = found
             schemas[model.__name__] = _model_schema(model, schemas)
-            operation["requestBody"] = {
-                "required": required,
-                "content": {"application/json": {"schema": ref(model.__name__)}},
-            }
-            operation["responses"] = {**BODY_PROBLEMS, **operation["responses"]}
+            content = {"application/json": {"schema": ref(model.__name__)}}
+            operation["requestBody"] = {"required": required, "content": content}
+            responses = {**BODY_PROBLEMS, **responses}
+        if "requestBody" in operation:  # every body has a size limit (gateway.bodies)
+            responses = {"413": TOO_LARGE, **responses}
+        operation["responses"] = responses
 
 
 def build(modules: Iterable[ModuleType], public_domain: str) -> dict[str, Any]:
@@ -220,11 +208,9 @@ def build(modules: Iterable[ModuleType], public_domain: str) -> dict[str, Any]:
     schemas = dict(BASE_SCHEMAS)
     for module in modules:
         for path, operations in getattr(module, "OPENAPI_PATHS", {}).items():
-            for name, operation in operations.items():  # copied: the modules' tables stay as written
-                paths.setdefault(path, {})[name] = {**operation} if name in HTTP_METHODS else operation
+            paths.setdefault(path, {}).update(operations)
         schemas.update(getattr(module, "OPENAPI_SCHEMAS", {}))
-    _from_models(paths, modules, schemas)
-    paths = {path: _with_body_limit(operations) for path, operations in paths.items()}
+    _from_routes(paths, modules, schemas)
     return {
         "openapi": "3.1.0",
         "info": {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.openapi import json_body, problem, ref
+from gateway.openapi import page_of, problem, ref
 
 _NULLABLE = {"type": ["string", "null"]}
 
@@ -45,15 +45,7 @@ OPENAPI_PATHS: dict[str, Any] = {
         "get": {
             "summary": "The account's audit events, newest first (kept 12 months)",
             "responses": {
-                "200": json_body(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "items": {"type": "array", "items": ref("AuditEvent")},
-                            "next_cursor": _NULLABLE,
-                        },
-                    }
-                ),
+                "200": page_of("AuditEvent"),
                 **_COMMON_ERRORS,
             },
         }

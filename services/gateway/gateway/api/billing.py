@@ -17,7 +17,7 @@ from svccommon.plans import PLANS
 from gateway.api.auth_support import Body
 from gateway.authn import auth_rpc, require_account
 from gateway.bodies import body_limit
-from gateway.openapi import body, json_body, problem, ref
+from gateway.openapi import body, json_body, page_of, problem, ref
 from gateway.problems import Problem
 
 bp = Blueprint("billing", __name__)
@@ -125,17 +125,7 @@ OPENAPI_PATHS = {
     "/v1/billing/plans": {
         "get": {
             "summary": "The plans on sale, with their limits and features",
-            "responses": {
-                "200": json_body(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "items": {"type": "array", "items": ref("Plan")},
-                            "next_cursor": {"type": ["string", "null"]},
-                        },
-                    }
-                )
-            },
+            "responses": {"200": page_of("Plan")},
         }
     },
     "/v1/billing/checkout": {

@@ -22,7 +22,7 @@ from svccommon.plans import Plan
 from gateway.api.usage import sync_run_json
 from gateway.authn import require_account
 from gateway.jsonfmt import timestamp
-from gateway.openapi import body, json_body, problem, ref
+from gateway.openapi import body, json_body, page_of, problem, ref
 from gateway.plans import require, standing_of
 from gateway.problems import Problem
 
@@ -347,15 +347,7 @@ OPENAPI_PATHS = {
         "get": {
             "summary": "The account's provider credentials",
             "responses": {
-                "200": json_body(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "items": {"type": "array", "items": ref("Credential")},
-                            "next_cursor": {"type": ["string", "null"]},
-                        },
-                    }
-                ),
+                "200": page_of("Credential"),
             },
         },
     },

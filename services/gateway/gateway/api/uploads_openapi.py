@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.openapi import json_body, problem, ref
+from gateway.openapi import json_body, page_of, problem, ref
 
 _MONEY = {"type": "string", "pattern": r"^\d+(\.\d+)?$", "description": "USD, exact decimal"}
 _TIME = {"type": ["string", "null"], "format": "date-time"}
@@ -126,16 +126,7 @@ OPENAPI_PATHS: dict[str, Any] = {
         "get": {
             "summary": "The account's uploads, newest first",
             "responses": {
-                "200": json_body(
-                    {
-                        "type": "object",
-                        "required": ["items", "next_cursor"],
-                        "properties": {
-                            "items": {"type": "array", "items": ref("Upload")},
-                            "next_cursor": {"type": ["string", "null"]},
-                        },
-                    }
-                ),
+                "200": page_of("Upload"),
                 "400": problem("Bad limit or cursor"),
             },
         },

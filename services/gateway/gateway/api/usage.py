@@ -51,10 +51,6 @@ class _Strict(BaseModel):
 Day = Annotated[str, Field(json_schema_extra={"format": "date"})]
 
 
-def _day_field(description: str) -> Any:
-    return Field(default=None, description=description)
-
-
 class _Days(_Strict):
     """Inclusive UTC days ``from`` and ``to`` (``from`` is a Python keyword, hence the alias)."""
 
@@ -63,7 +59,7 @@ class _Days(_Strict):
         alias="from",
         description="First day (inclusive); default 29 days before `to`, at most the plan's history back",
     )
-    to: Day | None = _day_field("Last day (inclusive); default today (UTC)")
+    to: Day | None = Field(default=None, description="Last day (inclusive); default today (UTC)")
 
     @field_validator("from_", "to")
     @classmethod
@@ -132,7 +128,7 @@ class MonthToDateQuery(RangeQuery):
     model_config = ConfigDict(json_schema_extra=lambda schema: _drop(schema["properties"], "from"))
 
     from_: None = Field(default=None, alias="from")
-    to: Day | None = _day_field("The day the month runs to; default today (UTC)")
+    to: Day | None = Field(default=None, description="The day the month runs to; default today (UTC)")
 
 
 class _Page(_Strict):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.openapi import json_body, problem, ref
+from gateway.openapi import json_body, page_of, problem, ref
 
 _MONEY = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "description": "USD, exact decimal"}
 _DAY = {"type": "string", "format": "date"}
@@ -208,18 +208,6 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
 _400 = problem("Invalid parameters")
 
 
-def _list_of(schema: str) -> dict[str, Any]:
-    return json_body(
-        {
-            "type": "object",
-            "properties": {
-                "items": {"type": "array", "items": ref(schema)},
-                "next_cursor": {"type": ["string", "null"]},
-            },
-        }
-    )
-
-
 _ONE_RUN = {"type": "object", "properties": {"sync_run": ref("SyncRun")}}
 
 OPENAPI_PATHS: dict[str, Any] = {
@@ -243,7 +231,7 @@ OPENAPI_PATHS: dict[str, Any] = {
     "/v1/sync-runs": {
         "get": {
             "summary": "The account's sync runs, newest first",
-            "responses": {"200": _list_of("SyncRun")},
+            "responses": {"200": page_of("SyncRun")},
         }
     },
     "/v1/sync-runs/{run_id}": {
@@ -270,7 +258,7 @@ OPENAPI_PATHS: dict[str, Any] = {
     "/v1/usage/records": {
         "get": {
             "summary": "Daily records by date, platform, model (cursor pagination)",
-            "responses": {"200": _list_of("UsageRecord")},
+            "responses": {"200": page_of("UsageRecord")},
         }
     },
     "/v1/usage/export": {
