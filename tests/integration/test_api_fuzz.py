@@ -17,9 +17,13 @@ import requests
 import schemathesis
 from gateway import openapi
 from gateway.api import MODULES
+from gateway.api.auth_support import Email
+from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    positive_data_acceptance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
@@ -35,13 +39,56 @@ CONFIG = {
     },
     "phases": {"stateful": {"enabled": False}},
 }
+# Refusals of a schema-valid body that depend on stored state, not on the body's shape: auth's
+# codes for a token that is not (or no longer) valid, a password or 2FA code that is wrong, a
+# code asked for because 2FA is on, and a password on its list of common ones.
+STATE_CODES = {"token_invalid", "password_incorrect", "code_invalid", "code_required", "password_too_common"}
+# The same from a backend's own status: a precondition (2FA not on, email already verified), or
+# usage's rule that a sync reaches back no further than the plan's history from today.
+STATE_KINDS = {"unprocessable-entity", "bad-request"}
+
+
+def _state_refusal(response: Any) -> bool:
+    if not response.headers.get("content-type", [""])[0].startswith("application/problem+json"):
+        return False
+    problem = response.json()
+    if problem.get("type", "").rsplit("/", 1)[-1] in STATE_KINDS:
+        return True
+    codes = {error.get("code") for error in problem.get("errors") or [{}]}
+    return codes <= STATE_CODES
+
+
+@schemathesis.check
+def json_body_acceptance(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Schemathesis' positive data acceptance (ST202) on the operations that take a JSON body (its
+    schema is the validating model's): a body valid by the document is never refused by the
+    gateway's validation or a backend's check of its shape. State refusals do not count."""
+    body = case.operation.definition.raw.get("requestBody", {})
+    if "application/json" not in body.get("content", {}) or _state_refusal(response):
+        return None
+    return positive_data_acceptance(ctx, response, case)
+
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
+    json_body_acceptance,
 ]
+
+
+def _accepted_email(address: str) -> bool:
+    try:
+        TypeAdapter(Email).validate_python(address)
+    except ValidationError:
+        return False
+    return True
+
+
+# format: email as the API reads it (the Email type's description): public domains only.
+schemathesis.openapi.format("email", st.emails().filter(_accepted_email))
 # Ends every session of the fuzz user: fuzzed after everything else.
 SESSION_ENDERS = "/v1/auth/logout-all"
 

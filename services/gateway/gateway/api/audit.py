@@ -9,10 +9,10 @@ import json
 import logging
 import re
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from aicosts.audit.v1 import audit_pb2 as pb
-from flask import Blueprint, Response, current_app, g, jsonify, request, stream_with_context
+from flask import Blueprint, Response, current_app, g, jsonify, stream_with_context
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from svccommon import context
 
@@ -28,6 +28,7 @@ from gateway.api.audit_feed import (
 )
 from gateway.api.audit_openapi import OPENAPI_PATHS, OPENAPI_SCHEMAS  # noqa: F401 (module contract)
 from gateway.authn import require_account
+from gateway.openapi import query
 
 bp = Blueprint("audit", __name__)
 log = logging.getLogger(__name__)
@@ -64,12 +65,29 @@ def _parse_instant(value: str, end_of_day: bool) -> dt.datetime:
     return when.astimezone(dt.UTC)
 
 
+Instant = Annotated[
+    str, Field(max_length=40, json_schema_extra={"anyOf": [{"format": "date"}, {"format": "date-time"}]})
+]
+Action = Annotated[str, Field(json_schema_extra={"maxLength": 100, "pattern": _ACTION_SHAPE.pattern})]
+
+
 class AuditQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    from_: str | None = Field(default=None, alias="from", max_length=40)
-    to: str | None = Field(default=None, max_length=40)
-    action: list[str] = Field(default_factory=list, max_length=20)
+    from_: Instant | None = Field(
+        default=None,
+        alias="from",
+        description="Events at or after this RFC 3339 time (or from the start of this day, YYYY-MM-DD)",
+    )
+    to: Instant | None = Field(
+        default=None,
+        description="Events before this RFC 3339 time (or up to the end of this day, YYYY-MM-DD)",
+    )
+    action: list[Action] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Repeat or separate with commas; `credential` also matches credential.create",
+    )
     outcome: Literal["success", "failure", "denied"] | None = None
 
     @field_validator("from_", "to")
@@ -106,22 +124,10 @@ class ExportQuery(AuditQuery):
     format: Literal["csv", "json"] = "json"
 
 
-def _query(model: type[BaseModel]) -> Any:
-    """Query string → model; `action` takes repeated keys and/or commas."""
-    raw: dict[str, Any] = {}
-    for key in request.args:
-        values = request.args.getlist(key)
-        if key == "action":
-            raw[key] = [part.strip() for v in values for part in v.split(",") if part.strip()]
-        else:
-            raw[key] = values[-1]
-    return model.model_validate(raw)
-
-
 @bp.get("/v1/audit-events")
 @require_account
-def list_audit_events():
-    query = _query(ListQuery)
+@query(ListQuery)
+def list_audit_events(query: ListQuery):
     after = decode_cursor(query.cursor) if query.cursor else None
     events, cursor = fetch_page(query.filters(g.account_id), query.limit, after)
     next_cursor = encode_cursor(events[-1]) if cursor is not None else None
@@ -151,8 +157,8 @@ def _record_export(query: ExportQuery) -> None:
 
 @bp.get("/v1/audit-events/export")
 @require_account
-def export_audit_events():
-    query = _query(ExportQuery)
+@query(ExportQuery)
+def export_audit_events(query: ExportQuery):
     filters = query.filters(g.account_id)
     _record_export(query)
     # The first page is read before answering, so an unavailable service is still a 503 problem.

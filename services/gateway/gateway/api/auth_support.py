@@ -1,34 +1,76 @@
-"""Shared by the accounts (auth/*) and me (me/*) blueprints: calling the auth service, reading
-JSON bodies, the account and token JSON shapes, and their OpenAPI schemas."""
+"""Shared by the accounts (auth/*) and me (me/*) blueprints: calling the auth service, the base
+and field types of body models, the account and token JSON shapes, and their OpenAPI schemas."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+import unicodedata
+from typing import Annotated, Any
 
 from aicosts.auth.v1 import auth_pb2
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictStr
 
 from gateway.authn import auth_rpc
-from gateway.bodies import json_object
 from gateway.jsonfmt import timestamp
 from gateway.openapi import problem, ref
 
-M = TypeVar("M", bound=BaseModel)
+# The gateway's caps are generous; the auth service checks new passwords, names and addresses
+# and says what is wrong with a code per field (password_too_short, name_invalid, ...). The
+# document states those rules (json_schema_extra), so a body valid by it is one auth accepts
+# (unless the password is on its list of common ones).
+_SECRET = {"writeOnly": True}
+Password = Annotated[StrictStr, Field(min_length=1, max_length=1024, json_schema_extra=_SECRET)]
+Token = Annotated[StrictStr, Field(min_length=1, max_length=512, json_schema_extra=_SECRET)]
+Code = Annotated[StrictStr, Field(min_length=1, max_length=64, json_schema_extra=_SECRET)]
+Email = Annotated[
+    EmailStr,
+    Field(
+        description="An address at a public domain (special-use names such as .test are refused)",
+        json_schema_extra={"maxLength": 254},  # auth.core.MAX_EMAIL_LENGTH
+    ),
+]
+NewPassword = Annotated[
+    StrictStr,
+    Field(
+        min_length=1,
+        max_length=1024,
+        description="At least 8 characters and at most 72 bytes in UTF-8 (auth.passwords); not a common one",
+        # Bytes are not a JSON Schema length: any ASCII password of 72 fits, and any of 18 characters.
+        json_schema_extra={
+            **_SECRET,
+            "minLength": 8,
+            "maxLength": 72,
+            "anyOf": [{"maxLength": 18}, {"pattern": "^[\\x00-\\x7f]*$"}],
+        },
+    ),
+]
 
-# Length caps are generous: the auth service applies the real rules (and explains them).
-Password = Annotated[StrictStr, Field(min_length=1, max_length=1024)]
-Token = Annotated[StrictStr, Field(min_length=1, max_length=512)]
-Code = Annotated[StrictStr, Field(min_length=1, max_length=64)]
-Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+
+def _class_of(categories: tuple[str, ...]) -> str:
+    """A regex character-class body of the Basic Multilingual Plane's characters in `categories`."""
+    ranges: list[list[int]] = []
+    for code in range(0x10000):
+        if unicodedata.category(chr(code)) in categories:
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    return "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
+
+
+_REFUSED = _class_of(("Cc", "Cf", "Zl", "Zp"))  # auth.accounts.clean_name: control, format, breaks
+Name = Annotated[
+    StrictStr,
+    Field(
+        min_length=1,
+        max_length=200,
+        description="At most 100 characters, not blank, no control or format characters",
+        json_schema_extra={"maxLength": 100, "pattern": f"^[^{_REFUSED}]*[^\\s{_REFUSED}][^{_REFUSED}]*$"},
+    ),
+]
 
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="ignore", hide_input_in_errors=True)
-
-
-def parse(model: type[M]) -> M:
-    """The request's JSON object as `model`; 413/415/400 problems otherwise (ValidationError → 400)."""
-    return model.model_validate(json_object())
 
 
 def call_auth(method: str, message: Any) -> Any:
@@ -60,16 +102,10 @@ def tokens_json(tokens: auth_pb2.TokenPair) -> dict[str, Any]:
 
 # --- OpenAPI ------------------------------------------------------------------------------------
 
-AUTH = [{"bearer": []}]
 BAD_INPUT = problem("Bad input: missing or malformed fields, a weak password or a wrong code")
-UNAUTHORIZED = problem("Not authenticated")
 RATE_LIMITED = problem("Too many failed attempts; see Retry-After (it grows with further failures)")
 MAIL_BUSY = problem("mail-queue-full: too many emails are waiting to be sent; see Retry-After")
 UNVERIFIED = problem("email-unverified: confirm the account's email address first")
-
-
-def body_of(schema: str) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": ref(schema)}}}
 
 
 def _object(required: list[str], **properties: Any) -> dict[str, Any]:
@@ -77,7 +113,6 @@ def _object(required: list[str], **properties: Any) -> dict[str, Any]:
 
 
 _STR = {"type": "string"}
-_SECRET = {"type": "string", "writeOnly": True}
 
 OPENAPI_SCHEMAS: dict[str, Any] = {
     "Account": _object(
@@ -113,35 +148,6 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
             "maxItems": 10,
             "description": "Shown once",
         },
-    ),
-    "Signup": _object(
-        ["email", "password", "name"],
-        email={"type": "string", "format": "email"},
-        password={**_SECRET, "minLength": 8, "description": "8+ characters, at most 72 bytes"},
-        name={"type": "string", "maxLength": 100},
-    ),
-    "Login": _object(["email", "password"], email={"type": "string", "format": "email"}, password=_SECRET),
-    "MfaLogin": _object(
-        ["mfa_token", "code"], mfa_token=_STR, code={**_SECRET, "description": "TOTP or backup code"}
-    ),
-    "TokenOnly": _object(["token"], token=_SECRET),
-    "RefreshToken": _object(["refresh_token"], refresh_token=_SECRET),
-    "EmailOnly": _object(["email"], email={"type": "string", "format": "email"}),
-    "ResetConfirm": _object(
-        ["token", "new_password"],
-        token=_SECRET,
-        new_password=_SECRET,
-        code={**_SECRET, "description": "Required when 2FA is on"},
-    ),
-    "NameOnly": _object(["name"], name={"type": "string", "maxLength": 100}),
-    "PasswordChange": _object(
-        ["current_password", "new_password"], current_password=_SECRET, new_password=_SECRET
-    ),
-    "PasswordOnly": _object(["password"], password={**_SECRET, "description": "The current password"}),
-    "PasswordAndCode": _object(
-        ["password", "code"],
-        password={**_SECRET, "description": "The current password"},
-        code={**_SECRET, "description": "A TOTP code (or, where 2FA is on, a backup code)"},
     ),
     "Accepted": _object(["status", "detail"], status={"type": "string", "enum": ["accepted"]}, detail=_STR),
     "TotpSetup": _object(

@@ -14,10 +14,10 @@ from flask import Blueprint, current_app, g, jsonify, request
 from pydantic import Field, StrictStr
 from svccommon.plans import PLANS
 
-from gateway.api.auth_support import Body, parse
+from gateway.api.auth_support import Body
 from gateway.authn import auth_rpc, require_account
 from gateway.bodies import body_limit
-from gateway.openapi import json_body, problem, ref
+from gateway.openapi import body, json_body, page_of, problem, ref
 from gateway.problems import Problem
 
 bp = Blueprint("billing", __name__)
@@ -28,7 +28,12 @@ MAX_SIGNATURE_HEADER = 4096
 
 
 class CheckoutBody(Body):
-    plan: StrictStr = Field(min_length=1, max_length=64)
+    plan: StrictStr = Field(
+        min_length=1,
+        max_length=64,
+        description="A paid plan (GET /v1/billing/plans)",
+        json_schema_extra={"enum": [p.id for p in PLANS.values() if p.paid]},
+    )
 
 
 def _auth(method: str, message: Any, timeout: float | None = None) -> Any:
@@ -53,8 +58,8 @@ def list_plans():
 
 @bp.post("/v1/billing/checkout")
 @require_account
-def checkout():
-    body = parse(CheckoutBody)
+@body(CheckoutBody)
+def checkout(body: CheckoutBody):
     message = auth_pb2.CreateCheckoutSessionRequest(account_id=g.account_id, plan=body.plan)
     reply = _auth("CreateCheckoutSession", message, timeout=STRIPE_TIMEOUT_S)
     return jsonify(url=reply.url, session_id=reply.session_id)
@@ -113,7 +118,6 @@ OPENAPI_SCHEMAS = {
     },
 }
 
-_AUTH = [{"bearer": []}]
 _NOT_CONFIGURED = problem("Payments are not configured on this installation, or nothing to manage yet")
 _STRIPE_DOWN = problem("Stripe is not answering; try again later")
 
@@ -121,40 +125,15 @@ OPENAPI_PATHS = {
     "/v1/billing/plans": {
         "get": {
             "summary": "The plans on sale, with their limits and features",
-            "responses": {
-                "200": json_body(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "items": {"type": "array", "items": ref("Plan")},
-                            "next_cursor": {"type": ["string", "null"]},
-                        },
-                    }
-                )
-            },
+            "responses": {"200": page_of("Plan")},
         }
     },
     "/v1/billing/checkout": {
         "post": {
             "summary": "A Stripe Checkout link to subscribe to a paid plan",
-            "security": _AUTH,
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["plan"],
-                            "properties": {"plan": {"type": "string", "examples": ["professional"]}},
-                        }
-                    }
-                },
-            },
             "responses": {
                 "200": json_body(ref("Redirect"), "Open this URL to pay"),
                 "400": problem("Not a paid plan"),
-                "401": problem("Not authenticated"),
-                "415": problem("The body is not JSON"),
                 "422": _NOT_CONFIGURED,
                 "503": _STRIPE_DOWN,
             },
@@ -163,10 +142,8 @@ OPENAPI_PATHS = {
     "/v1/billing/portal": {
         "post": {
             "summary": "A Stripe customer-portal link (invoices, payment method, cancel)",
-            "security": _AUTH,
             "responses": {
                 "200": json_body(ref("Redirect"), "Open this URL to manage the subscription"),
-                "401": problem("Not authenticated"),
                 "422": _NOT_CONFIGURED,
                 "503": _STRIPE_DOWN,
             },

@@ -21,9 +21,8 @@ from svccommon.plans import Plan
 
 from gateway.api.usage import sync_run_json
 from gateway.authn import require_account
-from gateway.bodies import json_object
 from gateway.jsonfmt import timestamp
-from gateway.openapi import json_body, problem, ref
+from gateway.openapi import body, json_body, page_of, problem, ref
 from gateway.plans import require, standing_of
 from gateway.problems import Problem
 
@@ -32,16 +31,79 @@ log = logging.getLogger(__name__)
 
 _CREDENTIAL_ID = re.compile(r"[0-9a-f]{32}")
 MAX_FIELDS = 8
+# Control characters, line breaks and the format characters that hide or reorder text.
+_LABEL = re.compile(
+    r"^[^\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]*$"
+)
+_REGEX_SPECIAL = set(".^$*+?()[]{}|\\")
+
+
+def _literal(text: str) -> str:
+    return "".join(f"\\{c}" if c in _REGEX_SPECIAL else c for c in text)
+
+
+def _key_shape(platform: platforms.Platform) -> dict[str, Any]:
+    """The keys platforms.validate_key accepts (printable ASCII, the documented prefix) as a schema."""
+    prefix = platform.key_prefix or ""
+    least, most = max(platforms.MIN_KEY_LENGTH - len(prefix), 0), platforms.MAX_KEY_LENGTH - len(prefix)
+    return {
+        "required": ["platform", "api_key"],
+        "properties": {
+            "platform": {"const": platform.id},
+            "api_key": {"type": "string", "pattern": f"^{_literal(prefix)}[!-~]{{{least},{most}}}$"},
+            "fields": {"type": "null"},
+        },
+    }
+
+
+def _fields_shape(platform: platforms.Platform) -> dict[str, Any]:
+    """The fields platforms.validate_fields accepts, as a schema."""
+    values = {
+        f.name: {
+            "type": "string",
+            "pattern": f"^(?:{f.pattern})$",
+            "maxLength": f.max_length,
+            "description": f.help,
+        }
+        for f in platform.fields
+    }
+    return {
+        "required": ["platform", "fields"],
+        "properties": {
+            "platform": {"const": platform.id},
+            "fields": {
+                "type": "object",
+                "required": list(values),
+                "properties": values,
+                "additionalProperties": False,
+            },
+            "api_key": {"type": "null"},
+        },
+    }
+
+
+def _by_platform(schema: dict[str, Any]) -> None:
+    """What each platform of the catalog takes: an api_key or its fields, in the shapes it checks."""
+    takes = [p for p in platforms.PLATFORMS.values() if p.accepts_keys]
+    schema["oneOf"] = [_fields_shape(p) if p.fields else _key_shape(p) for p in takes]
 
 
 class NewCredential(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Exactly one of api_key (platforms with no fields) or fields (platforms whose GET /v1/platforms
+    entry lists fields, e.g. aws_bedrock)."""
 
-    platform: str = Field(min_length=1, max_length=64)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_by_platform)
+
+    platform: str = Field(min_length=1, max_length=64, description="A platform id from GET /v1/platforms")
     # SecretStr: never shown by repr() if the model ends up in a log or error.
-    api_key: SecretStr | None = None
-    fields: dict[str, SecretStr] | None = Field(default=None, max_length=MAX_FIELDS)
-    label: str | None = Field(default=None, max_length=100)
+    api_key: SecretStr | None = Field(default=None, json_schema_extra={"maxLength": platforms.MAX_KEY_LENGTH})
+    fields: dict[str, SecretStr] | None = Field(
+        default=None,
+        max_length=MAX_FIELDS,
+        description="One value per field of the platform (GET /v1/platforms: fields); stored encrypted as "
+        "one secret, never returned",
+    )
+    label: str | None = Field(default=None, max_length=100, json_schema_extra={"pattern": _LABEL.pattern})
 
     @field_validator("fields")
     @classmethod
@@ -67,7 +129,7 @@ class NewCredential(BaseModel):
     @classmethod
     def _trim_label(cls, value: str | None) -> str | None:
         value = (value or "").strip()
-        if not value.isprintable():
+        if not _LABEL.match(value):
             raise ValueError("the label must not contain control characters or line breaks")
         return value or None
 
@@ -109,8 +171,8 @@ def _credential_id(raw: str) -> str:
 
 @bp.post("/v1/credentials")
 @require_account
-def create_credential():
-    body = NewCredential.model_validate(json_object())
+@body(NewCredential)
+def create_credential(body: NewCredential):
     api_key = body.api_key.get_secret_value() if body.api_key is not None else ""
     fields = {k: v.get_secret_value() for k, v in (body.fields or {}).items()}
     _one_of(body)
@@ -246,37 +308,9 @@ OPENAPI_SCHEMAS = {
             "last_sync_at": _TIME,
         },
     },
-    "NewCredential": {
-        "type": "object",
-        "required": ["platform"],
-        "description": (
-            "Exactly one of api_key (platforms with no fields) or fields (platforms whose "
-            "GET /v1/platforms entry lists fields, e.g. aws_bedrock)"
-        ),
-        "additionalProperties": False,
-        "properties": {
-            "platform": {"type": "string", "description": "A platform id from GET /v1/platforms"},
-            "api_key": {"type": "string", "writeOnly": True, "maxLength": platforms.MAX_KEY_LENGTH},
-            "fields": {
-                "type": "object",
-                "writeOnly": True,
-                "maxProperties": MAX_FIELDS,
-                "description": (
-                    "One value per field of the platform (GET /v1/platforms: fields); stored "
-                    "encrypted as one secret, never returned. aws_bedrock: access_key_id, "
-                    "secret_access_key"
-                ),
-                "additionalProperties": {"type": "string", "maxLength": platforms.MAX_KEY_LENGTH},
-            },
-            "label": {"type": "string", "maxLength": 100},
-        },
-        "oneOf": [{"required": ["api_key"]}, {"required": ["fields"]}],
-    },
 }
 
 _ONE = json_body({"type": "object", "properties": {"credential": ref("Credential")}})
-_AUTH = [{"bearer": []}]
-_UNAUTHORIZED = problem("Not authenticated")
 _NOT_FOUND = problem("No such credential in this account")
 
 OPENAPI_PATHS = {
@@ -286,11 +320,6 @@ OPENAPI_PATHS = {
                 "Add a provider API key or multi-field credential (stored encrypted; only the last 4 "
                 "characters of the key or of its id field are shown)"
             ),
-            "security": _AUTH,
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": ref("NewCredential")}},
-            },
             "responses": {
                 "201": json_body(
                     {
@@ -308,45 +337,28 @@ OPENAPI_PATHS = {
                     "Created",
                 ),
                 "400": problem("Unknown platform, a key of the wrong kind, or a field that does not fit"),
-                "401": _UNAUTHORIZED,
                 "403": problem(
                     "plan-required: the plan holds no more keys (Free: 3); or email-unverified: "
                     "the account's email address is not confirmed yet"
                 ),
-                "415": problem("The body is not JSON"),
                 "422": problem("The account holds the maximum number of credentials"),
             },
         },
         "get": {
             "summary": "The account's provider credentials",
-            "security": _AUTH,
             "responses": {
-                "200": json_body(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "items": {"type": "array", "items": ref("Credential")},
-                            "next_cursor": {"type": ["string", "null"]},
-                        },
-                    }
-                ),
-                "401": _UNAUTHORIZED,
+                "200": page_of("Credential"),
             },
         },
     },
     "/v1/credentials/{credential_id}": {
-        "parameters": [
-            {"name": "credential_id", "in": "path", "required": True, "schema": {"type": "string"}}
-        ],
         "get": {
             "summary": "One credential",
-            "security": _AUTH,
-            "responses": {"200": _ONE, "401": _UNAUTHORIZED, "404": _NOT_FOUND},
+            "responses": {"200": _ONE, "404": _NOT_FOUND},
         },
         "delete": {
             "summary": "Delete a credential (its encrypted key is erased)",
-            "security": _AUTH,
-            "responses": {"204": {"description": "Deleted"}, "401": _UNAUTHORIZED, "404": _NOT_FOUND},
+            "responses": {"204": {"description": "Deleted"}, "404": _NOT_FOUND},
         },
     },
 }

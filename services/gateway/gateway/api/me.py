@@ -7,23 +7,19 @@ from aicosts.auth.v1 import auth_pb2
 from flask import Blueprint, g, jsonify
 
 from gateway.api.auth_support import (
-    AUTH,
-    BAD_INPUT,
     MAIL_BUSY,
     RATE_LIMITED,
-    UNAUTHORIZED,
     UNVERIFIED,
     Body,
     Code,
     Name,
+    NewPassword,
     Password,
     account_json,
-    body_of,
     call_auth,
-    parse,
 )
 from gateway.authn import require_account
-from gateway.openapi import json_body, problem, ref
+from gateway.openapi import body, json_body, problem, ref
 
 bp = Blueprint("me", __name__)
 
@@ -34,7 +30,7 @@ class NameBody(Body):
 
 class PasswordChangeBody(Body):
     current_password: Password
-    new_password: Password
+    new_password: NewPassword
 
 
 class PasswordBody(Body):
@@ -55,8 +51,8 @@ def get_me():
 
 @bp.patch("/v1/me")
 @require_account
-def update_me():
-    body = parse(NameBody)
+@body(NameBody)
+def update_me(body: NameBody):
     reply = call_auth("UpdateAccount", auth_pb2.UpdateAccountRequest(account_id=g.account_id, name=body.name))
     return jsonify(account=account_json(reply.account))
 
@@ -70,8 +66,8 @@ def resend_verification():
 
 @bp.post("/v1/me/password")
 @require_account
-def change_password():
-    body = parse(PasswordChangeBody)
+@body(PasswordChangeBody)
+def change_password(body: PasswordChangeBody):
     request = auth_pb2.ChangePasswordRequest(
         account_id=g.account_id,
         session_id=g.claims.session_id,
@@ -84,8 +80,8 @@ def change_password():
 
 @bp.post("/v1/me/2fa/setup")
 @require_account
-def totp_setup():
-    body = parse(PasswordBody)
+@body(PasswordBody)
+def totp_setup(body: PasswordBody):
     request = auth_pb2.SetupTotpRequest(account_id=g.account_id, password=body.password)
     reply = call_auth("SetupTotp", request)
     return jsonify(secret=reply.secret, otpauth_uri=reply.otpauth_uri, qr_svg=reply.qr_svg)
@@ -93,8 +89,8 @@ def totp_setup():
 
 @bp.post("/v1/me/2fa/confirm")
 @require_account
-def totp_confirm():
-    body = parse(PasswordAndCodeBody)
+@body(PasswordAndCodeBody)
+def totp_confirm(body: PasswordAndCodeBody):
     request = auth_pb2.ConfirmTotpRequest(
         account_id=g.account_id, session_id=g.claims.session_id, password=body.password, code=body.code
     )
@@ -104,8 +100,8 @@ def totp_confirm():
 
 @bp.post("/v1/me/2fa/disable")
 @require_account
-def totp_disable():
-    body = parse(PasswordAndCodeBody)
+@body(PasswordAndCodeBody)
+def totp_disable(body: PasswordAndCodeBody):
     request = auth_pb2.DisableTotpRequest(
         account_id=g.account_id, session_id=g.claims.session_id, password=body.password, code=body.code
     )
@@ -115,8 +111,8 @@ def totp_disable():
 
 @bp.post("/v1/me/2fa/backup-codes")
 @require_account
-def backup_codes():
-    body = parse(PasswordAndCodeBody)
+@body(PasswordAndCodeBody)
+def backup_codes(body: PasswordAndCodeBody):
     request = auth_pb2.RegenerateBackupCodesRequest(
         account_id=g.account_id, session_id=g.claims.session_id, password=body.password, code=body.code
     )
@@ -126,22 +122,17 @@ def backup_codes():
 
 _ACCOUNT = json_body(ref("AccountEnvelope"))
 _DONE = {"description": "Done"}
-_NOT_JSON = problem("The body is not JSON")
 _STATE = problem("2FA is not in a state that allows this (already on, not on, or no setup started)")
 
 
-def _op(summary: str, responses: dict, body: str | None = None) -> dict:
-    operation = {"summary": summary, "security": AUTH, "responses": {"401": UNAUTHORIZED, **responses}}
-    if body:
-        operation["requestBody"] = body_of(body)
-        operation["responses"].update({"400": BAD_INPUT, "415": _NOT_JSON})
-    return operation
+def _op(summary: str, responses: dict) -> dict:
+    return {"summary": summary, "responses": responses}
 
 
 OPENAPI_PATHS = {
     "/v1/me": {
         "get": _op("The signed-in account", {"200": _ACCOUNT}),
-        "patch": _op("Change the account's name", {"200": _ACCOUNT}, "NameOnly"),
+        "patch": _op("Change the account's name", {"200": _ACCOUNT}),
     },
     "/v1/me/email-verification": {
         "post": _op(
@@ -158,7 +149,6 @@ OPENAPI_PATHS = {
         "post": _op(
             "Change the password (every other session ends)",
             {"204": _DONE, "429": RATE_LIMITED},
-            "PasswordChange",
         ),
     },
     "/v1/me/2fa/setup": {
@@ -166,7 +156,6 @@ OPENAPI_PATHS = {
             "Start TOTP setup (the password is required; the email address must be confirmed): "
             "a new secret, its otpauth URI and QR code",
             {"200": json_body(ref("TotpSetup")), "403": UNVERIFIED, "409": _STATE, "429": RATE_LIMITED},
-            "PasswordOnly",
         ),
     },
     "/v1/me/2fa/confirm": {
@@ -181,14 +170,12 @@ OPENAPI_PATHS = {
                 "422": _STATE,
                 "429": RATE_LIMITED,
             },
-            "PasswordAndCode",
         ),
     },
     "/v1/me/2fa/disable": {
         "post": _op(
             "Turn 2FA off (password and a code required; other sessions end; a notice is emailed)",
             {"204": _DONE, "422": _STATE, "429": RATE_LIMITED},
-            "PasswordAndCode",
         ),
     },
     "/v1/me/2fa/backup-codes": {
@@ -196,7 +183,6 @@ OPENAPI_PATHS = {
             "Replace the backup codes (password and a code required; old codes stop working; other "
             "sessions end; a notice is emailed)",
             {"200": json_body(ref("BackupCodes")), "422": _STATE, "429": RATE_LIMITED},
-            "PasswordAndCode",
         ),
     },
 }

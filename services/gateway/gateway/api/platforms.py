@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from svccommon import platforms
 
-from gateway.openapi import json_body, ref
+from gateway.openapi import page_of, ref
 
 bp = Blueprint("platforms", __name__)
 
@@ -62,17 +62,7 @@ OPENAPI_PATHS = {
     "/v1/platforms": {
         "get": {
             "summary": "Platforms that can be connected by API key or billing file",
-            "responses": {
-                "200": json_body(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "items": {"type": "array", "items": ref("Platform")},
-                            "next_cursor": {"type": ["string", "null"]},
-                        },
-                    }
-                )
-            },
+            "responses": {"200": page_of("Platform")},
         }
     },
 }

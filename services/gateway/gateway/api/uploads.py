@@ -9,10 +9,12 @@ from typing import Any
 
 from aicosts.parser.v1 import parser_pb2 as pb
 from flask import Blueprint, current_app, g, jsonify, request
+from pydantic import BaseModel, Field
 
 from gateway.api.uploads_openapi import OPENAPI_PATHS, OPENAPI_SCHEMAS  # noqa: F401 (module contract)
 from gateway.authn import require_account
 from gateway.bodies import LARGE, body_limit
+from gateway.openapi import query
 from gateway.plans import standing_of
 from gateway.problems import Problem
 
@@ -128,17 +130,17 @@ def create_upload():
     return response
 
 
+class ListQuery(BaseModel):
+    limit: int = Field(default=50, ge=1, le=MAX_PAGE, description=f"Page size (max {MAX_PAGE})")
+    cursor: str = Field(default="", max_length=512, description="next_cursor of the previous page")
+
+
 @bp.get("/v1/uploads")
 @require_account
-def list_uploads():
-    raw_limit = request.args.get("limit", "50")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_PAGE:
-        raise _field_problem("limit", f"limit must be a whole number from 1 to {MAX_PAGE}")
-    cursor = request.args.get("cursor", "")
-    if len(cursor) > 512:
-        raise _field_problem("cursor", "the cursor is not valid; use next_cursor from the previous page")
+@query(ListQuery)
+def list_uploads(query: ListQuery):
     reply = _parser_call(
-        "ListUploads", pb.ListUploadsRequest(account_id=g.account_id, limit=int(raw_limit), cursor=cursor)
+        "ListUploads", pb.ListUploadsRequest(account_id=g.account_id, limit=query.limit, cursor=query.cursor)
     )
     return jsonify(items=[upload_json(u) for u in reply.uploads], next_cursor=reply.next_cursor or None)
 

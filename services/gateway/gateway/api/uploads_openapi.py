@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.openapi import json_body, problem, ref
+from gateway.openapi import json_body, page_of, problem, ref
 
 _MONEY = {"type": "string", "pattern": r"^\d+(\.\d+)?$", "description": "USD, exact decimal"}
 _TIME = {"type": ["string", "null"], "format": "date-time"}
-_ID = {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string"}}
-_BEARER = [{"bearer": []}]
 _COMMON_ERRORS = {
-    "401": problem("Not authenticated"),
     "404": problem("No such upload in this account"),
     "503": problem("A backend is unavailable"),
 }
@@ -94,7 +91,6 @@ OPENAPI_PATHS: dict[str, Any] = {
                 "plan; PDFs and other layouts are read with OpenAI on the Professional plan. Nothing reaches "
                 "usage until POST /v1/uploads/{upload_id}/import."
             ),
-            "security": _BEARER,
             "requestBody": {
                 "required": True,
                 "content": {
@@ -116,7 +112,6 @@ OPENAPI_PATHS: dict[str, Any] = {
             "responses": {
                 "202": _UPLOAD,
                 "400": problem("Missing file or bad platform"),
-                "401": problem("Not authenticated"),
                 "403": problem(
                     "AI parsing needs the Professional plan; or email-unverified: the account's "
                     "email address is not confirmed yet"
@@ -130,46 +125,25 @@ OPENAPI_PATHS: dict[str, Any] = {
         },
         "get": {
             "summary": "The account's uploads, newest first",
-            "security": _BEARER,
-            "parameters": [
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
-                {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-            ],
             "responses": {
-                "200": json_body(
-                    {
-                        "type": "object",
-                        "required": ["items", "next_cursor"],
-                        "properties": {
-                            "items": {"type": "array", "items": ref("Upload")},
-                            "next_cursor": {"type": ["string", "null"]},
-                        },
-                    }
-                ),
+                "200": page_of("Upload"),
                 "400": problem("Bad limit or cursor"),
-                "401": problem("Not authenticated"),
             },
         },
     },
     "/v1/uploads/{upload_id}": {
         "get": {
             "summary": "One upload with its preview",
-            "security": _BEARER,
-            "parameters": [_ID],
             "responses": {"200": _UPLOAD, **_COMMON_ERRORS},
         },
         "delete": {
             "summary": "Delete an upload, its stored file and the usage records it imported",
-            "security": _BEARER,
-            "parameters": [_ID],
             "responses": {"204": {"description": "Deleted"}, **_COMMON_ERRORS},
         },
     },
     "/v1/uploads/{upload_id}/import": {
         "post": {
             "summary": "Write the upload's records to usage (source: file); repeating it changes nothing",
-            "security": _BEARER,
-            "parameters": [_ID],
             "responses": {"200": _UPLOAD, "422": problem("The upload cannot be imported"), **_COMMON_ERRORS},
         }
     },

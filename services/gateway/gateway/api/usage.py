@@ -4,18 +4,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal, get_origin
+from typing import Annotated, Any, ClassVar, Literal
 
 import grpc
 from aicosts.usage.v1 import usage_pb2 as pb
-from flask import Blueprint, Response, current_app, g, jsonify, request, stream_with_context
+from flask import Blueprint, Response, current_app, g, jsonify, stream_with_context
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from svccommon.plans import cheapest_plan
 
 from gateway.api.usage_openapi import OPENAPI_PATHS, OPENAPI_SCHEMAS  # noqa: F401 (module contract)
 from gateway.authn import require_account
-from gateway.bodies import json_object
 from gateway.jsonfmt import timestamp
+from gateway.openapi import body, query
 from gateway.plans import plan_of, require
 from gateway.problems import Problem
 
@@ -48,11 +48,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+Day = Annotated[str, Field(json_schema_extra={"format": "date"})]
+
+
 class _Days(_Strict):
     """Inclusive UTC days ``from`` and ``to`` (``from`` is a Python keyword, hence the alias)."""
 
-    from_: str | None = Field(default=None, alias="from")
-    to: str | None = None
+    from_: Day | None = Field(
+        default=None,
+        alias="from",
+        description="First day (inclusive); default 29 days before `to`, at most the plan's history back",
+    )
+    to: Day | None = Field(default=None, description="Last day (inclusive); default today (UTC)")
 
     @field_validator("from_", "to")
     @classmethod
@@ -64,14 +71,21 @@ class SyncBody(_Days):
     pass
 
 
+def _list_field(description: str) -> Any:
+    return Field(default_factory=list, max_length=_MAX_LIST_VALUES, description=description)
+
+
 class RangeQuery(_Days):
-    platform: list[str] = Field(default_factory=list, max_length=_MAX_LIST_VALUES)
-    model: list[str] = Field(default_factory=list, max_length=_MAX_LIST_VALUES)
-    source: Literal["api", "file"] | None = None
-    credential_id: list[str] = Field(default_factory=list, max_length=_MAX_LIST_VALUES)
-    # The provider's attribution (docs/providers.md): "" stands for what it does not attribute.
-    project: list[str] = Field(default_factory=list, max_length=_MAX_LIST_VALUES)
-    api_key: list[str] = Field(default_factory=list, max_length=_MAX_LIST_VALUES)
+    # An empty value alone is a real filter: billing files, or money the provider does not attribute.
+    KEEP_EMPTY: ClassVar[tuple[str, ...]] = ("credential_id", "project", "api_key")
+
+    platform: list[str] = _list_field("Platform ids, comma-separated or repeated")
+    model: list[str] = _list_field("Model names, comma-separated or repeated")
+    source: Literal["api", "file"] | None = Field(default=None, description="api or file")
+    credential_id: list[str] = _list_field("Key ids, comma-separated or repeated (empty: billing files)")
+    # The provider's attribution (docs/providers.md).
+    project: list[str] = _list_field("The provider's project/workspace ids (empty: unattributed money)")
+    api_key: list[str] = _list_field("The provider's API key ids (empty: unattributed money)")
 
     def filter(self) -> pb.UsageFilter:
         return pb.UsageFilter(
@@ -87,48 +101,52 @@ class RangeQuery(_Days):
 
 
 GroupField = Literal["day", "platform", "model", "source", "credential_id", "project", "api_key"]
-_EMPTY_MEANS = ("credential_id", "project", "api_key")  # an empty value alone is a real filter
 
 
 class SummaryQuery(RangeQuery):
-    group_by: list[GroupField] = Field(default_factory=list, max_length=7)
-    top: int = Field(default=0, ge=0, le=1000)
+    group_by: list[GroupField] = Field(
+        default_factory=list,
+        max_length=7,
+        description="Ordered, comma-separated or repeated: day, platform, model, source, credential_id, "
+        "project, api_key",
+    )
+    top: int = Field(
+        default=0,
+        ge=0,
+        le=1000,
+        description="Keep the N costliest groups (most expensive first) and fold the rest into `others`",
+    )
+
+
+def _drop(properties: dict[str, Any], name: str) -> None:
+    properties.pop(name, None)
 
 
 class MonthToDateQuery(RangeQuery):
     """The month to ``to`` (default today); ``from`` is not taken."""
 
+    model_config = ConfigDict(json_schema_extra=lambda schema: _drop(schema["properties"], "from"))
+
     from_: None = Field(default=None, alias="from")
+    to: Day | None = Field(default=None, description="The day the month runs to; default today (UTC)")
 
 
-class RecordsQuery(RangeQuery):
-    limit: int = Field(default=100, ge=1, le=500)
-    cursor: str | None = Field(default=None, max_length=2048)
+class _Page(_Strict):
+    limit: int = Field(default=100, ge=1, le=500, description="Page size (max 500)")
+    cursor: str | None = Field(default=None, max_length=2048, description="next_cursor of the previous page")
+
+
+class RecordsQuery(RangeQuery, _Page):
+    pass
 
 
 class ExportQuery(RangeQuery):
     format: Literal["csv"] = "csv"
 
 
-class RunsQuery(_Strict):
-    credential_id: str | None = Field(default=None, max_length=128)
-    limit: int = Field(default=50, ge=1, le=500)
-    cursor: str | None = Field(default=None, max_length=2048)
-
-
-def _query(model: type[BaseModel]) -> Any:
-    """Query string → model. Lists take repeated keys and/or commas (group_by=day,model); an
-    empty credential_id stands for billing files, so an empty value is kept when it is alone."""
-    lists = {name for name, f in model.model_fields.items() if get_origin(f.annotation) is list}
-    raw: dict[str, Any] = {}
-    for key in request.args:
-        values = request.args.getlist(key)
-        if key in lists:
-            parts = [part.strip() for v in values for part in v.split(",")]
-            raw[key] = [p for p in parts if p] or ([""] if key in _EMPTY_MEANS else [])
-        else:
-            raw[key] = values[-1]
-    return model.model_validate(raw)
+class RunsQuery(_Page):
+    credential_id: str | None = Field(default=None, max_length=128, description="Only this credential's runs")
+    limit: int = Field(default=50, ge=1, le=500, description="Page size (max 500)")
 
 
 def sync_run_json(run: pb.SyncRun) -> dict[str, Any]:
@@ -181,8 +199,8 @@ def record_json(r: pb.UsageRecord) -> dict[str, Any]:
 
 @bp.post("/v1/credentials/<credential_id>/sync")
 @require_account
-def start_sync(credential_id: str):
-    body = SyncBody.model_validate(json_object(optional=True))
+@body(SyncBody, optional=True)
+def start_sync(credential_id: str, body: SyncBody):
     plan = plan_of(g.account_id)
     if body.from_:
         back = (dt.datetime.now(dt.UTC).date() - dt.date.fromisoformat(body.from_)).days + 1
@@ -213,8 +231,8 @@ def start_sync(credential_id: str):
 
 @bp.get("/v1/sync-runs")
 @require_account
-def list_sync_runs():
-    query = _query(RunsQuery)
+@query(RunsQuery)
+def list_sync_runs(query: RunsQuery):
     reply = _usage().call(
         "ListSyncRuns",
         pb.ListSyncRunsRequest(
@@ -236,8 +254,8 @@ def get_sync_run(run_id: str):
 
 @bp.get("/v1/usage/summary")
 @require_account
-def usage_summary():
-    query = _query(SummaryQuery)
+@query(SummaryQuery)
+def usage_summary(query: SummaryQuery):
     reply = _usage().call(
         "GetUsageSummary",
         pb.GetUsageSummaryRequest(
@@ -291,8 +309,8 @@ def _period_json(period: pb.PeriodTotal) -> dict[str, Any]:
 
 @bp.get("/v1/usage/month-to-date")
 @require_account
-def usage_month_to_date():
-    query = _query(MonthToDateQuery)
+@query(MonthToDateQuery)
+def usage_month_to_date(query: MonthToDateQuery):
     reply = _usage().call(
         "GetMonthToDate",
         pb.GetMonthToDateRequest(account_id=g.account_id, filter=query.filter(), as_of=query.to or ""),
@@ -311,8 +329,8 @@ def usage_month_to_date():
 
 @bp.get("/v1/usage/records")
 @require_account
-def usage_records():
-    query = _query(RecordsQuery)
+@query(RecordsQuery)
+def usage_records(query: RecordsQuery):
     reply = _usage().call(
         "ListRecords",
         pb.ListRecordsRequest(
@@ -325,8 +343,8 @@ def usage_records():
 
 @bp.get("/v1/usage/export")
 @require_account
-def usage_export():
-    query = _query(ExportQuery)
+@query(ExportQuery)
+def usage_export(query: ExportQuery):
     require(plan_of(g.account_id), lambda p: p.csv_export, "CSV export")
     stream = _usage().call(
         "ExportRecords",

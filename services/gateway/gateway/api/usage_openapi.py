@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.openapi import json_body, problem, ref
+from gateway.openapi import json_body, page_of, problem, ref
 
 _MONEY = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "description": "USD, exact decimal"}
 _DAY = {"type": "string", "format": "date"}
@@ -74,14 +74,6 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
             "queued_at": _TIME,
             "started_at": _TIME,
             "finished_at": _TIME,
-        },
-    },
-    "SyncRequest": {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "from": {**_DAY, "description": "Default: 29 days before `to`; at most 365 days back"},
-            "to": {**_DAY, "description": "Default: today (UTC)"},
         },
     },
     "UsageGroup": {
@@ -213,64 +205,25 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
 }
 
 
-def _param(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"name": name, "in": "query", "description": description, "schema": schema or {"type": "string"}}
-
-
-_AUTH = [{"bearer": []}]
-_401 = problem("Not authenticated")
 _400 = problem("Invalid parameters")
-_RANGE = [
-    _param("from", "First day (inclusive); default 29 days before `to`", _DAY),
-    _param("to", "Last day (inclusive); default today (UTC)", _DAY),
-    _param("platform", "Platform ids, comma-separated or repeated"),
-    _param("model", "Model names, comma-separated or repeated"),
-    _param("source", "api or file", {"type": "string", "enum": ["api", "file"]}),
-    _param("credential_id", "Key ids, comma-separated or repeated (an empty value: billing files)"),
-    _param("project", "The provider's project/workspace ids (an empty value: unattributed money)"),
-    _param("api_key", "The provider's API key ids (an empty value: unattributed money)"),
-]
-_PAGE = [
-    _param("limit", "Page size (max 500)", {"type": "integer", "minimum": 1, "maximum": 500}),
-    _param("cursor", "next_cursor of the previous page"),
-]
-
-
-def _list_of(schema: str) -> dict[str, Any]:
-    return json_body(
-        {
-            "type": "object",
-            "properties": {
-                "items": {"type": "array", "items": ref(schema)},
-                "next_cursor": {"type": ["string", "null"]},
-            },
-        }
-    )
 
 
 _ONE_RUN = {"type": "object", "properties": {"sync_run": ref("SyncRun")}}
 
 OPENAPI_PATHS: dict[str, Any] = {
     "/v1/credentials/{credential_id}/sync": {
-        "parameters": [
-            {"name": "credential_id", "in": "path", "required": True, "schema": {"type": "string"}}
-        ],
         "post": {
             "summary": (
                 "Sync this credential's usage now (default: the last 30 days; as far back as the plan's "
                 "history: 90 days on Free, 365 on Professional)"
             ),
-            "security": _AUTH,
-            "requestBody": {"content": {"application/json": {"schema": ref("SyncRequest")}}},
             "responses": {
                 "202": json_body(_ONE_RUN, "Queued (or the queued/running run that already covers it)"),
                 "400": _400,
-                "401": _401,
                 "403": problem(
                     "plan-required: `from` is older than the plan's history, or the plan pauses this key"
                 ),
                 "404": problem("No such credential in this account"),
-                "415": problem("The body is not JSON"),
                 "422": problem("The platform has no usage API (upload a billing file)"),
             },
         },
@@ -278,17 +231,13 @@ OPENAPI_PATHS: dict[str, Any] = {
     "/v1/sync-runs": {
         "get": {
             "summary": "The account's sync runs, newest first",
-            "security": _AUTH,
-            "parameters": [_param("credential_id", "Only this credential's runs"), *_PAGE],
-            "responses": {"200": _list_of("SyncRun"), "400": _400, "401": _401},
+            "responses": {"200": page_of("SyncRun")},
         }
     },
     "/v1/sync-runs/{run_id}": {
-        "parameters": [{"name": "run_id", "in": "path", "required": True, "schema": {"type": "string"}}],
         "get": {
             "summary": "One sync run",
-            "security": _AUTH,
-            "responses": {"200": json_body(_ONE_RUN), "401": _401, "404": problem("No such sync run")},
+            "responses": {"200": json_body(_ONE_RUN), "404": problem("No such sync run")},
         },
     },
     "/v1/usage/summary": {
@@ -297,50 +246,26 @@ OPENAPI_PATHS: dict[str, Any] = {
                 "Total cost and units, grouped by any ordered subset of day, platform, model, source, "
                 "credential_id, project and api_key"
             ),
-            "security": _AUTH,
-            "parameters": [
-                *_RANGE,
-                _param(
-                    "group_by",
-                    "Ordered, comma-separated: day, platform, model, source, credential_id, project, api_key",
-                ),
-                _param(
-                    "top",
-                    "Keep the N costliest groups (most expensive first) and fold the rest into `others`",
-                    {"type": "integer", "minimum": 0, "maximum": 1000},
-                ),
-            ],
-            "responses": {"200": json_body(ref("UsageSummary")), "400": _400, "401": _401},
+            "responses": {"200": json_body(ref("UsageSummary"))},
         }
     },
     "/v1/usage/month-to-date": {
         "get": {
             "summary": "Month to date against the same days of the previous month (one request)",
-            "security": _AUTH,
-            "parameters": [
-                _param("to", "The day the month runs to; default today (UTC)", _DAY),
-                *_RANGE[2:],
-            ],
-            "responses": {"200": json_body(ref("MonthToDate")), "400": _400, "401": _401},
+            "responses": {"200": json_body(ref("MonthToDate"))},
         }
     },
     "/v1/usage/records": {
         "get": {
             "summary": "Daily records by date, platform, model (cursor pagination)",
-            "security": _AUTH,
-            "parameters": [*_RANGE, *_PAGE],
-            "responses": {"200": _list_of("UsageRecord"), "400": _400, "401": _401},
+            "responses": {"200": page_of("UsageRecord")},
         }
     },
     "/v1/usage/export": {
         "get": {
             "summary": "The records as CSV (RFC 4180; text cells are formula-injection safe). Professional",
-            "security": _AUTH,
-            "parameters": [*_RANGE, _param("format", "csv", {"type": "string", "enum": ["csv"]})],
             "responses": {
                 "200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
-                "400": _400,
-                "401": _401,
                 "403": problem("plan-required: CSV export is part of the Professional plan"),
             },
         }

@@ -12,7 +12,8 @@ from aicosts.auth.v1 import auth_pb2
 from flask import Blueprint, Response, jsonify
 
 from gateway.api.accounts import LoginBody, MfaLoginBody
-from gateway.api.auth_support import call_auth, parse
+from gateway.api.auth_support import call_auth
+from gateway.bodies import json_object
 from gateway.problems import Problem, problem_response
 from gateway.web import cookies
 
@@ -37,7 +38,7 @@ def _end_session(refresh_token: str) -> None:
 @bp.post("/web/session")
 def sign_in():
     cookies.check_same_origin()  # no sign-in CSRF: another site cannot sign you into its account
-    body = parse(LoginBody)
+    body = LoginBody.model_validate(json_object())
     reply = call_auth("Login", auth_pb2.LoginRequest(email=body.email, password=body.password))
     if reply.WhichOneof("result") == "mfa_token":
         # The short-lived 2FA ticket stays in the page's memory; no session exists yet.
@@ -48,7 +49,7 @@ def sign_in():
 @bp.post("/web/session/mfa")
 def complete_mfa():
     cookies.check_same_origin()
-    body = parse(MfaLoginBody)
+    body = MfaLoginBody.model_validate(json_object())
     message = auth_pb2.CompleteMfaLoginRequest(mfa_token=body.mfa_token, code=body.code)
     reply = call_auth("CompleteMfaLogin", message)
     return _signed_in(reply.tokens)
