@@ -24,6 +24,7 @@ let account = null;
 let cleanup = null;
 let renderSeq = 0;
 let shownLocation = ""; // path + query of the page drawn last
+let firstRender = true;
 
 export function navigate(path, { replace = false } = {}) {
   const url = new URL(path, window.location.origin);
@@ -110,7 +111,10 @@ async function render() {
     document.title = `${page.title} · AICosts`;
     const ctx = { account, navigate, setUrl, reloadAccount: loadAccount, params: new URLSearchParams(window.location.search), csrfToken };
     cleanup = await page.render(main, ctx);
-    if (seq === renderSeq) (main.querySelector("h1") || main).focus({ preventScroll: true });
+    // After an in-app navigation, focus moves to the new page's heading (screen readers announce
+    // it); a full page load keeps the browser's own start, so the first Tab reaches the skip link.
+    if (seq === renderSeq && !firstRender) (main.querySelector("h1") || main).focus({ preventScroll: true });
+    firstRender = false;
   } catch (error) {
     if (seq !== renderSeq) return;
     clear(main);
