@@ -68,7 +68,7 @@ def _completion_results(day: date) -> list[dict]:
             "output_tokens": 250 + m,
             "input_cached_tokens": 100,
             "num_model_requests": 10,
-            "project_id": None,
+            "project_id": "proj_bench",  # the same project as the costs, as grouped by project_id
             "user_id": None,
             "api_key_id": None,
             "model": model_name(m),

@@ -64,7 +64,9 @@ def run(bench: object = None) -> list[Figure]:
         _kind, result = parser.parse(upload, lambda: None)
         check(result.parser == "openai_usage_csv", f"parsed as {result.parser}")
         check(len(result.records) == want_records, f"{len(result.records)} records, expected {want_records}")
-        got = sum(r.units.get("input_tokens", 0) for r in result.records)
+        # OpenAI's input_tokens include the cached ones: uncached + cache read (+ cache write).
+        input_units = ("input_uncached_tokens", "cache_read_tokens", "cache_write_tokens")
+        got = sum(r.units.get(u, 0) for r in result.records for u in input_units)
         check(got == want_input, f"input tokens {got} != {want_input}")
 
     def read_only() -> None:
