@@ -352,16 +352,18 @@ export async function render(main, ctx) {
     const latest = new Map();
     for (const run of runs) if (!latest.has(run.credential_id)) latest.set(run.credential_id, run);
     const seen = new Set();
-    for (const credential of credentials) {
+    credentials.forEach((credential, index) => {
       seen.add(credential.id);
       let entry = cards.get(credential.id);
       if (!entry) {
         entry = keyCard(credential, nameOf(credential.platform), historyDays, actions);
         cards.set(credential.id, entry);
       }
-      list.append(entry.card); // keeps the API's order; moving a node keeps its state
+      // The API's order, moving a card only when it is out of place: a moved node loses focus,
+      // and the page redraws every few seconds while someone may be typing in a card's form.
+      if (list.children[index] !== entry.card) list.insertBefore(entry.card, list.children[index] || null);
       entry.update(credential, latest.get(credential.id));
-    }
+    });
     for (const [id, entry] of cards) {
       if (!seen.has(id)) {
         entry.card.remove();
@@ -370,7 +372,9 @@ export async function render(main, ctx) {
     }
     const connectTitle = document.getElementById("connect-title");
     if (connectTitle) connectTitle.textContent = credentials.length ? "Connect another provider" : "Connect a provider";
-    if (credentials.length) {
+    if (credentials.length && list.parentNode === listSection) {
+      listSection.querySelector("#keys-title").textContent = `Connected keys (${credentials.length})`;
+    } else if (credentials.length) {
       listSection.replaceChildren(
         h("h2", { id: "keys-title" }, `Connected keys (${credentials.length})`),
         h("p", { class: "subtle" }, "Keys are synced again on a schedule. Times are in ", timeZone(), "; sync ranges are UTC days."),
