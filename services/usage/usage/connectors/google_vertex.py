@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from svccommon import platforms, units
+from svccommon import credential_fields, platforms, units
 
 from ..records import UNATTRIBUTED_MODEL, LineItem, UsageRecord, to_decimal
 from .base import Connector, DayBuckets, UnexpectedShape
@@ -149,7 +149,7 @@ class GoogleVertexConnector(Connector):
             fields = platforms.parse_fields(self.platform, api_key)
         except platforms.InvalidKey as exc:
             raise InvalidCredential(exc.message) from None
-        info = platforms.service_account_info(fields["service_account_json"])
+        info = credential_fields.service_account_info(fields["service_account_json"])
         if info is None:  # parse_fields checked it already
             raise InvalidCredential(self.invalid_key_message)
         allowed = {GOOGLE_TOKEN_URI, (self._env.get(TOKEN_URI_ENV) or "").strip()} - {""}
