@@ -33,12 +33,6 @@ ADDITIVE_TOKEN_UNITS = (
     INPUT_UNSPLIT_TOKENS,
     OUTPUT_TOKENS,
 )
-# How a dashboard groups the additive token units as input / cached / output.
-TOKEN_GROUPS: Mapping[str, tuple[str, ...]] = {
-    "input": (INPUT_UNCACHED_TOKENS, CACHE_WRITE_TOKENS, INPUT_UNSPLIT_TOKENS),
-    "cached": (CACHE_READ_TOKENS,),
-    "output": (OUTPUT_TOKENS,),
-}
 
 # --- token details: a part of one additive unit above, never added to a total -------------------
 INPUT_AUDIO_TOKENS = "input_audio_tokens"  # part of input_uncached_tokens (OpenAI)

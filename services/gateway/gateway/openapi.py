@@ -102,17 +102,17 @@ def body(model: type[BaseModel], *, optional: bool = False) -> Callable[[F], F]:
 def query(model: type[BaseModel]) -> Callable[[F], F]:
     """The view's query string, valid as `model`, passed to it as `query` (and documented from
     the model: one parameter per field, its alias as the name)."""
-    return _passing("query", lambda: _parse_query(model), model)
+    lists, keep_empty = _lists(model), frozenset(getattr(model, "KEEP_EMPTY", ()))
+    return _passing("query", lambda: _parse_query(model, lists, keep_empty), model)
 
 
 def _lists(model: type[BaseModel]) -> set[str]:
     return {f.alias or name for name, f in model.model_fields.items() if get_origin(f.annotation) is list}
 
 
-def _parse_query(model: type[BaseModel]) -> Any:
+def _parse_query(model: type[BaseModel], lists: set[str], keep_empty: frozenset[str]) -> Any:
     """Query string → model. Lists take repeated keys and/or commas (group_by=day,model); the
     model's KEEP_EMPTY lists keep one empty value when it is all there is (it means something)."""
-    lists, keep_empty = _lists(model), getattr(model, "KEEP_EMPTY", ())
     raw: dict[str, Any] = {}
     for key in request.args:
         values = request.args.getlist(key)

@@ -150,7 +150,8 @@ class RecordStore:
     def import_file(
         self, account_id: str, upload_id: str, records: Sequence[UsageRecord], now: dt.datetime
     ) -> int:
-        """Upsert billing-file records; the latest import of a (platform, day, model) wins."""
+        """Upsert billing-file records; the latest import of a (platform, day, model, project, API key)
+        wins."""
         docs = [_document(account_id, r, upload_id=upload_id, now=now) for r in records]
         with self.rollups.changing(account_id, (d["date"] for d in docs)):
             self._upsert(docs)

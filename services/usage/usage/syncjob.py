@@ -10,6 +10,7 @@ and end with a status the user can act on.
 - 401/403: the credential is marked invalid in keyvault with the connector's message.
 - Provider outage: the run ends (partial when some days were stored, else failed) and the
   days not reached are listed as failed; the next scheduled sync retries from the first one.
+  Days outside the provider's window are not failures: they are listed as unavailable.
 """
 
 from __future__ import annotations
@@ -68,11 +69,12 @@ def platform_name(platform: str) -> str:
     return known.name if known else platform
 
 
+_KEPT = "they are kept and flagged until a later sync confirms the day is empty."
+
+
 def kept_message(platform: str) -> str:
-    return (
-        f"{platform_name(platform)} answered this day with no usage although records are stored for it; "
-        "they are kept and flagged until a later sync confirms the day is empty."
-    )
+    name = platform_name(platform)
+    return f"{name} answered this day with no usage although records are stored for it; {_KEPT}"
 
 
 def day_error(platform: str, error: ConnectorError) -> str:
@@ -124,11 +126,10 @@ class SyncJob:
             unreached = [(d.isoformat(), e) for d, e in outcome.unreached]
             platform = run["platform"]
             spans = unavailable_spans(outcome.unavailable)
-            notice = " ".join(
-                filter(None, [_unavailable_text(platform, spans), _empty_text(platform, outcome)])
-            )
+            unavailable = _unavailable_text(platform, spans)
+            notice = " ".join(filter(None, [unavailable, _empty_text(platform, outcome)]))
             self.runs.finish(run["_id"], self.owner, status, error, self.clock(), unreached, spans, notice)
-            self._after(run, outcome, _unavailable_text(platform, spans))
+            self._after(run, outcome, unavailable)
             log.info(
                 "sync finished",
                 extra={"run_id": run["_id"], "status": status, "days": len(outcome.stored)},
@@ -355,10 +356,8 @@ def _empty_text(platform: str, outcome: Outcome) -> str:
     text = []
     if outcome.kept:
         days = ", ".join(d.isoformat() for d, _ in outcome.kept)
-        text.append(
-            f"{platform_name(platform)} answered {days} with no usage although records are stored; "
-            "they are kept and flagged until a later sync confirms the day is empty."
-        )
+        name = platform_name(platform)
+        text.append(f"{name} answered {days} with no usage although records are stored; {_KEPT}")
     if outcome.erased:
         days = ", ".join(d.isoformat() for d in outcome.erased)
         text.append(f"{days}: answered empty a second time, so the stored records were removed.")

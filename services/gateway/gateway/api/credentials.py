@@ -1,7 +1,7 @@
 """Provider credentials: add a provider API key (stored encrypted by keyvault), list them (the
 last 4 characters only), get one, delete one. The key itself is never returned or logged.
 
-Platforms whose catalog entry declares ``fields`` (AWS) take a ``fields`` object instead of
+Platforms whose catalog entry declares ``fields`` (AWS, Azure, Google) take a ``fields`` object instead of
 ``api_key``; the catalog (svccommon.platforms) validates them and keyvault stores them as one
 secret. This module only maps the request."""
 
@@ -61,7 +61,8 @@ def _fields_shape(platform: platforms.Platform) -> dict[str, Any]:
     values = {
         f.name: {
             "type": "string",
-            "pattern": f"^(?:{f.pattern})$",
+            # An optional field may also be sent empty (CredentialField.missing).
+            "pattern": f"^(?:{f.pattern})$" if f.required else f"^(?:(?:{f.pattern}))?$",
             "maxLength": f.max_length,
             "description": f.help,
         }
@@ -73,7 +74,7 @@ def _fields_shape(platform: platforms.Platform) -> dict[str, Any]:
             "platform": {"const": platform.id},
             "fields": {
                 "type": "object",
-                "required": list(values),
+                "required": [f.name for f in platform.fields if f.required],
                 "properties": values,
                 "additionalProperties": False,
             },

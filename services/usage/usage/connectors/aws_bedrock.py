@@ -124,7 +124,7 @@ class AwsBedrockConnector(Connector):
         except platforms.InvalidKey as exc:
             raise InvalidCredential(exc.message) from None
         session = botocore.session.Session()
-        timeout = getattr(self.http, "_timeout", (5.0, 30.0))
+        timeout = self.http.timeout
         return session.create_client(
             "ce",
             region_name=REGION,

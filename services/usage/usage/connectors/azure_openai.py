@@ -266,7 +266,7 @@ class AzureOpenAIConnector(Connector):
         for attempt in range(1, http.max_attempts + 1):
             try:
                 resp = http._session.request(
-                    method, url, data=data, headers=all_headers, timeout=http._timeout
+                    method, url, data=data, headers=all_headers, timeout=http.timeout
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 problem = f"network error ({type(exc).__name__})"

@@ -212,7 +212,7 @@ class GoogleVertexConnector(Connector):
 
         http = self.http
         problem = ""
-        timeout = getattr(http, "_timeout", (5.0, 30.0))
+        timeout = http.timeout
         for attempt in range(1, http.max_attempts + 1):
             try:
                 iterator = client.query_and_wait(

@@ -82,6 +82,11 @@ class HttpClient:
                 break
         raise ProviderUnavailable(f"{last_problem} after {self.max_attempts} attempts ({_path(url)})")
 
+    @property
+    def timeout(self) -> tuple[float, float]:
+        """(connect, read) seconds per provider request, for clients of other libraries too."""
+        return self._timeout
+
     def wait_before_retry(self, attempt: int, what: str, problem: str, delay: float | None = None) -> bool:
         """After a failed `attempt` at `what` (a path or an operation, never a query string):
         False when it was the last one allowed; otherwise log it, sleep `delay` (the back-off by

@@ -51,6 +51,9 @@ def _fields(required: Mapping[str, str], optional: Mapping[str, str] | None = No
     return read
 
 
+_completion_details = _fields({}, _COMPLETION_DETAILS)  # built once, not per result row
+
+
 def completion_units(result: dict[str, Any]) -> dict[str, int]:
     """OpenAI's ``input_tokens`` include cached and cache-write tokens (spec), so the uncached
     part is the total less both cache counts: the three then add up to the reported total."""
@@ -67,7 +70,7 @@ def completion_units(result: dict[str, Any]) -> dict[str, int]:
         u.OUTPUT_TOKENS: to_count(result["output_tokens"]),
         u.REQUESTS: to_count(result["num_model_requests"]),
     }
-    units.update(_fields({}, _COMPLETION_DETAILS)(result))
+    units.update(_completion_details(result))
     keep = (u.INPUT_UNCACHED_TOKENS, u.OUTPUT_TOKENS, u.REQUESTS)
     return {k: v for k, v in units.items() if v or k in keep}
 

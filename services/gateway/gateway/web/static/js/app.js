@@ -1,7 +1,7 @@
 // The dashboard's shell: routes, the top bar, who is signed in, and sign-out. Each page is a
 // module in pages/ exporting `title` and `render(main, ctx)`; it is loaded when first visited.
 
-import { api, csrfToken } from "./api.js";
+import { api } from "./api.js";
 import { clear, errorBox, h } from "./ui.js";
 
 const ROUTES = {
@@ -109,7 +109,7 @@ async function render() {
     drawTopbar(path);
     clear(main);
     document.title = `${page.title} · AICosts`;
-    const ctx = { account, navigate, setUrl, reloadAccount: loadAccount, params: new URLSearchParams(window.location.search), csrfToken };
+    const ctx = { account, navigate, setUrl, reloadAccount: loadAccount, params: new URLSearchParams(window.location.search) };
     cleanup = await page.render(main, ctx);
     // After an in-app navigation, focus moves to the new page's heading (screen readers announce
     // it); a full page load keeps the browser's own start, so the first Tab reaches the skip link.
@@ -147,9 +147,5 @@ window.addEventListener("pageshow", (event) => {
   if (event.persisted) window.location.reload();
 });
 
-// Signed in: the pages call this after 2FA or profile changes so the top bar is current.
-export function setAccount(next) {
-  account = next;
-}
 
 render();
