@@ -9,9 +9,7 @@ import pytest
 from devstack.browser import CHROMIUM_ARGS
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from support.accounts import TestAccount, new_account
-from support.browser import chromium_path, screenshot, signed_in_context, web_session
-
-__all__ = ["screenshot", "signed_in_context", "web_session"]
+from support.browser import chromium_path, signed_in_context
 
 
 @pytest.fixture(scope="session")

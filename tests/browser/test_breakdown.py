@@ -11,20 +11,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from support.billing import upgrade
-from support.browser import screenshot, signed_in_context
+from support.browser import BREAKDOWN_ROWS, breakdown_rows, screenshot, signed_in_context
 from support.spend_data import XSS_MODEL, api, connect_with_data, day, usd
-
-ROWS = ".breakdown-table tbody tr"
-
-
-def shown_rows(page: Page) -> dict[str, str]:
-    """{group value as shown: cost as shown} for every row of the table."""
-    pairs = page.locator(ROWS).evaluate_all(
-        "rows => rows.map(r => [r.querySelector('th').textContent, r.querySelector('td').textContent])"
-    )
-    return dict(pairs)
 
 
 def test_breakdown_by_model_filters_and_export(
@@ -40,13 +30,13 @@ def test_breakdown_by_model_filters_and_export(
     page = context.new_page()
     page.goto("/breakdown?group=model&range=30d")
     expect(page.get_by_role("heading", name="Breakdown", level=1)).to_be_visible()
-    expect(page.locator(ROWS)).to_have_count(len(expected))
-    assert shown_rows(page) == expected  # every model, to the cent; the markup one as plain text
+    expect(page.locator(BREAKDOWN_ROWS)).to_have_count(len(expected))
+    assert breakdown_rows(page) == expected  # every model, to the cent; the markup one as plain text
     expect(page.locator(".breakdown-table tfoot")).to_contain_text(usd(by_model["total_cost_usd"]))
     expect(page.locator(".breakdown-table img")).to_have_count(0)
     assert page.evaluate("typeof window.__xss") == "undefined"
     # Units in the provider's own units, split; recent days marked provisional in words.
-    gpt = page.locator(ROWS).filter(has_text="gpt-4o-2024-08-06")
+    gpt = page.locator(BREAKDOWN_ROWS).filter(has_text="gpt-4o-2024-08-06")
     # OpenAI's 5M input tokens include the 1.2M cached ones: 3.8M uncached + 1.2M cached + 333.3K out.
     expect(gpt).to_contain_text("5.3M tokens")
     expect(gpt).to_contain_text("3.8M input · 1.2M cached · 333.3K output")
@@ -64,18 +54,18 @@ def test_breakdown_by_model_filters_and_export(
     page.get_by_role("button", name="Filter by model o3").click()
     expect(page).to_have_url(re.compile(r"[?&]model=o3(&|$)"))
     expect(page.get_by_role("listitem").filter(has_text="Model:")).to_contain_text("o3")
-    expect(page.locator(ROWS)).to_have_count(1)
-    assert shown_rows(page) == {"o3": usd(o3["total_cost_usd"])}
+    expect(page.locator(BREAKDOWN_ROWS)).to_have_count(1)
+    assert breakdown_rows(page) == {"o3": usd(o3["total_cost_usd"])}
     page.reload()
-    expect(page.locator(ROWS)).to_have_count(1)
+    expect(page.locator(BREAKDOWN_ROWS)).to_have_count(1)
     page.get_by_role("button", name="Remove filter Model: o3").click()
     expect(page.get_by_role("button", name="Remove filter Model: o3")).to_have_count(0)
     expect(page).not_to_have_url(re.compile(r"model="))
-    expect(page.locator(ROWS)).to_have_count(len(expected))
+    expect(page.locator(BREAKDOWN_ROWS)).to_have_count(len(expected))
     page.go_back()  # back/forward walk the filters
-    expect(page.locator(ROWS)).to_have_count(1)
+    expect(page.locator(BREAKDOWN_ROWS)).to_have_count(1)
     page.go_forward()
-    expect(page.locator(ROWS)).to_have_count(len(expected))
+    expect(page.locator(BREAKDOWN_ROWS)).to_have_count(len(expected))
 
     # A filter from the select, then grouping by key shows the keys' labels.
     anthropic = api(http, stack, account, "/v1/usage/summary", platform="anthropic", **window)
@@ -86,8 +76,8 @@ def test_breakdown_by_model_filters_and_export(
     expect(page.get_by_role("button", name="Remove filter Platform: Anthropic")).to_be_visible()
     page.get_by_label("Group by").select_option(label="Key")
     expect(page).to_have_url(re.compile(r"group=key"))
-    expect(page.locator(ROWS)).to_have_count(1)
-    assert shown_rows(page) == {"anthropic test key": usd(anthropic["total_cost_usd"])}
+    expect(page.locator(BREAKDOWN_ROWS)).to_have_count(1)
+    assert breakdown_rows(page) == {"anthropic test key": usd(anthropic["total_cost_usd"])}
 
     # Grouping by the provider's project: OpenAI's project by its name (id in the tooltip), and
     # the money the provider does not attribute to a project in its own row; the rows add up.
@@ -96,8 +86,8 @@ def test_breakdown_by_model_filters_and_export(
     names = {g["project"]: g["project_name"] for g in by_project["groups"]}
     assert names == {"p1": "Search", "": None}
     assert sum(Decimal(g["cost_usd"]) for g in by_project["groups"]) == Decimal(by_project["total_cost_usd"])
-    expect(page.locator(ROWS)).to_have_count(2)
-    assert shown_rows(page) == {
+    expect(page.locator(BREAKDOWN_ROWS)).to_have_count(2)
+    assert breakdown_rows(page) == {
         ("Search" if g["project"] else "Unattributed"): usd(g["cost_usd"]) for g in by_project["groups"]
     }
     search = page.get_by_role("button", name="Filter by project Search")
@@ -112,7 +102,7 @@ def test_breakdown_by_model_filters_and_export(
     context = signed_in_context(browser, stack, account, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.goto("/breakdown?group=platform&range=30d&platform=openai")
-    expect(page.locator(ROWS)).to_have_count(1)
+    expect(page.locator(BREAKDOWN_ROWS)).to_have_count(1)
     with page.expect_download() as info:
         page.get_by_role("button", name="Export CSV").click()
     rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text(), newline="")))
@@ -124,7 +114,7 @@ def test_breakdown_by_model_filters_and_export(
     small = signed_in_context(browser, stack, account, viewport={"width": 375, "height": 812})
     phone = small.new_page()
     phone.goto("/breakdown?group=model&range=30d")
-    expect(phone.locator(ROWS)).to_have_count(len(expected))
+    expect(phone.locator(BREAKDOWN_ROWS)).to_have_count(len(expected))
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"the page scrolls sideways at 375 px ({width} px wide)"
     screenshot(phone, "breakdown-375")

@@ -15,7 +15,7 @@ import requests
 from playwright.sync_api import Browser, Page, expect
 from support import outbox
 from support.accounts import fresh_step, strong_password, totp_code, unique_email
-from support.browser import screenshot
+from support.browser import breakdown_rows, screenshot, sign_in
 from support.spend_data import TODAY, bill_total, load_bills, usd
 
 SYNC_TIMEOUT_MS = 90_000
@@ -39,13 +39,6 @@ def billing_file(days_ago: int) -> bytes:
     return f"{header}\n{row}\n".encode()
 
 
-def sign_in(page: Page, email: str, password: str) -> None:
-    page.goto("/signin")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-
-
 def connect(page: Page, platform: str, label: str, api_key: str) -> None:
     page.get_by_label("Platform", exact=True).select_option(platform)
     page.get_by_label("Label (optional)").fill(label)
@@ -53,13 +46,6 @@ def connect(page: Page, platform: str, label: str, api_key: str) -> None:
     page.get_by_role("button", name="Connect key").click()
     card = page.locator("li.key-card").filter(has=page.get_by_role("heading", name=re.compile(label)))
     expect(card.locator(".badge")).to_have_text("Synced", timeout=SYNC_TIMEOUT_MS)
-
-
-def shown_rows(page: Page) -> dict[str, str]:
-    pairs = page.locator(".breakdown-table tbody tr").evaluate_all(
-        "rows => rows.map(r => [r.querySelector('th').textContent, r.querySelector('td').textContent])"
-    )
-    return dict(pairs)
 
 
 @pytest.mark.slow
@@ -134,7 +120,7 @@ def test_a_new_users_first_session(browser: Browser, stack, provider_fakes) -> N
         ).json()
         expected = {g["model"]: usd(g["cost_usd"]) for g in by_model["groups"]}
         expect(page.locator(".breakdown-table tbody tr")).to_have_count(len(expected))
-        assert shown_rows(page) == expected
+        assert breakdown_rows(page) == expected
         assert Decimal(by_model["total_cost_usd"]) == bill_total(30)
 
         # Upload a billing file, check the preview, import it: it is in the overview's total.

@@ -9,20 +9,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import requests
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Route, expect
 from support import outbox
 from support.accounts import TestAccount, fresh_step, login, signup, strong_password, totp_code, unique_email
-from support.browser import screenshot, signed_in_context
+from support.browser import screenshot, sign_in, signed_in_context
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
-
-
-def sign_in(page: Page, email: str, password: str) -> None:
-    page.goto("/signin")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_two_factor_setup_backup_codes_and_signing_in_with_a_code_and_a_backup_code(

@@ -8,7 +8,6 @@ import contextlib
 import re
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,7 +18,7 @@ from devstack.__main__ import stack_env
 from gateway.web.shell import APP_PATHS
 from playwright.sync_api import Browser, expect
 from support import processes
-from support.browser import web_session
+from support.browser import signed_in_context, web_session
 from support.ports import free_ports
 
 HTML_PATHS = [*APP_PATHS, "/verify-email", "/reset-password"]
@@ -73,14 +72,7 @@ def https_gateway(stack, log_dir: Path) -> Iterator[tuple[str, str]]:
     proc = processes.start_gateway(env, log_dir)
     base, ca = f"https://127.0.0.1:{port}", f"{env['TLS_DIR']}/ca.crt"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, processes.logs(log_dir)[-3000:]
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(f"{base}/readyz", verify=ca, timeout=2).status_code == 200:
-                    break
-            assert time.monotonic() < deadline, processes.logs(log_dir)[-3000:]
-            time.sleep(0.25)
+        processes.wait_ready(base, [proc], log_dir, verify=ca)
         yield base, ca
     finally:
         processes.stop([proc], [signal.SIGQUIT])
@@ -182,8 +174,6 @@ def attacker_site(stack) -> Iterator[str]:
 
 
 def test_a_cross_site_form_post_is_refused(browser: Browser, stack, account, attacker_site: str) -> None:
-    from support.browser import signed_in_context
-
     context = signed_in_context(browser, stack, account)
     try:
         page = context.new_page()
@@ -254,8 +244,6 @@ def test_assets_are_cached_for_good_under_a_versioned_url(stack) -> None:
 def test_no_page_breaks_the_content_security_policy(browser: Browser, stack, account) -> None:
     """Every page, visited signed in and signed out, runs without a single CSP violation (an inline
     style or script would be blocked and reported on the console)."""
-    from support.browser import signed_in_context
-
     violations: list[str] = []
     for context in (browser.new_context(base_url=stack.base_url), signed_in_context(browser, stack, account)):
         try:

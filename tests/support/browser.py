@@ -50,3 +50,22 @@ def screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def sign_in(page: Page, email: str, password: str) -> None:
+    """Fill in and send the sign-in form (a 2FA step may follow)."""
+    page.goto("/signin")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+BREAKDOWN_ROWS = ".breakdown-table tbody tr"
+
+
+def breakdown_rows(page: Page) -> dict[str, str]:
+    """{group value as shown: cost as shown} for every row of the breakdown table."""
+    pairs = page.locator(BREAKDOWN_ROWS).evaluate_all(
+        "rows => rows.map(r => [r.querySelector('th').textContent, r.querySelector('td').textContent])"
+    )
+    return dict(pairs)

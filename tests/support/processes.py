@@ -51,15 +51,20 @@ def start_gateway(env: dict[str, str], log_dir: Path) -> subprocess.Popen:
 
 
 def wait_ready(
-    base_url: str, started: Sequence[subprocess.Popen], log_dir: Path, timeout_s: float = 60
+    base_url: str,
+    started: Sequence[subprocess.Popen],
+    log_dir: Path,
+    timeout_s: float = 60,
+    verify: str | bool = True,
 ) -> None:
-    """Until the gateway at ``base_url`` answers /readyz 200; fails early if a process exits."""
+    """Until the gateway at ``base_url`` answers /readyz 200; fails early if a process exits.
+    verify: the CA file for an HTTPS gateway."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if any(p.poll() is not None for p in started):
             raise RuntimeError(f"a process exited early:\n{logs(log_dir)[-4000:]}")
         try:
-            if requests.get(f"{base_url}/readyz", timeout=2).status_code == 200:
+            if requests.get(f"{base_url}/readyz", timeout=2, verify=verify).status_code == 200:
                 return
         except requests.RequestException:
             pass
