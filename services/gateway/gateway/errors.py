@@ -52,7 +52,8 @@ def _from_http(exc: HTTPException) -> Response:
     return problem_response(Problem(exc.code or 500, detail, headers=headers))
 
 
-def _from_grpc(exc: grpc.RpcError) -> Response:
+def problem_from_grpc(exc: grpc.RpcError) -> Problem:
+    """The problem a backend's gRPC error stands for (the API's answers and the email pages')."""
     code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
     meta = dict(exc.trailing_metadata() or ()) if hasattr(exc, "trailing_metadata") else {}
     detail = exc.details() if hasattr(exc, "details") else ""
@@ -61,22 +62,26 @@ def _from_grpc(exc: grpc.RpcError) -> Response:
     named = meta.get("x-problem-status", "")
     if named in BACKEND_NAMED_STATUSES:
         headers = {"Retry-After": meta.get("retry-after", "30")} if named in ("429", "503") else {}
-        return problem_response(Problem(int(named), detail, kind=meta.get("x-problem-kind"), headers=headers))
+        return Problem(int(named), detail, kind=meta.get("x-problem-kind"), headers=headers)
     if code == grpc.StatusCode.INVALID_ARGUMENT and meta.get("x-field"):
         errors = [{"field": meta["x-field"], "message": detail, "code": meta.get("x-error-code", "invalid")}]
-        return problem_response(Problem(400, detail, kind="validation", errors=errors))
+        return Problem(400, detail, kind="validation", errors=errors)
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED and meta.get("retry-after", "").isdigit():
         headers = {"Retry-After": meta["retry-after"]}
-        return problem_response(Problem(429, detail, kind="rate-limited", headers=headers))
+        return Problem(429, detail, kind="rate-limited", headers=headers)
     status = GRPC_TO_HTTP.get(code, 500)
     if status == 503:
         detail = "a backend service is unavailable; try again shortly"
-        return problem_response(Problem(503, detail, headers={"Retry-After": "5"}))
+        return Problem(503, detail, headers={"Retry-After": "5"})
     if status == 500:
         log.error("backend error", extra={"grpc_code": getattr(code, "name", str(code))})
-        return problem_response(Problem(500, "an internal error occurred; quote the request id to support"))
+        return Problem(500, "an internal error occurred; quote the request id to support")
     headers = {"Retry-After": "60"} if status == 429 else {}
-    return problem_response(Problem(status, detail or "request refused", headers=headers))
+    return Problem(status, detail or "request refused", headers=headers)
+
+
+def _from_grpc(exc: grpc.RpcError) -> Response:
+    return problem_response(problem_from_grpc(exc))
 
 
 def _unexpected(exc: Exception) -> Response:

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, request
 from svccommon import context
 
 from gateway.api.auth_support import call_auth
-from gateway.errors import GRPC_TO_HTTP
+from gateway.errors import problem_from_grpc
 from gateway.problems import Problem
 
 bp = Blueprint("pages", __name__)
@@ -68,19 +68,14 @@ def _token_field() -> str:
 
 def _refusal(exc: Exception) -> tuple[int, str, str]:
     """(HTTP status, text a person may read, the field it is about or "")."""
-    if isinstance(exc, Problem):
-        field = (exc.errors or [{}])[0].get("field", "")
-        return exc.status, exc.detail, field
-    code = exc.code() if hasattr(exc, "code") else None
-    status = GRPC_TO_HTTP.get(code, 500)
-    if status == 503:
+    problem = exc if isinstance(exc, Problem) else problem_from_grpc(exc)
+    if problem.status == 503:
         return 503, "The service is busy. Try again in a minute.", ""
-    if status == 500:  # backends put user-safe text only in the details of 4xx-class codes
+    if problem.status == 500:  # backends put user-safe text only in the details of 4xx-class codes
         return 500, "Something went wrong on our side. Try again, or quote the request ID to support.", ""
-    meta = dict(exc.trailing_metadata() or ()) if hasattr(exc, "trailing_metadata") else {}
-    detail = exc.details() if hasattr(exc, "details") else ""
-    field = meta.get("x-field", "") if code == grpc.StatusCode.INVALID_ARGUMENT else ""
-    return status, detail or "This link cannot be used.", field
+    field = (problem.errors or [{}])[0].get("field", "")
+    said = isinstance(exc, Problem) or (exc.details() if hasattr(exc, "details") else "")
+    return problem.status, problem.detail if said else "This link cannot be used.", field
 
 
 def _failure(title: str, exc: Exception, next_step: str) -> Response:
