@@ -3,6 +3,7 @@
 // past uploads. Nothing reaches the reports until "Import".
 
 import { api, upload } from "../api.js";
+import { unitCell } from "../spend-data.js";
 import {
   confirmDialog, emptyState, errorBox, field, h, integer, localTime, money, moneyExact, notice, pageHead, toast,
 } from "../ui.js";
@@ -26,20 +27,6 @@ const STATUS = {
   imported: ["ok", "Imported"],
   failed: ["error", "Failed"],
 };
-// The usage service's unit names (docs/providers.md); others are shown with their own name.
-const UNIT_NAMES = {
-  input_uncached_tokens: "input tokens",
-  input_unsplit_tokens: "input tokens",
-  cache_read_tokens: "cached input tokens",
-  cache_write_tokens: "cache-write tokens",
-  output_tokens: "output tokens",
-  reasoning_tokens: "reasoning tokens",
-  web_search_calls: "web searches",
-  file_search_calls: "file searches",
-};
-
-const UNIT_ORDER = Object.keys(UNIT_NAMES);
-
 function formatName(parser) {
   return PARSERS[parser] || parser || "—";
 }
@@ -53,12 +40,6 @@ function size(bytes) {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
-
-function unitsText(units) {
-  const rank = (unit) => (UNIT_ORDER.includes(unit) ? UNIT_ORDER.indexOf(unit) : UNIT_ORDER.length);
-  const parts = Object.entries(units || {}).sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b)).map(([unit, n]) => `${integer(n)} ${UNIT_NAMES[unit] || unit}`);
-  return parts.length ? parts.join(", ") : "—";
 }
 
 // "0.2343" -> true, "6.8800" -> false: whether the rounded figure hides digits.
@@ -112,7 +93,7 @@ function previewCard(up, platformName, handlers) {
         h("td", { "data-label": "Model" }, h("div", {}, h("code", {}, r.model),
           r.estimated ? h("span", { class: "badge" }, "estimated") : null)),
         h("td", { class: "line-items" }, (r.line_items || []).map((i) => i.name).join("; ") || "—"),
-        h("td", { "data-label": "Units" }, unitsText(r.units)),
+        h("td", { "data-label": "Units" }, unitCell(r.units)),
         h("td", { class: "num", "data-label": "Cost", title: moneyExact(r.cost_usd) }, money(r.cost_usd)),
       ))),
     ),
