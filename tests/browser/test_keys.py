@@ -11,7 +11,7 @@ import re
 
 from playwright.sync_api import Page, expect
 from support.browser import screenshot, signed_in_context
-from support.usage_api import add_credential, runs_of
+from support.usage_api import add_credential, runs_of, wait_for_runs
 
 XSS = "<img src=x onerror=window.__xss=1>"
 SYNC_TIMEOUT_MS = 90_000
@@ -83,7 +83,9 @@ def test_connect_an_openai_key_through_the_form_then_sync_now(
     assert len(runs) == 2 and runs[0]["reason"] == "manual"
     expect(card.locator(".badge")).to_have_text("Synced", timeout=SYNC_TIMEOUT_MS)
 
-    # Backfill: a small form of UTC days.
+    # Backfill: a small form of UTC days (once the manual sync is over: a sync under way that
+    # covers the days asked for is answered instead of a new run).
+    wait_for_runs(http, stack, account, credential["id"])
     card.get_by_role("button", name="Backfill…").click()
     backfill = card.get_by_role("form")
     from_day = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=5)).isoformat()

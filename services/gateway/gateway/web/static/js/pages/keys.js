@@ -208,7 +208,12 @@ function backfillForm(credential, historyDays, onStarted, onClose) {
     const reply = await api.post(`/v1/credentials/${credential.id}/sync`, { from, to });
     form.hidden = true;
     onClose();
-    onStarted(reply.sync_run, `Backfill of ${reply.sync_run.from} to ${reply.sync_run.to} (UTC) started.`);
+    const run = reply.sync_run;
+    // A queued or running sync that already covers these days is answered instead of a new one.
+    const text = run.from <= from && run.to >= to && run.reason !== "backfill"
+      ? `A ${REASONS[run.reason] || "sync"} of ${run.from} to ${run.to} (UTC), already under way, covers these days.`
+      : `Backfill of ${run.from} to ${run.to} (UTC) started.`;
+    onStarted(run, text);
   });
   return form;
 }
