@@ -210,7 +210,7 @@ function backfillForm(credential, historyDays, onStarted, onClose) {
     onClose();
     const run = reply.sync_run;
     // A queued or running sync that already covers these days is answered instead of a new one.
-    const text = run.from <= from && run.to >= to && run.reason !== "backfill"
+    const text = run.from !== from || run.to !== to
       ? `A ${REASONS[run.reason] || "sync"} of ${run.from} to ${run.to} (UTC), already under way, covers these days.`
       : `Backfill of ${run.from} to ${run.to} (UTC) started.`;
     onStarted(run, text);
