@@ -278,9 +278,9 @@ def _send(
                 _drain(response, policy.read_timeout_s)
             except (u3.HTTPError, OSError):
                 pass  # the status is what we report; a broken or slow body does not change it
-            finally:
-                response.release_conn()
+            finally:  # closed, not kept for reuse: the rest of the answer is never read
                 response.close()
+                response.release_conn()
             return response.status, ""
     except u3.SSLError:
         return None, "TLS error"
