@@ -4,6 +4,7 @@ ones get exactly one POST to the checked address, and every failure is a short r
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import socket
 import ssl
 import threading
@@ -291,6 +292,18 @@ def test_a_huge_answer_is_read_only_up_to_the_cap(serve: Callable[..., Server]) 
     delivery = post_json(f"http://127.0.0.1:{server.port}/hook", BODY, {}, policy)
     assert (delivery.ok, delivery.status_code, delivery.error) == (True, 200, "")
     assert delivery.duration_ms < 1500
+
+
+def test_urllib3_logs_nothing_of_a_secret_path(
+    serve: Callable[..., Server], caplog: pytest.LogCaptureFixture
+) -> None:
+    server = serve("redirect", location="https://elsewhere.example.test/")
+    with caplog.at_level(logging.DEBUG):
+        delivery = post_json(f"http://127.0.0.1:{server.port}/services/T/B/s3cr3t", BODY, {}, LOCAL)
+        logging.getLogger("urllib3.connectionpool").debug("outside a delivery: %s", "still logged")
+    assert delivery.status_code == 302 and server.requests[0]["path"] == "/services/T/B/s3cr3t"
+    assert "s3cr3t" not in caplog.text
+    assert "outside a delivery: still logged" in caplog.text
 
 
 def test_nothing_listening_is_connection_refused() -> None:

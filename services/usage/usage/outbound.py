@@ -10,7 +10,9 @@ Slack webhook URLs are secrets, so nothing here puts a URL's path or query into 
 
 from __future__ import annotations
 
+import contextvars
 import ipaddress
+import logging
 import socket
 import ssl
 import time
@@ -45,6 +47,21 @@ _DOCUMENTATION = tuple(
     ipaddress.ip_network(n)
     for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32", "3fff::/20")
 )
+
+
+_DELIVERING = contextvars.ContextVar("outbound_delivering", default=False)
+
+
+class _QuietWhileDelivering(logging.Filter):
+    """urllib3 logs request URLs (debug; a warning on malformed answer headers), and a webhook URL's path
+    is a secret (Slack's is the credential): its records are dropped while this module sends."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _DELIVERING.get()
+
+
+for _name in ("urllib3.connectionpool", "urllib3.connection", "urllib3.response"):
+    logging.getLogger(_name).addFilter(_QuietWhileDelivering())
 
 
 class RefusedDestination(ValueError):
@@ -260,8 +277,10 @@ def _send(
         "User-Agent": USER_AGENT,
         "Connection": "close",
     }
-    sent = {k: v for k, v in headers.items() if k.lower() not in {h.lower() for h in ours}} | ours
+    replaced = {name.lower() for name in ours}
+    sent = {k: v for k, v in headers.items() if k.lower() not in replaced} | ours
     timeout = urllib3.Timeout(connect=policy.connect_timeout_s, read=policy.read_timeout_s)
+    quiet = _DELIVERING.set(True)
     try:
         with _pool(target, policy, timeout) as pool:
             response = pool.urlopen(
@@ -295,6 +314,8 @@ def _send(
         return None, "connection closed without an answer"
     except (u3.HTTPError, OSError, ValueError):  # ValueError: a header http.client will not send
         return None, "request failed"
+    finally:
+        _DELIVERING.reset(quiet)
 
 
 def _pool(target: Target, policy: OutboundPolicy, timeout: urllib3.Timeout) -> urllib3.HTTPConnectionPool:
