@@ -6,7 +6,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from svccommon.config import CommonConfig, ConfigError, backend_address, env_float, env_int, load_common
+from svccommon.config import (
+    CommonConfig,
+    ConfigError,
+    backend_address,
+    env_choice,
+    env_float,
+    env_int,
+    load_common,
+)
 
 from usage.connectors import CONNECTORS
 from usage.connectors.azure_openai import AUTH_URL_ENV as AZURE_AUTH_URL_ENV
@@ -36,6 +44,8 @@ class Config:
     sync_stale_s: int
     provider_http: ProviderHttp
     summary_cache_entries: int  # day-rollup entries kept in memory across accounts (LRU)
+    # Development and tests only: alert webhooks may go to http://127.0.0.1 (never in production).
+    alerts_allow_local_http: bool = False
     # PROVIDER_BASE_URL_<PLATFORM> values that were set (connectors default to the real APIs), and
     # PROVIDER_TOKEN_URI_<PLATFORM> (Google: a token endpoint accepted besides Google's own).
     provider_base_urls: Mapping[str, str] = field(default_factory=dict)
@@ -83,4 +93,12 @@ def load(env: Mapping[str, str] | None = None) -> Config:
             env, "USAGE_SUMMARY_CACHE_ENTRIES", DEFAULT_MAX_ENTRIES, minimum=10_000
         ),
         provider_base_urls=_provider_base_urls(env),
+        alerts_allow_local_http=_allow_local_http(env),
     )
+
+
+def _allow_local_http(env: Mapping[str, str]) -> bool:
+    allowed = env_choice(env, "USAGE_ALERTS_ALLOW_LOCAL_HTTP", ("0", "1"), "0") == "1"
+    if allowed and env_choice(env, "AICOSTS_ENV", ("development", "production"), "development") == "production":
+        raise ConfigError("USAGE_ALERTS_ALLOW_LOCAL_HTTP=1 is for development and tests; it is refused in production")
+    return allowed
