@@ -8,6 +8,7 @@ the message. A daily cap per account bounds what a runaway alert rule can send."
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 import re
@@ -64,15 +65,15 @@ def send_alert_email(
     done = core.stores.alert_emails.already_sent(key, recipients)
     pending = [(k, shown) for k, shown in recipients.items() if k not in done]
     already = [shown for k, shown in recipients.items() if k in done]
-    if pending:
-        _reserve(core, account_id, key, len(pending))
+    reserved_at = _reserve(core, account_id, key, len(pending)) if pending else core.utcnow()
     sent: list[str] = []
     for index, (address_key, shown) in enumerate(pending):
         try:
             core.mail.send_now(emails.alert(shown, subject, text, core.base_url))
         except Exception:
             unsent = len(pending) - index
-            core.stores.throttles.give_back_window(_cap_key(account_id), unsent, core.utcnow(), DAY_S)
+            # Into the day they were taken from, even if midnight has passed since.
+            core.stores.throttles.give_back_window(_cap_key(account_id), unsent, reserved_at, DAY_S)
             _audit(core, account_id, key, "failure", sent_to=sent, already_sent_to=already, unsent=unsent)
             raise Unavailable(PROVIDER_REFUSED) from None
         core.stores.alert_emails.mark_sent(key, address_key, account_id, core.utcnow())
@@ -127,7 +128,8 @@ def _cap_key(account_id: str) -> str:
     return f"alert_email:{account_id}"
 
 
-def _reserve(core: Core, account_id: str, key: str, count: int) -> None:
+def _reserve(core: Core, account_id: str, key: str, count: int) -> dt.datetime:
+    """Take `count` of today's alert emails; when they were taken."""
     now = core.utcnow()
     ends = core.stores.throttles.take_window(_cap_key(account_id), DAILY_CAP, now, DAY_S, count)
     if ends is not None:
@@ -136,6 +138,7 @@ def _reserve(core: Core, account_id: str, key: str, count: int) -> None:
             f"This account has reached its limit of {DAILY_CAP} alert emails for today (UTC).",
             max(1, math.ceil((ends - now).total_seconds())),
         )
+    return now
 
 
 def _audit(core: Core, account_id: str, key: str, outcome: Outcome, **details: Any) -> None:
