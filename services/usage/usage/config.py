@@ -39,6 +39,7 @@ class ProviderHttp:
 class Config:
     common: CommonConfig
     keyvault_addr: str
+    auth_addr: str  # alert emails are sent by auth (usage/alertmail.py)
     sync_interval_s: int  # 0: no scheduled syncs
     sync_workers: int
     sync_stale_s: int
@@ -80,6 +81,7 @@ def load(env: Mapping[str, str] | None = None) -> Config:
     return Config(
         common=load_common("usage", env),
         keyvault_addr=backend_address(env, "keyvault"),
+        auth_addr=backend_address(env, "auth"),
         sync_interval_s=env_int(env, "USAGE_SYNC_INTERVAL_SECONDS", DEFAULT_SYNC_INTERVAL_S, minimum=0),
         sync_workers=env_int(env, "USAGE_SYNC_WORKERS", 2, minimum=1, maximum=32),
         sync_stale_s=env_int(env, "USAGE_SYNC_STALE_SECONDS", 300, minimum=10),
