@@ -226,4 +226,6 @@ def test_free_plan_gets_one_budget_and_email_only(stack: Any, http: Any) -> None
         headers=account.headers,
         timeout=30,
     )
-    assert anomalies.status_code == 403 and anomalies.json()["type"].endswith("/plan-required"), anomalies.text
+    assert anomalies.status_code == 403 and anomalies.json()["type"].endswith("/plan-required"), (
+        anomalies.text
+    )

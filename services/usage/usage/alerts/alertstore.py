@@ -54,6 +54,9 @@ class AlertStore:
             return False
         return True
 
+    def exists(self, alert: str) -> bool:
+        return self.alerts.count_documents({"_id": alert}, limit=1) > 0
+
     def get(self, account_id: str, alert: str) -> dict[str, Any] | None:
         return self.alerts.find_one({"_id": alert, "account_id": account_id})
 

@@ -5,6 +5,7 @@ claim due deliveries with a short lease, so each attempt is made by one process.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from typing import Any
 
@@ -37,22 +38,25 @@ class DeliveryStore:
         payload: dict[str, Any],
         now: dt.datetime,
     ) -> dict[str, Any]:
-        doc = {
-            "_id": uuid.uuid4().hex,
-            "account_id": account_id,
-            "alert_id": alert_id,
-            "channel": channel,
-            "destination_id": destination_id,
-            "payload": payload,
-            "status": "pending",
-            "attempts": [],
-            "fired_at": now,  # created; named for the shared page cursor
-            "next_attempt_at": now,
-            "lease_owner": None,
-            "lease_until": now,
-        }
+        """A delivery of its own (a test message)."""
+        doc = _new(uuid.uuid4().hex, account_id, alert_id, channel, destination_id, payload, now)
         self.deliveries.insert_one(doc)
         return doc
+
+    def add_for_alert(
+        self,
+        account_id: str,
+        alert: str,
+        channel: str,
+        destination_id: str,
+        payload: dict[str, Any],
+        now: dt.datetime,
+    ) -> None:
+        """The alert's delivery to one channel, once: its id derives from the alert, so adding it
+        again (after a crash, or by another replica) changes nothing."""
+        delivery_id = hashlib.sha256(f"{alert}|{channel}|{destination_id}".encode()).hexdigest()[:32]
+        doc = _new(delivery_id, account_id, alert, channel, destination_id, payload, now)
+        self.deliveries.update_one({"_id": delivery_id}, {"$setOnInsert": doc}, upsert=True)
 
     def claim(self, owner: str, now: dt.datetime) -> dict[str, Any] | None:
         return self.deliveries.find_one_and_update(
@@ -95,8 +99,11 @@ class DeliveryStore:
     def get(self, account_id: str, delivery_id: str) -> dict[str, Any] | None:
         return self.deliveries.find_one({"_id": delivery_id, "account_id": account_id})
 
-    def of_alert(self, alert_id: str) -> list[dict[str, Any]]:
-        return list(self.deliveries.find({"alert_id": alert_id}, {"status": 1, "attempts": {"$slice": -1}}))
+    def state_of_alert(self, alert_id: str) -> str:
+        """What the alert's history shows: "failing" once any delivery gave up, "pending" while
+        any is still being tried, else "delivered"."""
+        states = {d["status"] for d in self.deliveries.find({"alert_id": alert_id}, {"status": 1})}
+        return "failing" if "gave_up" in states else "pending" if "pending" in states else "delivered"
 
     def page(self, account_id: str, destination_id: str, limit: int, cursor: str) -> tuple[list[dict], str]:
         query: dict[str, Any] = {"account_id": account_id}
@@ -118,3 +125,28 @@ class DeliveryStore:
             {"account_id": account_id, "destination_id": destination_id, "status": "pending"},
             {"$set": {"status": "gave_up", "next_attempt_at": None}},
         )
+
+
+def _new(
+    delivery_id: str,
+    account_id: str,
+    alert_id: str,
+    channel: str,
+    destination_id: str,
+    payload: dict[str, Any],
+    now: dt.datetime,
+) -> dict[str, Any]:
+    return {
+        "_id": delivery_id,
+        "account_id": account_id,
+        "alert_id": alert_id,
+        "channel": channel,
+        "destination_id": destination_id,
+        "payload": payload,
+        "status": "pending",
+        "attempts": [],
+        "fired_at": now,  # created; named for the shared page cursor
+        "next_attempt_at": now,
+        "lease_owner": None,
+        "lease_until": now,
+    }

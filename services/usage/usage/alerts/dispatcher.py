@@ -146,9 +146,9 @@ class Dispatcher:
             note = {"delivered": "delivered", "pending": "failing", "gave_up": "gave_up"}[status]
             self.destinations.note_delivery(delivery["destination_id"], note, now)
         if delivery["alert_id"]:
-            states = {d["status"] for d in self.deliveries.of_alert(delivery["alert_id"])}
-            state = "failing" if states & {"gave_up"} else "pending" if "pending" in states else "delivered"
-            self.alerts.set_deliveries(delivery["alert_id"], state)
+            self.alerts.set_deliveries(
+                delivery["alert_id"], self.deliveries.state_of_alert(delivery["alert_id"])
+            )
         if status == "pending":
             log.warning("alert delivery will be retried", extra={"channel": delivery["channel"]})
             return

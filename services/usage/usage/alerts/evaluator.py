@@ -215,22 +215,27 @@ class Evaluator:
             "acknowledged_at": None,
             "deliveries": "pending",
         }
-        if not self.alerts.fire(alert):
+        if self.alerts.exists(key):
             return 0
+        # Deliveries first, under ids derived from the alert: a crash before the alert is stored
+        # leaves deliveries that the next evaluation finds again (no duplicate), never an alert
+        # that nobody is told about.
         bodies = messages.payloads(alert)
         channels = 0
         if "email" in self._channels and (recipients.email_owner or recipients.emails):
             payload = {**bodies["email"], "to_owner": recipients.email_owner, "to": list(recipients.emails)}
-            self.deliveries.add(account_id, key, "email", "", payload, now)
+            self.deliveries.add_for_alert(account_id, key, "email", "", payload, now)
             channels += 1
         known = {d["_id"]: d["kind"] for d in self.destinations.list(account_id)}
         for destination_id in recipients.destination_ids:
             if known.get(destination_id) in self._channels:
                 channel = known[destination_id]
-                self.deliveries.add(account_id, key, channel, destination_id, bodies[channel], now)
+                self.deliveries.add_for_alert(account_id, key, channel, destination_id, bodies[channel], now)
                 channels += 1
-        if not channels:
-            self.alerts.set_deliveries(key, "none")
+        if not self.alerts.fire({**alert, "deliveries": "pending" if channels else "none"}):
+            return 0
+        if channels:  # a delivery may have been sent before the alert was stored
+            self.alerts.set_deliveries(key, self.deliveries.state_of_alert(key))
         if self.audit is not None:
             self.audit.record(
                 "alert.fired",
