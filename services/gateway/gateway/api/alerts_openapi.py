@@ -59,7 +59,10 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
                     "projected_usd": _MONEY_OR_NULL,
                     "projected_low_usd": _MONEY_OR_NULL,
                     "projected_high_usd": _MONEY_OR_NULL,
-                    "percent_used": {"type": "string", "description": "spent / amount × 100, one decimal"},
+                    "percent_used": {
+                        "type": "string",
+                        "description": "spent / amount × 100, one decimal, rounded down",
+                    },
                     "projected_crossing": {
                         **_DAY_OR_NULL,
                         "description": "the day the forecast reaches the amount (null: not this period)",
@@ -170,7 +173,7 @@ OPENAPI_PATHS: dict[str, Any] = {
         },
         "post": {
             "summary": "Create a budget (monthly or custom; for the account, a platform, a model or a key)",
-            "responses": {"201": _BUDGET, "403": _PLAN, "404": _NO_DESTINATION},
+            "responses": {"201": _BUDGET, "403": _PLAN},
         },
     },
     "/v1/budgets/{budget_id}": {

@@ -8,7 +8,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from svccommon.errors import InvalidField
 
@@ -216,7 +216,8 @@ def check_settings(
 
 
 def percent_of(spent: Decimal, amount: Decimal) -> Decimal:
-    return (spent * 100 / amount).quantize(Decimal("0.1"))
+    """One decimal, rounded down: 79.99 % shows as 79.9, never as an 80 % not yet reached."""
+    return (spent * 100 / amount).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
 
 
 def crossed(spent: Decimal, amount: Decimal, thresholds: Sequence[int]) -> list[int]:

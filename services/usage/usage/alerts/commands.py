@@ -165,7 +165,9 @@ class AlertCommands:
         known = {d["_id"]: d["kind"] for d in self.destinations.list(account_id)}
         for destination_id in destination_ids:
             if destination_id not in known:
-                raise NotFound(f"destination {destination_id[:40]} not found")
+                raise field_error(
+                    "destination_ids", f"names no destination of this account ({destination_id[:40]})"
+                )
             kind = known[destination_id]
             _require(plan, lambda p, k=kind: k in p.alert_channels, f"Alerts by {kind}")
 
