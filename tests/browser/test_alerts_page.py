@@ -258,4 +258,10 @@ def test_overview_shows_the_forecast_and_the_budget_strip(
     link = strip.get_by_role("link", name=re.compile(r"All AI\s*62\.1%"))
     expect(link).to_have_attribute("href", "/alerts")
     screenshot(page, "overview-forecast")
+    # Without the forecast (the call fails), the straight line, saying what it is.
+    page.route("**/v1/usage/forecast*", lambda route: route.fulfill(status=503, json={"detail": "down"}))
+    page.reload()
+    fallback = page.get_by_role("region", name="Projected month-end")
+    expect(fallback).to_contain_text("Straight-line projection")
+    expect(fallback).to_contain_text("the forecast could not be loaded")
     context.close()
