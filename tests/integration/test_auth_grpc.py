@@ -1,13 +1,16 @@
 """The auth service's gRPC contract as other services see it: only the gateway may call the
-account and session methods, and errors carry the documented trailing metadata."""
+account and session methods, only usage may send alert emails (through usage's own client), and
+errors carry the documented trailing metadata."""
 
 from __future__ import annotations
 
 import grpc
 import pytest
 from aicosts.auth.v1 import auth_pb2, auth_pb2_grpc
+from support import outbox
 from support.accounts import new_account
 from support.grpc_clients import channel_as, identity_files
+from usage.alertmail import AlertMailError, AuthAlertMailer
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +42,54 @@ def test_only_the_gateway_may_call_account_methods(stub_as, identity):
             method(request, timeout=5)
         assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert stub.GetServiceInfo(auth_pb2.GetServiceInfoRequest(), timeout=5).service == "auth"
+
+
+@pytest.fixture(scope="module")
+def alert_mailer_as(stack, tmp_path_factory):
+    """usage's alert-mail client (usage/alertmail.py), presenting the given identity."""
+    mailers = []
+
+    def make(identity: str) -> AuthAlertMailer:
+        files = identity_files(stack.var_dir / "secrets" / "tls", identity, tmp_path_factory.mktemp(identity))
+        mailer = AuthAlertMailer.connect(f"127.0.0.1:{stack.ports['auth']}", files, timeout_s=10)
+        mailers.append(mailer)
+        return mailer
+
+    yield make
+    for mailer in mailers:
+        mailer.close()
+
+
+def test_usage_may_send_an_alert_email_through_auth(stack, alert_mailer_as):
+    account = new_account(stack)
+    mailer = alert_mailer_as("usage")
+    alert = {"subject": "Budget 'Team' at 90%", "text": "Spent $90.00 of $100.00.", "key": "it:budget:90"}
+    assert mailer.send(account.account_id, to_owner=True, to=[], **alert) == [account.email]
+    # Sent before the call answered (synchronously), not queued for later.
+    [mail] = [m for m in outbox.messages(stack, account.email) if m.subject == "Budget 'Team' at 90%"]
+    assert mail.text.startswith("Spent $90.00 of $100.00.\n")
+    assert f"Manage them at {stack.base_url}/alerts." in mail.text
+
+    # The same key again: reported as delivered, and no second email.
+    assert mailer.send(account.account_id, to_owner=True, to=[], **alert) == [account.email]
+    assert len(outbox.messages(stack, account.email)) == 2  # the verification email and the alert
+
+    with pytest.raises(AlertMailError) as caught:
+        mailer.send("no-such-account", to_owner=True, to=[], **alert)
+    assert "NOT_FOUND" in str(caught.value) and not caught.value.retryable
+
+
+@pytest.mark.parametrize("identity", ["gateway", "parser"])
+def test_no_other_service_may_send_alert_emails(stack, alert_mailer_as, identity):
+    account = new_account(stack)
+    with pytest.raises(AlertMailError) as caught:
+        alert_mailer_as(identity).send(
+            account.account_id, to_owner=True, to=[], subject="Alert", text="Text", key=f"it:{identity}"
+        )
+    assert "PERMISSION_DENIED" in str(caught.value) and not caught.value.retryable
+    assert [m.subject for m in outbox.messages(stack, account.email)] == [
+        "Confirm your email address for AICosts"
+    ]
 
 
 def test_bad_field_is_named_in_trailing_metadata(stub_as):

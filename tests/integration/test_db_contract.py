@@ -1179,6 +1179,37 @@ def test_throttle_reservations_check_and_increment_in_one_step(db):
     )
 
 
+def test_windowed_throttle_takes_several_at_once_and_gives_them_back(db):
+    """auth.store.throttle (the alert-email cap): {n: {$lte: limit - count}} with $inc count, all or
+    none, upserting the window's document; giving back ($inc -count with {n: {$gte: count}})."""
+    store = ThrottleStore(db)
+    now = now_ms()
+    assert store.take_window("cap", 5, now, 86400, 3) is None  # the insert: n = 3
+    assert store.take_window("cap", 5, now, 86400, 3) is not None  # 6 > 5: nothing taken
+    assert store.take_window("cap", 5, now, 86400, 2) is None  # the update: n = 5
+    assert db["throttles"].find_one({})["n"] == 5
+    store.give_back_window("cap", 4, now, 86400)
+    store.give_back_window("cap", 4, now, 86400)  # more than is counted: no change
+    assert db["throttles"].find_one({})["n"] == 1
+    assert store.take_window("cap", 5, now, 86400, 6) is not None
+
+
+def test_alert_email_records_are_read_by_id_list_and_written_once(db):
+    """auth.store.alert_emails: find {_id: {$in}} with an _id-only projection; insert_one whose
+    DuplicateKeyError (a concurrent call with the same key) is swallowed; the TTL index."""
+    stores = Stores.of(db)
+    stores.ensure_indexes()
+    log = stores.alert_emails
+    now = now_ms()
+    assert log.already_sent("k:1", ["a@example.com", "b@example.com"]) == set()
+    log.mark_sent("k:1", "a@example.com", ACCOUNT, now)
+    log.mark_sent("k:1", "a@example.com", ACCOUNT, now)
+    log.mark_sent("k:2", "b@example.com", ACCOUNT, now)
+    assert log.already_sent("k:1", ["a@example.com", "b@example.com"]) == {"a@example.com"}
+    assert db["alert_emails_sent"].count_documents({}) == 2
+    assert db["alert_emails_sent"].index_information()["expiry_ttl"]["expireAfterSeconds"] == 0
+
+
 def test_billing_guards_and_event_claims(db):
     """auth.store.billing: {field: {$exists: false}} as a set-once guard; the newest-state guard
     {$or: [{$exists: false}, null, {$lte: read_at}]} on a date with ReturnDocument.BEFORE; the sparse

@@ -35,6 +35,7 @@ CALLS = {
     ("gateway", "usage"),
     ("gateway", "parser"),
     ("usage", "keyvault"),
+    ("usage", "auth"),  # alert emails: auth alone holds the SendGrid key
     ("parser", "usage"),
     ("auth", "keyvault"),
 }

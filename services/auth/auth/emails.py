@@ -26,6 +26,9 @@ _MFA_WHAT = {
 }
 
 
+ALERT_FOOTER = "You receive this because alerts are set up for your AICosts account. Manage them at {url}."
+
+
 def link(base_url: str, path: str, token: str) -> str:
     return f"{base_url}{path}?{urlencode({'token': token})}"
 
@@ -87,3 +90,10 @@ def mfa_changed(to: str, change: str) -> Message:
         "account's audit log.\n"
     )
     return Message(to=to, subject=MFA_SUBJECTS[change], text=text)
+
+
+def alert(to: str, subject: str, text: str, base_url: str) -> Message:
+    """An alert composed by the usage service, with auth's footer; "-- " opens a signature block
+    (RFC 3676), which mail readers show apart from the alert itself."""
+    footer = ALERT_FOOTER.format(url=f"{base_url}/alerts")
+    return Message(to=to, subject=subject, text=f"{text.rstrip()}\n\n-- \n{footer}\n")

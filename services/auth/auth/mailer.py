@@ -2,7 +2,7 @@
 
 Either way only the subject and recipient are logged, never the body (it carries one-time links).
 Messages go out on a background thread so a request never waits for (or reveals, by its timing)
-the mail provider."""
+the mail provider; only alert emails, which reveal nothing, are sent on the request's thread."""
 
 from __future__ import annotations
 
@@ -114,6 +114,16 @@ class MailQueue:
             # The type only: provider errors can echo the message body (with its link) back.
             extra = {"to": message.to, "subject": message.subject, "error_type": type(exc).__name__}
             log.error("email not sent", extra=extra)
+
+    def send_now(self, message: Message) -> None:
+        """Send on this thread and raise if the provider refuses: for a caller that must know
+        whether the message went (alert emails). Logged like the queued sends."""
+        try:
+            self.mailer.send(message)
+        except Exception as exc:
+            extra = {"to": message.to, "subject": message.subject, "error_type": type(exc).__name__}
+            log.error("email not sent", extra=extra)
+            raise
 
     def require_room(self) -> None:
         """Raise MailQueueFull now, before a request does work that ends in an email."""

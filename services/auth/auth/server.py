@@ -57,6 +57,8 @@ GATEWAY_METHODS = (
 def allowlist() -> dict[str, tuple[str, ...]]:
     rules: dict[str, tuple[str, ...]] = {f"/{SERVICE}/{m}": ("gateway",) for m in GATEWAY_METHODS}
     rules[f"/{SERVICE}/GetServiceInfo"] = (ANY_SERVICE,)
+    # Usage composes budget and anomaly alerts; auth sends them (it alone holds the mail provider's key).
+    rules[f"/{SERVICE}/SendAlertEmail"] = ("usage",)
     return rules
 
 

@@ -11,7 +11,7 @@ from svccommon.errors import FailedPrecondition, ServiceError
 from svccommon.pbtime import timestamp
 from svccommon.runner import info_response
 
-from auth import accounts, recovery, sessions, twofactor
+from auth import accounts, alerts, recovery, sessions, twofactor
 from auth.billing import NOT_CONFIGURED, Payments
 from auth.config import Config
 from auth.core import Core, Doc
@@ -228,4 +228,21 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):  # noqa: N802 (gRPC metho
             plan=result.plan,
             previous_plan=result.previous_plan,
             plan_changed=result.plan_changed,
+        )
+
+    # --- alert emails (caller: usage) -------------------------------------------------------
+
+    @rpc
+    def SendAlertEmail(self, request, context):  # noqa: N802
+        delivery = alerts.send_alert_email(
+            self.core,
+            request.account_id,
+            to_owner=request.to_owner,
+            to=list(request.to),
+            subject=request.subject,
+            text=request.text,
+            key=request.idempotency_key,
+        )
+        return auth_pb2.SendAlertEmailResponse(
+            sent_to=delivery.sent_to, already_sent_to=delivery.already_sent_to
         )

@@ -43,3 +43,23 @@ class ResourceExhausted(ServiceError):
 
 class Unavailable(ServiceError):
     code = grpc.StatusCode.UNAVAILABLE
+
+
+class InvalidField(InvalidArgument):
+    """A request field is wrong: the gateway answers 400 with errors[] naming the field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.metadata: tuple[tuple[str, str], ...] = (("x-field", field),)
+
+
+class PlanRequired(PermissionDenied):
+    """The account's plan does not include the action: the gateway answers 403 with kind
+    "plan-required" (the message names the plan that does; svccommon.plans.required_message)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.metadata: tuple[tuple[str, str], ...] = (
+            ("x-problem-status", "403"),
+            ("x-problem-kind", "plan-required"),
+        )

@@ -139,6 +139,8 @@ def _abort_for(exc: Exception, ctx: grpc.ServicerContext) -> NoReturn:
     if ctx.code() not in (None, grpc.StatusCode.OK):  # already aborted (allowlist or the servicer)
         raise exc
     if isinstance(exc, ServiceError):
+        if metadata := getattr(exc, "metadata", None):  # refinements the gateway reads (errors.py)
+            ctx.set_trailing_metadata(metadata)
         ctx.abort(exc.code, exc.message)
     tb = exc.__traceback__
     while tb is not None and tb.tb_next is not None:

@@ -30,6 +30,9 @@ class Plan:
     history_days: int  # how far back a sync may reach, counting today
     ai_parsing: bool  # OpenAI extraction of billing files no deterministic parser reads
     csv_export: bool
+    max_budgets: int | None  # budgets an account may hold (None: no limit)
+    alert_channels: tuple[str, ...]  # where alerts may go: "email", "webhook", "slack"
+    anomaly_detection: bool
     features: tuple[str, ...]  # what the pricing page lists, in words
 
     @property
@@ -49,6 +52,9 @@ class Plan:
             "history_days": self.history_days,
             "ai_parsing": self.ai_parsing,
             "csv_export": self.csv_export,
+            "max_budgets": self.max_budgets,
+            "alert_channels": list(self.alert_channels),
+            "anomaly_detection": self.anomaly_detection,
             "features": list(self.features),
         }
 
@@ -61,10 +67,14 @@ FREE = Plan(
     history_days=90,
     ai_parsing=False,
     csv_export=False,
+    max_budgets=1,
+    alert_channels=("email",),
+    anomaly_detection=False,
     features=(
         "Up to 3 provider keys",
         "90 days of usage history",
         "Billing files in known formats (OpenAI and Anthropic exports, tables with date and cost)",
+        "One budget with email alerts",
     ),
 )
 PROFESSIONAL = Plan(
@@ -75,11 +85,16 @@ PROFESSIONAL = Plan(
     history_days=365,
     ai_parsing=True,
     csv_export=True,
+    max_budgets=None,
+    alert_channels=("email", "webhook", "slack"),
+    anomaly_detection=True,
     features=(
         "Unlimited provider keys",
         "365 days of usage history",
         "AI parsing of any billing file (PDF invoices, other layouts)",
         "CSV export",
+        "Any number of budgets; alerts by email, signed webhooks and Slack",
+        "Anomaly detection and month-end forecasts per budget",
     ),
 )
 # Cheapest first: "the plan that allows X" is the first one that does.
@@ -101,3 +116,11 @@ def effective_plan(plan_id: str | None) -> Plan:
 def cheapest_plan(allows: Callable[[Plan], bool]) -> Plan | None:
     """The cheapest plan that allows something (None: no plan does)."""
     return next((p for p in PLANS.values() if allows(p)), None)
+
+
+def required_message(current: Plan, needed: Plan, what: str) -> str:
+    """`what` completes "... is part of the <plan> plan", e.g. "CSV export"."""
+    return (
+        f"{what} is part of the {needed.name} plan (this account is on the {current.name} plan); "
+        f"upgrade to {needed.name} with POST /v1/billing/checkout"
+    )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from aicosts.auth.v1 import auth_pb2
 from flask import current_app
-from svccommon.plans import Plan, cheapest_plan, effective_plan
+from svccommon.plans import Plan, cheapest_plan, effective_plan, required_message
 
 from gateway.problems import Problem
 
@@ -37,8 +37,7 @@ def plan_required(current: Plan, needed: Plan, what: str) -> Problem:
     """`what` completes "... is part of the <plan> plan", e.g. "CSV export"."""
     return Problem(
         403,
-        f"{what} is part of the {needed.name} plan (this account is on the {current.name} plan); "
-        f"upgrade to {needed.name} with POST /v1/billing/checkout",
+        required_message(current, needed, what),
         kind="plan-required",
         extra={"plan": current.id, "required_plan": needed.id},
     )

@@ -31,7 +31,11 @@ AUDITED_METHODS = (
 REVEAL_CALLERS = frozenset({"usage"})
 
 # Generic secrets: caller identity → purposes it may encrypt/decrypt/rewrap.
-SECRET_PURPOSES: Mapping[str, frozenset[str]] = {"auth": frozenset({"totp_secret"})}
+# usage seals alert destinations (webhook URLs and signing secrets, Slack URLs) it alone sends to.
+SECRET_PURPOSES: Mapping[str, frozenset[str]] = {
+    "auth": frozenset({"totp_secret"}),
+    "usage": frozenset({"alert_destination"}),
+}
 
 CREDENTIAL_PURPOSE = "api_key"
 

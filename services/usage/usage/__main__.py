@@ -13,11 +13,11 @@ def main() -> None:
     logs.configure(cfg.common.service, cfg.common.log_level)
     db = mongo.connect(cfg.common)
     app = build(cfg, db)  # creates the indexes before serving
-    app.engine.start()
+    app.start()
 
     def on_stop() -> None:
         # gRPC has drained: let workers finish their day, give unfinished runs back, then close.
-        app.engine.stop()
+        app.stop()
         db.client.close()
 
     serve(cfg.common, app.bindings, on_stop=on_stop)

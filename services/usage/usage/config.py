@@ -6,7 +6,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from svccommon.config import CommonConfig, ConfigError, backend_address, env_float, env_int, load_common
+from svccommon.config import (
+    CommonConfig,
+    ConfigError,
+    backend_address,
+    env_choice,
+    env_float,
+    env_int,
+    load_common,
+)
 
 from usage.connectors import CONNECTORS
 from usage.connectors.azure_openai import AUTH_URL_ENV as AZURE_AUTH_URL_ENV
@@ -31,11 +39,14 @@ class ProviderHttp:
 class Config:
     common: CommonConfig
     keyvault_addr: str
+    auth_addr: str  # alert emails are sent by auth (usage/alertmail.py)
     sync_interval_s: int  # 0: no scheduled syncs
     sync_workers: int
     sync_stale_s: int
     provider_http: ProviderHttp
     summary_cache_entries: int  # day-rollup entries kept in memory across accounts (LRU)
+    # Development and tests only: alert webhooks may go to http://127.0.0.1 (never in production).
+    alerts_allow_local_http: bool = False
     # PROVIDER_BASE_URL_<PLATFORM> values that were set (connectors default to the real APIs), and
     # PROVIDER_TOKEN_URI_<PLATFORM> (Google: a token endpoint accepted besides Google's own).
     provider_base_urls: Mapping[str, str] = field(default_factory=dict)
@@ -70,6 +81,7 @@ def load(env: Mapping[str, str] | None = None) -> Config:
     return Config(
         common=load_common("usage", env),
         keyvault_addr=backend_address(env, "keyvault"),
+        auth_addr=backend_address(env, "auth"),
         sync_interval_s=env_int(env, "USAGE_SYNC_INTERVAL_SECONDS", DEFAULT_SYNC_INTERVAL_S, minimum=0),
         sync_workers=env_int(env, "USAGE_SYNC_WORKERS", 2, minimum=1, maximum=32),
         sync_stale_s=env_int(env, "USAGE_SYNC_STALE_SECONDS", 300, minimum=10),
@@ -83,4 +95,12 @@ def load(env: Mapping[str, str] | None = None) -> Config:
             env, "USAGE_SUMMARY_CACHE_ENTRIES", DEFAULT_MAX_ENTRIES, minimum=10_000
         ),
         provider_base_urls=_provider_base_urls(env),
+        alerts_allow_local_http=_allow_local_http(env),
     )
+
+
+def _allow_local_http(env: Mapping[str, str]) -> bool:
+    allowed = env_choice(env, "USAGE_ALERTS_ALLOW_LOCAL_HTTP", ("0", "1"), "0") == "1"
+    if allowed and env_choice(env, "AICOSTS_ENV", ("development", "production"), "development") == "production":
+        raise ConfigError("USAGE_ALERTS_ALLOW_LOCAL_HTTP=1 is for development and tests; it is refused in production")
+    return allowed

@@ -45,11 +45,16 @@ class RecordInput:
 
 class RecordImporter:
     def __init__(
-        self, store: RecordStore, clock: Callable[[], dt.datetime], audit: AuditLog | None = None
+        self,
+        store: RecordStore,
+        clock: Callable[[], dt.datetime],
+        audit: AuditLog | None = None,
+        on_changed: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.audit = audit
+        self.on_changed = on_changed  # the account's spend changed: alerts evaluate it
 
     def import_upload(self, account_id: str, upload_id: str, rows: Sequence[RecordInput]) -> int:
         check_id(account_id, "account_id")
@@ -60,6 +65,7 @@ class RecordImporter:
         records = merge_records(to_record(row, i, today) for i, row in enumerate(rows))
         imported = self.store.import_file(account_id, upload_id, records, self.clock())
         self._audit("usage.records_imported", account_id, upload_id, imported)
+        self._changed(account_id, imported)
         return imported
 
     def delete_upload(self, account_id: str, upload_id: str) -> int:
@@ -67,7 +73,12 @@ class RecordImporter:
         check_id(upload_id, "upload_id")
         deleted = self.store.delete_upload(account_id, upload_id)
         self._audit("usage.records_deleted", account_id, upload_id, deleted)
+        self._changed(account_id, deleted)
         return deleted
+
+    def _changed(self, account_id: str, records: int) -> None:
+        if records and self.on_changed is not None:
+            self.on_changed(account_id)
 
     def _audit(self, action: str, account_id: str, upload_id: str, records: int) -> None:
         if self.audit is not None:

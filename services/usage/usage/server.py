@@ -9,8 +9,22 @@ from pymongo.database import Database
 from svccommon.audit_service import audit_binding, open_audit_log
 from svccommon.grpcserver import ServiceBinding
 from svccommon.interceptors import ANY_SERVICE
+from svccommon.plans import Plan, effective_plan
 
+from usage import outbound
 from usage.accountplans import AccountPlans
+from usage.alertmail import AlertMailer, AuthAlertMailer
+from usage.alerts.alertstore import AlertStore
+from usage.alerts.budgetstore import BudgetStore
+from usage.alerts.commands import AlertCommands
+from usage.alerts.deliverystore import DeliveryStore
+from usage.alerts.destinationstore import DestinationStore
+from usage.alerts.dispatcher import Dispatcher
+from usage.alerts.evalqueue import EvaluationQueue
+from usage.alerts.evaluator import Evaluator
+from usage.alerts.sealing import DestinationSecrets
+from usage.alerts.sender import Sender
+from usage.alerts.settingsstore import SettingsStore
 from usage.config import Config
 from usage.connectors import Connector, HttpClient, connector_for
 from usage.credentials import Credentials, KeyvaultCredentials
@@ -36,6 +50,22 @@ GATEWAY_METHODS = (
     "GetMonthToDate",
     "ListRecords",
     "ExportRecords",
+    "CreateBudget",
+    "UpdateBudget",
+    "GetBudget",
+    "ListBudgets",
+    "DeleteBudget",
+    "CreateDestination",
+    "ListDestinations",
+    "DeleteDestination",
+    "TestDestination",
+    "ListDeliveries",
+    "ListAlerts",
+    "AcknowledgeAlert",
+    "MuteAlert",
+    "GetAlertSettings",
+    "UpdateAlertSettings",
+    "GetForecast",
 )
 PARSER_METHODS = ("ImportRecords", "DeleteImportedRecords")
 
@@ -66,6 +96,52 @@ def connector_factory(cfg: Config):  # noqa: ANN201 (a ConnectorFactory)
 class UsageApp:
     bindings: list[ServiceBinding]
     engine: SyncEngine
+    alerts: Dispatcher
+
+    def start(self) -> None:
+        self.engine.start()
+        self.alerts.start()
+
+    def stop(self) -> None:
+        self.alerts.stop()
+        self.engine.stop()
+
+
+@dataclass
+class AlertParts:
+    commands: AlertCommands
+    dispatcher: Dispatcher
+
+
+def build_alerts(
+    cfg: Config, db: Database, queries: UsageQueries, plans: PlanStore, audit, mailer: AlertMailer | None = None  # noqa: ANN001
+) -> AlertParts:
+    budgets, alerts, deliveries = BudgetStore(db), AlertStore(db), DeliveryStore(db)
+    destinations, settings, queue = DestinationStore(db), SettingsStore(db), EvaluationQueue(db)
+    for store in (budgets, alerts, deliveries, destinations, settings, queue):
+        store.ensure_indexes()
+    policy = outbound.OutboundPolicy(allow_local_http=cfg.alerts_allow_local_http)
+    secrets = DestinationSecrets.connect(cfg.keyvault_addr, cfg.common.tls)
+    mailer = mailer or AuthAlertMailer.connect(cfg.auth_addr, cfg.common.tls)
+
+    def plan_of(account_id: str) -> Plan:
+        return effective_plan(plans.plan_of(account_id))
+
+    evaluator = Evaluator(
+        budgets=budgets, alerts=alerts, deliveries=deliveries, destinations=destinations, settings=settings,
+        queries=queries, plan_of=plan_of, clock=now_ms, audit=audit,
+    )
+    dispatcher = Dispatcher(
+        queue=queue, evaluator=evaluator, deliveries=deliveries, alerts=alerts, destinations=destinations,
+        budgets=budgets, settings=settings, sender=Sender(mailer, secrets, destinations, policy, now_ms),
+        clock=now_ms, audit=audit,
+    )
+    commands = AlertCommands(
+        budgets=budgets, destinations=destinations, alerts=alerts, deliveries=deliveries, settings=settings,
+        secrets=secrets, queries=queries, plan_of=plan_of, policy=policy, changed=dispatcher.changed,
+        attempt_now=dispatcher.attempt, owner=dispatcher.owner, clock=now_ms, audit=audit,
+    )
+    return AlertParts(commands, dispatcher)
 
 
 def build(cfg: Config, db: Database, credentials: Credentials | None = None) -> UsageApp:
@@ -75,29 +151,33 @@ def build(cfg: Config, db: Database, credentials: Credentials | None = None) -> 
     audit = open_audit_log(db, cfg.common)
     credentials = credentials or KeyvaultCredentials.connect(cfg.keyvault_addr, cfg.common.tls)
     make_connector = connector_factory(cfg)
+    cache = SummaryCache(records.rollup_store, records.rollups, records, cfg.summary_cache_entries)
+    queries = UsageQueries(records, now_ms, cache)
+    plan_store = PlanStore(db)
+    alerting = build_alerts(cfg, db, queries, plan_store, audit)
     engine = SyncEngine(
         runs,
         lambda owner, stopping: SyncJob(
-            runs, records, credentials, make_connector, owner, now_ms, stopping, audit=audit
+            runs, records, credentials, make_connector, owner, now_ms, stopping, audit=audit,
+            on_changed=alerting.dispatcher.changed,
         ),
         workers=cfg.sync_workers,
         interval_s=cfg.sync_interval_s,
         stale_s=cfg.sync_stale_s,
         clock=now_ms,
     )
-    plans = AccountPlans(PlanStore(db), credentials, now_ms)
+    plans = AccountPlans(plan_store, credentials, now_ms)
     syncs = SyncController(
         runs, records, credentials, now_ms, cfg.sync_interval_s, engine.wake, audit=audit, plans=plans
     )
-    importer = RecordImporter(records, now_ms, audit=audit)
-    cache = SummaryCache(records.rollup_store, records.rollups, records, cfg.summary_cache_entries)
-    servicer = UsageServicer(cfg, syncs, UsageQueries(records, now_ms, cache), importer)
+    importer = RecordImporter(records, now_ms, audit=audit, on_changed=alerting.dispatcher.changed)
+    servicer = UsageServicer(cfg, syncs, queries, importer, alerting.commands)
     binding = ServiceBinding(
         full_name=SERVICE,
         register=lambda server: usage_pb2_grpc.add_UsageServiceServicer_to_server(servicer, server),
         allowlist=allowlist(),
     )
-    return UsageApp([audit_binding(audit), binding], engine)
+    return UsageApp([audit_binding(audit), binding], engine, alerting.dispatcher)
 
 
 def bindings(cfg: Config, db: Database) -> list[ServiceBinding]:

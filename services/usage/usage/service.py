@@ -8,6 +8,8 @@ from svccommon.errors import Unavailable
 from svccommon.runner import info_response
 
 from usage import convert, limits
+from usage.alerts.commands import AlertCommands
+from usage.alerts.servicer import AlertMethods
 from usage.config import Config
 from usage.imports import RecordImporter
 from usage.queries import UsageQueries
@@ -15,10 +17,16 @@ from usage.recordstore import RecordFilter
 from usage.syncs import SyncController, check_id
 
 
-class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
+class UsageServicer(AlertMethods, usage_pb2_grpc.UsageServiceServicer):
     def __init__(
-        self, cfg: Config, syncs: SyncController, queries: UsageQueries, importer: RecordImporter
+        self,
+        cfg: Config,
+        syncs: SyncController,
+        queries: UsageQueries,
+        importer: RecordImporter,
+        alert_commands: AlertCommands | None = None,
     ) -> None:
+        self.alert_commands = alert_commands
         self.cfg = cfg
         self.syncs = syncs
         self.queries = queries

@@ -97,9 +97,11 @@ class SyncJob:
         clock: Callable[[], dt.datetime],
         stopping: Callable[[], bool] = lambda: False,
         audit: AuditLog | None = None,
+        on_changed: Callable[[str], None] | None = None,
     ) -> None:
         self.runs = runs
         self.records = records
+        self.on_changed = on_changed  # the account's spend changed: alerts evaluate it
         self.credentials = credentials
         self.connectors = connectors
         self.owner = owner
@@ -128,6 +130,8 @@ class SyncJob:
             spans = unavailable_spans(outcome.unavailable)
             unavailable = _unavailable_text(platform, spans)
             notice = " ".join(filter(None, [unavailable, _empty_text(platform, outcome)]))
+            if outcome.stored:
+                self._changed(run["account_id"])
             self.runs.finish(run["_id"], self.owner, status, error, self.clock(), unreached, spans, notice)
             self._after(run, outcome, unavailable)
             log.info(
@@ -140,6 +144,15 @@ class SyncJob:
             else:
                 self._audit(run, "sync.finished", "success", details)
             return status
+
+    def _changed(self, account_id: str) -> None:
+        # Marked before the run is finished: a crash in between re-runs the sync, which marks again.
+        if self.on_changed is None:
+            return
+        try:
+            self.on_changed(account_id)
+        except Exception as exc:  # the daily evaluation still covers it
+            log.error("could not queue the alert evaluation", extra={"error_type": type(exc).__name__})
 
     def _audit(
         self, run: dict[str, Any], action: str, outcome: AuditOutcome, details: dict[str, Any]

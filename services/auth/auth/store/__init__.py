@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pymongo.database import Database
 
 from auth.store.accounts import AccountStore
+from auth.store.alert_emails import AlertEmailLog
 from auth.store.counters import FailureCounter
 from auth.store.sessions import SessionStore
 from auth.store.throttle import ThrottleStore
@@ -20,6 +21,7 @@ class Stores:
     tokens: OneTimeTokenStore
     failures: FailureCounter
     throttles: ThrottleStore
+    alert_emails: AlertEmailLog
 
     @classmethod
     def of(cls, db: Database) -> Stores:
@@ -29,8 +31,10 @@ class Stores:
             tokens=OneTimeTokenStore(db),
             failures=FailureCounter(db),
             throttles=ThrottleStore(db),
+            alert_emails=AlertEmailLog(db),
         )
 
     def ensure_indexes(self) -> None:
-        for store in (self.accounts, self.sessions, self.tokens, self.failures, self.throttles):
+        stores = (self.accounts, self.sessions, self.tokens, self.failures, self.throttles, self.alert_emails)
+        for store in stores:
             store.ensure_indexes()

@@ -8,7 +8,7 @@ expires_at}`, removed by the TTL monitor when the window ends.
   from then on an attempt passes only when `gate` is in the past, and closes the gate for HOLD_S
   while it runs (so one at a time). After a failure the caller sets the gate to the delay it
   wants (`close`).
-- plain (`take_window`): at most `limit` per window.
+- plain (`take_window`): at most `limit` per window (uses may be taken several at once).
 """
 
 from __future__ import annotations
@@ -92,16 +92,28 @@ class ThrottleStore:
 
     # --- windowed -------------------------------------------------------------------------
 
-    def take_window(self, key: str, limit: int, now: dt.datetime, window_s: int) -> dt.datetime | None:
-        """Count one use in the current window; None if allowed, else when the window ends."""
+    def take_window(
+        self, key: str, limit: int, now: dt.datetime, window_s: int, count: int = 1
+    ) -> dt.datetime | None:
+        """Count `count` uses in the current window, all or none; None if allowed, else when the
+        window ends."""
         doc_id, ends = _window(key, now, window_s)
-        slot = {"_id": doc_id, "n": {"$lt": limit}}
+        if count > limit:
+            return ends
+        slot = {"_id": doc_id, "n": {"$lte": limit - count}}
         try:
-            self.col.update_one(slot, {"$inc": {"n": 1}, "$setOnInsert": {"expires_at": ends}}, upsert=True)
+            self.col.update_one(
+                slot, {"$inc": {"n": count}, "$setOnInsert": {"expires_at": ends}}, upsert=True
+            )
             return None
         except DuplicateKeyError:
             pass  # full, or created by a concurrent request just now
-        return None if self.col.update_one(slot, {"$inc": {"n": 1}}).matched_count else ends
+        return None if self.col.update_one(slot, {"$inc": {"n": count}}).matched_count else ends
+
+    def give_back_window(self, key: str, count: int, now: dt.datetime, window_s: int) -> None:
+        """Uncount `count` uses taken in the current window that did not happen after all."""
+        doc_id, _ = _window(key, now, window_s)
+        self.col.update_one({"_id": doc_id, "n": {"$gte": count}}, {"$inc": {"n": -count}})
 
 
 def _window(key: str, now: dt.datetime, window_s: int) -> tuple[str, dt.datetime]:

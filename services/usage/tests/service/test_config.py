@@ -21,6 +21,11 @@ def test_defaults(env: dict[str, str]) -> None:
     assert cfg.sync_interval_s == 21600 and cfg.sync_workers == 2 and cfg.sync_stale_s == 300
     assert cfg.provider_http.max_attempts == 5 and cfg.provider_http.backoff_s == 1.0
     assert cfg.provider_base_urls == {} and cfg.keyvault_addr == "127.0.0.1:50052"
+    assert cfg.auth_addr == "127.0.0.1:50051"
+
+
+def test_auth_address_for_alert_emails(env: dict[str, str]) -> None:
+    assert load({**env, "AUTH_ADDR": "auth:50051"}).auth_addr == "auth:50051"
 
 
 def test_overrides_and_fake_provider_urls(env: dict[str, str]) -> None:

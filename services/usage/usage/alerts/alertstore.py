@@ -1,0 +1,99 @@
+"""The `alerts` collection (alert history) and `alert_mutes` (budgets and series muted for a while).
+
+An alert's `_id` is a digest of what makes it unique (the budget, period and threshold; or the
+anomaly's kind, series and day), so inserting it is the deduplication: across replicas and
+restarts, only the first insert of the same alert succeeds and only that one is delivered."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+from bson.decimal128 import Decimal128
+from pymongo import DESCENDING, ReturnDocument
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+from svccommon.errors import InvalidArgument
+
+
+def alert_id(*parts: str) -> str:
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def encode_cursor(doc: dict[str, Any]) -> str:
+    raw = json.dumps([doc["fired_at"].isoformat(), doc["_id"]]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    try:
+        at, last_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return dt.datetime.fromisoformat(at), str(last_id)
+    except (ValueError, TypeError):
+        raise InvalidArgument("cursor: not a cursor from an earlier page") from None
+
+
+class AlertStore:
+    def __init__(self, db: Database) -> None:
+        self.alerts = db["alerts"]
+        self.mutes = db["alert_mutes"]
+
+    def ensure_indexes(self) -> None:
+        self.alerts.create_index([("account_id", 1), ("fired_at", DESCENDING), ("_id", DESCENDING)])
+        self.mutes.create_index("expires_at", expireAfterSeconds=0)
+
+    def fire(self, doc: dict[str, Any]) -> bool:
+        """Insert a new alert; False when the same alert was fired before (by any replica)."""
+        doc = {**doc, "amount_usd": Decimal128(doc["amount_usd"])}
+        try:
+            self.alerts.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def get(self, account_id: str, alert: str) -> dict[str, Any] | None:
+        return self.alerts.find_one({"_id": alert, "account_id": account_id})
+
+    def page(self, account_id: str, limit: int, cursor: str, unacknowledged: bool) -> tuple[list[dict], str]:
+        query: dict[str, Any] = {"account_id": account_id}
+        if unacknowledged:
+            query["acknowledged_at"] = None
+        if cursor:
+            at, last = decode_cursor(cursor)
+            query["$or"] = [{"fired_at": {"$lt": at}}, {"fired_at": at, "_id": {"$lt": last}}]
+        docs = list(self.alerts.find(query).sort([("fired_at", DESCENDING), ("_id", DESCENDING)]).limit(limit + 1))
+        if len(docs) <= limit:
+            return docs, ""
+        return docs[:limit], encode_cursor(docs[limit - 1])
+
+    def acknowledge(self, account_id: str, alert: str, now: dt.datetime) -> dict[str, Any] | None:
+        self.alerts.update_one(
+            {"_id": alert, "account_id": account_id, "acknowledged_at": None}, {"$set": {"acknowledged_at": now}}
+        )
+        return self.get(account_id, alert)
+
+    def set_deliveries(self, alert: str, state: str) -> None:
+        self.alerts.update_one({"_id": alert}, {"$set": {"deliveries": state}})
+
+    def forget_budget(self, account_id: str, budget_id: str) -> None:
+        self.mutes.delete_one({"_id": f"{account_id}|budget:{budget_id}"})
+
+    def mute(self, account_id: str, subject: str, until: dt.datetime) -> dt.datetime:
+        doc = self.mutes.find_one_and_update(
+            {"_id": f"{account_id}|{subject}"},
+            {"$set": {"account_id": account_id, "until": until, "expires_at": until}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        return doc["until"]
+
+    def muted_until(self, account_id: str, subject: str, now: dt.datetime) -> dt.datetime | None:
+        doc = self.mutes.find_one({"_id": f"{account_id}|{subject}"})
+        if doc is None:
+            return None
+        until = doc["until"]
+        until = until if until.tzinfo else until.replace(tzinfo=dt.UTC)
+        return until if until > now else None

@@ -1,0 +1,118 @@
+"""The `alert_deliveries` collection: one document per (alert, channel) to send, with every
+attempt kept (time, HTTP status or error, duration) as the delivery log. Workers of any replica
+claim due deliveries with a short lease, so each attempt is made by one process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.database import Database
+
+from usage.alerts.alertstore import decode_cursor, encode_cursor
+
+LEASE = dt.timedelta(seconds=60)
+KEEP_ATTEMPTS = 50  # a delivery retried for 24 h makes about 30 attempts
+
+
+class DeliveryStore:
+    def __init__(self, db: Database) -> None:
+        self.deliveries = db["alert_deliveries"]
+
+    def ensure_indexes(self) -> None:
+        self.deliveries.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
+        self.deliveries.create_index([("account_id", ASCENDING), ("fired_at", DESCENDING), ("_id", DESCENDING)])
+        self.deliveries.create_index("alert_id")
+
+    def add(
+        self,
+        account_id: str,
+        alert_id: str,
+        channel: str,
+        destination_id: str,
+        payload: dict[str, Any],
+        now: dt.datetime,
+    ) -> dict[str, Any]:
+        doc = {
+            "_id": uuid.uuid4().hex,
+            "account_id": account_id,
+            "alert_id": alert_id,
+            "channel": channel,
+            "destination_id": destination_id,
+            "payload": payload,
+            "status": "pending",
+            "attempts": [],
+            "fired_at": now,  # created; named for the shared page cursor
+            "next_attempt_at": now,
+            "lease_owner": None,
+            "lease_until": now,
+        }
+        self.deliveries.insert_one(doc)
+        return doc
+
+    def claim(self, owner: str, now: dt.datetime) -> dict[str, Any] | None:
+        return self.deliveries.find_one_and_update(
+            {"status": "pending", "next_attempt_at": {"$lte": now}, "lease_until": {"$lte": now}},
+            {"$set": {"lease_owner": owner, "lease_until": now + LEASE}},
+            sort=[("next_attempt_at", ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )
+
+    def claim_one(self, delivery_id: str, owner: str, now: dt.datetime) -> dict[str, Any] | None:
+        return self.deliveries.find_one_and_update(
+            {"_id": delivery_id, "status": "pending", "lease_until": {"$lte": now}},
+            {"$set": {"lease_owner": owner, "lease_until": now + LEASE}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    def finish_attempt(
+        self,
+        delivery_id: str,
+        owner: str,
+        attempt: dict[str, Any],
+        status: str,
+        next_attempt_at: dt.datetime | None,
+    ) -> dict[str, Any] | None:
+        """Record one attempt and the new state; only the lease holder's result counts."""
+        return self.deliveries.find_one_and_update(
+            {"_id": delivery_id, "lease_owner": owner},
+            {
+                "$push": {"attempts": {"$each": [attempt], "$slice": -KEEP_ATTEMPTS}},
+                "$set": {
+                    "status": status,
+                    "next_attempt_at": next_attempt_at,
+                    "lease_owner": None,
+                    "lease_until": attempt["at"],
+                },
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+
+    def get(self, account_id: str, delivery_id: str) -> dict[str, Any] | None:
+        return self.deliveries.find_one({"_id": delivery_id, "account_id": account_id})
+
+    def of_alert(self, alert_id: str) -> list[dict[str, Any]]:
+        return list(self.deliveries.find({"alert_id": alert_id}, {"status": 1, "attempts": {"$slice": -1}}))
+
+    def page(self, account_id: str, destination_id: str, limit: int, cursor: str) -> tuple[list[dict], str]:
+        query: dict[str, Any] = {"account_id": account_id}
+        if destination_id:
+            query["destination_id"] = destination_id
+        if cursor:
+            at, last = decode_cursor(cursor)
+            query["$or"] = [{"fired_at": {"$lt": at}}, {"fired_at": at, "_id": {"$lt": last}}]
+        docs = list(
+            self.deliveries.find(query).sort([("fired_at", DESCENDING), ("_id", DESCENDING)]).limit(limit + 1)
+        )
+        if len(docs) <= limit:
+            return docs, ""
+        return docs[:limit], encode_cursor(docs[limit - 1])
+
+    def drop_destination(self, account_id: str, destination_id: str, now: dt.datetime) -> None:
+        """A deleted destination gets nothing more: its pending deliveries give up."""
+        self.deliveries.update_many(
+            {"account_id": account_id, "destination_id": destination_id, "status": "pending"},
+            {"$set": {"status": "gave_up", "next_attempt_at": None}},
+        )

@@ -1,0 +1,168 @@
+"""The alert loop inside the usage service: evaluate accounts marked due (after a sync or an
+import that changed data, and once a day), then send due deliveries, retrying failures with
+exponential backoff for 24 h. Any replica may run it: evaluations and deliveries are claimed
+with leases, and alerts are deduplicated when they are stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from svccommon.audit import AuditLog
+
+from usage.alerts.alertstore import AlertStore
+from usage.alerts.budgetstore import BudgetStore
+from usage.alerts.deliverystore import DeliveryStore
+from usage.alerts.destinationstore import DestinationStore
+from usage.alerts.evalqueue import EvaluationQueue
+from usage.alerts.evaluator import Evaluator
+from usage.alerts.sender import Result, Sender
+from usage.alerts.settingsstore import SettingsStore
+from usage.backoff import next_attempt
+
+log = logging.getLogger(__name__)
+TICK_S = 1.0
+DAILY_CHECK = dt.timedelta(minutes=10)
+EVALUATION_RETRY = dt.timedelta(seconds=30)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        *,
+        queue: EvaluationQueue,
+        evaluator: Evaluator,
+        deliveries: DeliveryStore,
+        alerts: AlertStore,
+        destinations: DestinationStore,
+        budgets: BudgetStore,
+        settings: SettingsStore,
+        sender: Sender,
+        clock: Callable[[], dt.datetime],
+        audit: AuditLog | None = None,
+    ) -> None:
+        self.queue = queue
+        self.evaluator = evaluator
+        self.deliveries = deliveries
+        self.alerts = alerts
+        self.destinations = destinations
+        self.budgets = budgets
+        self.settings = settings
+        self.sender = sender
+        self.clock = clock
+        self.audit = audit
+        self.owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._daily_checked: dt.datetime | None = None
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="alert-dispatcher", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def changed(self, account_id: str) -> None:
+        """The account's spend changed: evaluate it soon (durably marked first)."""
+        self.queue.mark_due(account_id, self.clock())
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = self.pass_once()
+            except Exception as exc:  # the database is away: wait, then try again
+                log.error("alert pass failed", extra={"error_type": type(exc).__name__})
+                busy = False
+            if not busy:
+                self._wake.wait(TICK_S)
+                self._wake.clear()
+
+    def pass_once(self) -> bool:
+        """One round of work; True when there may be more to do at once."""
+        now = self.clock()
+        if self._daily_checked is None or now - self._daily_checked >= DAILY_CHECK:
+            self._daily(now)
+            self._daily_checked = now
+        busy = False
+        if (claimed := self.queue.claim(self.owner, now)) is not None:
+            busy = True
+            try:
+                self.evaluator.evaluate(claimed["_id"])
+                self.queue.done(claimed, self.clock())
+            except Exception as exc:
+                log.error("alert evaluation failed", extra={"error_type": type(exc).__name__})
+                self.queue.release(claimed, self.clock() + EVALUATION_RETRY)
+        if (delivery := self.deliveries.claim(self.owner, self.clock())) is not None:
+            busy = True
+            self.attempt(delivery)
+        return busy
+
+    def _daily(self, now: dt.datetime) -> None:
+        accounts = set(self.budgets.accounts()) | set(self.settings.enabled_accounts())
+        marked = sum(self.queue.mark_daily(a, now.date(), now) for a in accounts)
+        if marked:
+            log.info("daily alert evaluation queued", extra={"accounts": marked})
+
+    # --- deliveries ----------------------------------------------------------------
+
+    def attempt(self, delivery: dict[str, Any]) -> dict[str, Any]:
+        """Send a claimed delivery once and record the attempt; returns the updated delivery."""
+        result = self.sender.send(delivery)
+        now = self.clock()
+        first = delivery["attempts"][0]["at"] if delivery["attempts"] else now
+        first = first if first.tzinfo else first.replace(tzinfo=dt.UTC)
+        retry_at = None if result.ok or not result.retryable else next_attempt(first, len(delivery["attempts"]) + 1, now)
+        status = "delivered" if result.ok else ("pending" if retry_at else "gave_up")
+        attempt = {
+            "at": now,
+            "status_code": result.status_code,
+            "error": result.error,
+            "duration_ms": result.duration_ms,
+        }
+        updated = self.deliveries.finish_attempt(delivery["_id"], self.owner, attempt, status, retry_at)
+        self._after(delivery, status, result, now)
+        return updated or {**delivery, "status": status, "attempts": [*delivery["attempts"], attempt]}
+
+    def _after(self, delivery: dict[str, Any], status: str, result: Result, now: dt.datetime) -> None:
+        if delivery["destination_id"]:
+            note = {"delivered": "delivered", "pending": "failing", "gave_up": "gave_up"}[status]
+            self.destinations.note_delivery(delivery["destination_id"], note, now)
+        if delivery["alert_id"]:
+            states = {d["status"] for d in self.deliveries.of_alert(delivery["alert_id"])}
+            state = "failing" if states & {"gave_up"} else "pending" if "pending" in states else "delivered"
+            self.alerts.set_deliveries(delivery["alert_id"], state)
+        if status == "pending":
+            log.warning("alert delivery will be retried", extra={"channel": delivery["channel"]})
+            return
+        if self.audit is not None:
+            self.audit.record(
+                "alert.delivered" if status == "delivered" else "alert.delivery_failed",
+                outcome="success" if status == "delivered" else "failure",
+                account_id=delivery["account_id"],
+                actor="usage",
+                target_type="alert_delivery",
+                target_id=delivery["_id"],
+                details={
+                    "alert_id": delivery["alert_id"] or None,
+                    "channel": delivery["channel"],
+                    "destination_id": delivery["destination_id"] or None,
+                    "status_code": result.status_code,
+                    "error": result.error or None,
+                    "attempts": len(delivery["attempts"]) + 1,
+                },
+                required=False,
+            )
