@@ -84,7 +84,7 @@ def fill_budget_form(page: Page, name: str, amount: str) -> None:
     form = page.locator("form.budget-form")
     form.get_by_label("Name", exact=True).fill(name)
     form.get_by_label("Amount (USD)").fill(amount)
-    form.get_by_label("Counts").select_option("platform")
+    form.get_by_label("Scope").select_option("platform")
     form.get_by_label("Platform", exact=True).select_option("openai")
     expect(form.get_by_label("Thresholds (% of the amount)")).to_have_value("50, 80, 100")
 

@@ -172,7 +172,7 @@ function budgetForm(budget, view, done) {
         hint: "For the whole period, e.g. 100.00." }),
       field({ label: "Period", name: "period", control: period }),
       dates,
-      field({ label: "Counts", name: "kind", control: kind }),
+      field({ label: "Scope", name: "kind", control: kind }),
       platformField, modelField, keyField,
       field({ label: "Thresholds (% of the amount)", name: "thresholds", value: thresholds, autocomplete: "off",
         hint: "Comma-separated; an alert is sent once per period when spend crosses each." }),

@@ -67,7 +67,15 @@ function destinationCard(destination, onChanged) {
   const headingId = `destination-${destination.id}`;
   const result = h("div", { class: "destination-result", "aria-live": "polite" });
   const log = deliveryLog(destination);
-  const [cls, text] = LAST_STATUS[destination.last_status] || ["", "Nothing sent yet"];
+  const lastBadge = h("span", { class: "badge" });
+  const lastWhen = h("span", {});
+  const showLast = (status, at) => {
+    const [cls, text] = LAST_STATUS[status] || ["", "Nothing sent yet"];
+    lastBadge.className = `badge ${cls}`.trim();
+    lastBadge.textContent = text;
+    lastWhen.textContent = at ? ` ${localTime(at)}` : "";
+  };
+  showLast(destination.last_status, destination.last_delivery_at);
   const test = h("button", { type: "button", "aria-describedby": headingId }, "Send test");
   test.addEventListener("click", async () => {
     test.disabled = true;
@@ -76,6 +84,8 @@ function destinationCard(destination, onChanged) {
       const reply = await api.post(`/v1/alert-destinations/${destination.id}/test`, {});
       const ok = reply.delivery.status === "delivered";
       result.replaceChildren(notice(ok ? "ok" : "error", `Test ${deliveryText(reply.delivery)}.`));
+      showLast(ok ? "delivered" : reply.delivery.status === "gave_up" ? "gave_up" : "failing",
+        reply.delivery.attempts?.at(-1)?.at || reply.delivery.created_at);
       log.reload();
     } catch (error) {
       result.replaceChildren(errorBox(error));
@@ -104,8 +114,7 @@ function destinationCard(destination, onChanged) {
       h("span", { class: "badge" }, destination.kind === "slack" ? "Slack" : "Webhook"),
     ),
     h("p", { class: "mono destination-target" }, destination.target),
-    h("p", { class: "subtle" }, "Last delivery: ", h("span", { class: `badge ${cls}`.trim() }, text),
-      destination.last_delivery_at ? ` ${localTime(destination.last_delivery_at)}` : ""),
+    h("p", { class: "subtle" }, "Last delivery: ", lastBadge, lastWhen),
     result,
     h("div", { class: "row" }, test, remove),
     log.details,
