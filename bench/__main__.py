@@ -3,7 +3,7 @@
 Starts one whole stack exactly as `make run` does (its own temporary folder and free ports; the
 embedded database unless BENCH_MONGODB_URI names a throwaway MongoDB), runs the chosen figures,
 prints one JSON line per figure (after a first line describing the run), then a table.
-Figures: summary ingest keyvault gateway parser auth web memory. Exit status 1 if a figure's own
+Figures: summary ingest keyvault gateway parser auth web alerts memory. Exit status 1 if a figure's own
 answer check failed (its figure is then not a measurement)."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 from bench import (
     auth_enumeration,
     fake_openai,
+    fig_alerts,
     fig_auth,
     fig_gateway,
     fig_ingest,
@@ -41,8 +42,10 @@ FIGURES: dict[str, Callable[[harness.Bench], list[Figure]]] = {
     "parser": fig_parser.run,
     "auth": fig_auth.run,
     "web": fig_web.run,
+    "alerts": fig_alerts.run,
 }
 ORDER = (*FIGURES, "memory")
+WITHOUT_STACK = ("parser", "alerts")  # in-process figures: they ignore the stack
 EMBEDDED_NOTE = (
     "embedded SecantusDB (the default of make run): much slower than a real MongoDB, so the "
     "database-bound figures are lower bounds; compare ratios, not absolute numbers"
@@ -90,7 +93,7 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2 if unknown else 0
     chosen = [name for name in ORDER if name in chosen]
-    needs_stack = any(name != "parser" for name in chosen)
+    needs_stack = any(name not in WITHOUT_STACK for name in chosen)
     started = time.monotonic()
     db = "external MongoDB" if os.environ.get(harness.MONGODB_URI_ENV) else EMBEDDED_NOTE
     run_info = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": machine()}
@@ -102,7 +105,8 @@ def main(argv: list[str]) -> int:
     )
     figures: list[Figure] = []
     if not needs_stack:
-        emit(figures, _one("parser", lambda: fig_parser.run(None)))
+        for name in chosen:
+            emit(figures, _one(name, lambda name=name: FIGURES[name](None)))
         return _finish(figures, started, db)
     fake = fake_openai.FakeOpenAI().start()
     env = {**settings, "PROVIDER_BASE_URL_OPENAI": fake.url}

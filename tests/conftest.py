@@ -40,9 +40,15 @@ def stack(
     stripe_fake: FakeStripe,
 ) -> Iterator[Stack]:
     """The whole system (all services + gateway) on free ports, against the session database,
-    with every connector pointed at the provider fakes (PROVIDER_BASE_URL_<PLATFORM>) and auth's
-    Stripe client at the Stripe fake."""
-    env = {"MONGODB_URI": mongo_uri, **provider_fakes.stack_env(), **stripe_fake.stack_env()}
+    with every connector pointed at the provider fakes (PROVIDER_BASE_URL_<PLATFORM>), auth's
+    Stripe client at the Stripe fake, and alert webhooks allowed to http://127.0.0.1."""
+    env = {
+        "MONGODB_URI": mongo_uri,
+        **provider_fakes.stack_env(),
+        **stripe_fake.stack_env(),
+        # Alert webhooks may reach the tests' local receivers (never allowed in production).
+        "USAGE_ALERTS_ALLOW_LOCAL_HTTP": "1",
+    }
     s = make_stack(tmp_path_factory.mktemp("stack") / "var", env)
     s.start()
     try:

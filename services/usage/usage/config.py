@@ -101,6 +101,11 @@ def load(env: Mapping[str, str] | None = None) -> Config:
 
 def _allow_local_http(env: Mapping[str, str]) -> bool:
     allowed = env_choice(env, "USAGE_ALERTS_ALLOW_LOCAL_HTTP", ("0", "1"), "0") == "1"
-    if allowed and env_choice(env, "AICOSTS_ENV", ("development", "production"), "development") == "production":
-        raise ConfigError("USAGE_ALERTS_ALLOW_LOCAL_HTTP=1 is for development and tests; it is refused in production")
+    if (
+        allowed
+        and env_choice(env, "AICOSTS_ENV", ("development", "production"), "development") == "production"
+    ):
+        raise ConfigError(
+            "USAGE_ALERTS_ALLOW_LOCAL_HTTP=1 is for development and tests; it is refused in production"
+        )
     return allowed

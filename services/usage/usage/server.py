@@ -9,10 +9,10 @@ from pymongo.database import Database
 from svccommon.audit_service import audit_binding, open_audit_log
 from svccommon.grpcserver import ServiceBinding
 from svccommon.interceptors import ANY_SERVICE
-from svccommon.plans import Plan, effective_plan
 
 from usage import outbound
 from usage.accountplans import AccountPlans
+from usage.accounts import AccountPlansFromAuth
 from usage.alertmail import AlertMailer, AuthAlertMailer
 from usage.alerts.alertstore import AlertStore
 from usage.alerts.budgetstore import BudgetStore
@@ -114,7 +114,12 @@ class AlertParts:
 
 
 def build_alerts(
-    cfg: Config, db: Database, queries: UsageQueries, plans: PlanStore, audit, mailer: AlertMailer | None = None  # noqa: ANN001
+    cfg: Config,
+    db: Database,
+    queries: UsageQueries,
+    plans: PlanStore,
+    audit,
+    mailer: AlertMailer | None = None,  # noqa: ANN001
 ) -> AlertParts:
     budgets, alerts, deliveries = BudgetStore(db), AlertStore(db), DeliveryStore(db)
     destinations, settings, queue = DestinationStore(db), SettingsStore(db), EvaluationQueue(db)
@@ -124,22 +129,46 @@ def build_alerts(
     secrets = DestinationSecrets.connect(cfg.keyvault_addr, cfg.common.tls)
     mailer = mailer or AuthAlertMailer.connect(cfg.auth_addr, cfg.common.tls)
 
-    def plan_of(account_id: str) -> Plan:
-        return effective_plan(plans.plan_of(account_id))
+    plan_of = AccountPlansFromAuth.connect(cfg.auth_addr, cfg.common.tls, plans).plan_of
 
     evaluator = Evaluator(
-        budgets=budgets, alerts=alerts, deliveries=deliveries, destinations=destinations, settings=settings,
-        queries=queries, plan_of=plan_of, clock=now_ms, audit=audit,
+        budgets=budgets,
+        alerts=alerts,
+        deliveries=deliveries,
+        destinations=destinations,
+        settings=settings,
+        queries=queries,
+        plan_of=plan_of,
+        clock=now_ms,
+        audit=audit,
     )
     dispatcher = Dispatcher(
-        queue=queue, evaluator=evaluator, deliveries=deliveries, alerts=alerts, destinations=destinations,
-        budgets=budgets, settings=settings, sender=Sender(mailer, secrets, destinations, policy, now_ms),
-        clock=now_ms, audit=audit,
+        queue=queue,
+        evaluator=evaluator,
+        deliveries=deliveries,
+        alerts=alerts,
+        destinations=destinations,
+        budgets=budgets,
+        settings=settings,
+        sender=Sender(mailer, secrets, destinations, policy, now_ms),
+        clock=now_ms,
+        audit=audit,
     )
     commands = AlertCommands(
-        budgets=budgets, destinations=destinations, alerts=alerts, deliveries=deliveries, settings=settings,
-        secrets=secrets, queries=queries, plan_of=plan_of, policy=policy, changed=dispatcher.changed,
-        attempt_now=dispatcher.attempt, owner=dispatcher.owner, clock=now_ms, audit=audit,
+        budgets=budgets,
+        destinations=destinations,
+        alerts=alerts,
+        deliveries=deliveries,
+        settings=settings,
+        secrets=secrets,
+        queries=queries,
+        plan_of=plan_of,
+        policy=policy,
+        changed=dispatcher.changed,
+        attempt_now=dispatcher.attempt,
+        owner=dispatcher.owner,
+        clock=now_ms,
+        audit=audit,
     )
     return AlertParts(commands, dispatcher)
 
@@ -158,7 +187,14 @@ def build(cfg: Config, db: Database, credentials: Credentials | None = None) -> 
     engine = SyncEngine(
         runs,
         lambda owner, stopping: SyncJob(
-            runs, records, credentials, make_connector, owner, now_ms, stopping, audit=audit,
+            runs,
+            records,
+            credentials,
+            make_connector,
+            owner,
+            now_ms,
+            stopping,
+            audit=audit,
             on_changed=alerting.dispatcher.changed,
         ),
         workers=cfg.sync_workers,

@@ -2,6 +2,7 @@
 
 from gateway.api import (
     accounts,
+    alerts,
     audit,
     billing,
     credentials,
@@ -14,4 +15,17 @@ from gateway.api import (
     usage,
 )
 
-MODULES = (ops, platforms, credentials, accounts, me, sessions, usage, uploads, pages, audit, billing)
+MODULES = (
+    ops,
+    platforms,
+    credentials,
+    accounts,
+    me,
+    sessions,
+    usage,
+    alerts,
+    uploads,
+    pages,
+    audit,
+    billing,
+)

@@ -20,7 +20,7 @@ from gateway.problems import Problem
 
 bp = Blueprint("alerts", __name__)
 _ID = re.compile(r"[0-9a-f]{32}")
-Money = Annotated[str, Field(pattern=r"^\d{1,10}(\.\d{1,2})?$", description="US dollars, e.g. \"100.00\"")]
+Money = Annotated[str, Field(pattern=r"^\d{1,10}(\.\d{1,2})?$", description='US dollars, e.g. "100.00"')]
 Percent = Annotated[int, Field(ge=1, le=1000)]
 Email = Annotated[str, Field(min_length=3, max_length=254)]
 Id = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
@@ -56,7 +56,9 @@ class BudgetPatch(_Strict):
     start_date: Day | None = Field(default=None, description="custom period: first day (inclusive)")
     end_date: Day | None = Field(default=None, description="custom period: last day (inclusive)")
     scope: Scope | None = None
-    thresholds: list[Percent] | None = Field(default=None, max_length=10, description="percent of the amount, on actual spend")
+    thresholds: list[Percent] | None = Field(
+        default=None, max_length=10, description="percent of the amount, on actual spend"
+    )
     forecast_thresholds: list[Percent] | None = Field(
         default=None, max_length=10, description="percent of the amount, on the month-end forecast"
     )
@@ -243,9 +245,13 @@ def list_destinations():
 @require_account
 @body(NewDestination)
 def create_destination(body: NewDestination):
-    request = pb.CreateDestinationRequest(account_id=g.account_id, kind=body.kind, name=body.name, url=body.url)
+    request = pb.CreateDestinationRequest(
+        account_id=g.account_id, kind=body.kind, name=body.name, url=body.url
+    )
     reply = _usage().call("CreateDestination", request)
-    response = jsonify(destination=destination_json(reply.destination), signing_secret=reply.signing_secret or None)
+    response = jsonify(
+        destination=destination_json(reply.destination), signing_secret=reply.signing_secret or None
+    )
     response.status_code = 201
     response.headers["Location"] = f"/v1/alert-destinations/{reply.destination.id}"
     response.headers["Cache-Control"] = "no-store"  # the signing secret is in it
@@ -255,7 +261,9 @@ def create_destination(body: NewDestination):
 @bp.delete("/v1/alert-destinations/<destination_id>")
 @require_account
 def delete_destination(destination_id: str):
-    request = pb.DeleteDestinationRequest(account_id=g.account_id, destination_id=_id(destination_id, "destination"))
+    request = pb.DeleteDestinationRequest(
+        account_id=g.account_id, destination_id=_id(destination_id, "destination")
+    )
     _usage().call("DeleteDestination", request)
     return "", 204
 
@@ -263,7 +271,9 @@ def delete_destination(destination_id: str):
 @bp.post("/v1/alert-destinations/<destination_id>/test")
 @require_account
 def test_destination(destination_id: str):
-    request = pb.TestDestinationRequest(account_id=g.account_id, destination_id=_id(destination_id, "destination"))
+    request = pb.TestDestinationRequest(
+        account_id=g.account_id, destination_id=_id(destination_id, "destination")
+    )
     # One delivery attempt is made while the request waits (bounded by the outbound timeouts).
     reply = _usage().call("TestDestination", request, timeout=30.0)
     return jsonify(delivery=delivery_json(reply.delivery))
@@ -304,7 +314,9 @@ def alert_json(a: pb.Alert) -> dict[str, Any]:
 
 
 class Mute(_Strict):
-    days: int = Field(default=7, ge=1, le=90, description="no new alert about the same budget or series for this long")
+    days: int = Field(
+        default=7, ge=1, le=90, description="no new alert about the same budget or series for this long"
+    )
 
 
 @bp.get("/v1/alerts")
@@ -371,7 +383,9 @@ def get_alert_settings():
 @require_account
 @body(AlertSettings)
 def put_alert_settings(body: AlertSettings):
-    request = pb.UpdateAlertSettingsRequest(account_id=g.account_id, settings=pb.AlertSettings(**body.model_dump()))
+    request = pb.UpdateAlertSettingsRequest(
+        account_id=g.account_id, settings=pb.AlertSettings(**body.model_dump())
+    )
     return jsonify(settings=settings_json(_usage().call("UpdateAlertSettings", request).settings))
 
 

@@ -64,14 +64,17 @@ class AlertStore:
         if cursor:
             at, last = decode_cursor(cursor)
             query["$or"] = [{"fired_at": {"$lt": at}}, {"fired_at": at, "_id": {"$lt": last}}]
-        docs = list(self.alerts.find(query).sort([("fired_at", DESCENDING), ("_id", DESCENDING)]).limit(limit + 1))
+        docs = list(
+            self.alerts.find(query).sort([("fired_at", DESCENDING), ("_id", DESCENDING)]).limit(limit + 1)
+        )
         if len(docs) <= limit:
             return docs, ""
         return docs[:limit], encode_cursor(docs[limit - 1])
 
     def acknowledge(self, account_id: str, alert: str, now: dt.datetime) -> dict[str, Any] | None:
         self.alerts.update_one(
-            {"_id": alert, "account_id": account_id, "acknowledged_at": None}, {"$set": {"acknowledged_at": now}}
+            {"_id": alert, "account_id": account_id, "acknowledged_at": None},
+            {"$set": {"acknowledged_at": now}},
         )
         return self.get(account_id, alert)
 

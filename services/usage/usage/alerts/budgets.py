@@ -90,7 +90,7 @@ def parse_amount(text: str, name: str = "amount_usd") -> Decimal:
     try:
         amount = Decimal((text or "").strip())
     except InvalidOperation:
-        raise field_error(name, "must be a decimal number of US dollars, e.g. \"100.00\"") from None
+        raise field_error(name, 'must be a decimal number of US dollars, e.g. "100.00"') from None
     if not amount.is_finite() or amount <= 0:
         raise field_error(name, "must be more than 0")
     if amount > MAX_AMOUNT:
@@ -147,7 +147,9 @@ def _day(text: str, name: str) -> dt.date:
         raise field_error(name, "must be a day, YYYY-MM-DD") from None
 
 
-def check_scope(kind: str, platform: str, model: str, credential_id: str, known_platforms: Sequence[str]) -> Scope:
+def check_scope(
+    kind: str, platform: str, model: str, credential_id: str, known_platforms: Sequence[str]
+) -> Scope:
     kind = kind or "account"
     if kind not in SCOPE_KINDS:
         raise field_error("scope.kind", f"must be one of {', '.join(SCOPE_KINDS)}")
@@ -207,7 +209,9 @@ def check_settings(
     if not settings.thresholds and not settings.forecast_thresholds:
         raise field_error("thresholds", "a budget needs at least one threshold")
     if not settings.has_recipients():
-        raise field_error("email_owner", "a budget needs someone to tell: your email, other emails or a destination")
+        raise field_error(
+            "email_owner", "a budget needs someone to tell: your email, other emails or a destination"
+        )
     return settings
 
 

@@ -76,7 +76,9 @@ class BudgetStore:
         self.budgets.insert_one(doc)
         return doc
 
-    def update(self, account_id: str, budget_id: str, settings: BudgetSettings, now: dt.datetime) -> dict | None:
+    def update(
+        self, account_id: str, budget_id: str, settings: BudgetSettings, now: dt.datetime
+    ) -> dict | None:
         return self.budgets.find_one_and_update(
             {"_id": budget_id, "account_id": account_id},
             {"$set": {**to_doc(settings), "updated_at": now}},
@@ -96,7 +98,9 @@ class BudgetStore:
         return self.budgets.delete_one({"_id": budget_id, "account_id": account_id}).deleted_count == 1
 
     def mute(self, account_id: str, budget_id: str, until: dt.datetime) -> None:
-        self.budgets.update_one({"_id": budget_id, "account_id": account_id}, {"$set": {"muted_until": until}})
+        self.budgets.update_one(
+            {"_id": budget_id, "account_id": account_id}, {"$set": {"muted_until": until}}
+        )
 
     def drop_destination(self, account_id: str, destination_id: str) -> None:
         self.budgets.update_many(

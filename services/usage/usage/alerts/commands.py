@@ -94,8 +94,11 @@ class AlertCommands:
         check_id(account_id, "account_id")
         plan = self.plan_of(account_id)
         held = self.budgets.count(account_id)
-        _require(plan, lambda p: p.max_budgets is None or held + 1 <= p.max_budgets,
-                 f"More than {plan.max_budgets} budget" + ("s" if (plan.max_budgets or 0) > 1 else ""))
+        _require(
+            plan,
+            lambda p: p.max_budgets is None or held + 1 <= p.max_budgets,
+            f"More than {plan.max_budgets} budget" + ("s" if (plan.max_budgets or 0) > 1 else ""),
+        )
         self._check_recipients(account_id, plan, settings.destination_ids)
         doc = self.budgets.create(account_id, settings, self.clock())
         self._audit("budget.created", account_id, "budget", doc["_id"], _budget_details(settings))
@@ -137,14 +140,22 @@ class AlertCommands:
         else:
             (first, last), as_of = period, today
         days = spend.daily(
-            self.queries, account_id, min(first, as_of - dt.timedelta(days=spend.HISTORY_DAYS)), as_of,
+            self.queries,
+            account_id,
+            min(first, as_of - dt.timedelta(days=spend.HISTORY_DAYS)),
+            as_of,
             **s.filter_values(),
         )
         spent = sum((d.cost_usd for d in days if first <= d.date <= last), Decimal(0))
         forecast = forecast_period(days, as_of, first, last) if first <= as_of else None
         crossing = projected_crossing(days, as_of, s.amount_usd, first, last) if forecast else None
         return BudgetStatus(
-            first, last, spent, forecast, percent_of(spent, s.amount_usd), crossing,
+            first,
+            last,
+            spent,
+            forecast,
+            percent_of(spent, s.amount_usd),
+            crossing,
             crossed(spent, s.amount_usd, s.thresholds),
         )
 
@@ -160,20 +171,31 @@ class AlertCommands:
 
     # --- destinations --------------------------------------------------------------
 
-    def create_destination(self, account_id: str, kind: str, name: str, url: str) -> tuple[dict[str, Any], str]:
+    def create_destination(
+        self, account_id: str, kind: str, name: str, url: str
+    ) -> tuple[dict[str, Any], str]:
         check_id(account_id, "account_id")
         plan = self.plan_of(account_id)
-        _require(plan, lambda p: kind in p.alert_channels or kind not in ("webhook", "slack"), f"Alerts by {kind}")
+        _require(
+            plan, lambda p: kind in p.alert_channels or kind not in ("webhook", "slack"), f"Alerts by {kind}"
+        )
         name, target = check_destination(kind, name, url, self.policy)
         if self.destinations.count(account_id) >= MAX_PER_ACCOUNT:
-            raise FailedPrecondition(f"an account holds at most {MAX_PER_ACCOUNT} destinations; delete one first")
+            raise FailedPrecondition(
+                f"an account holds at most {MAX_PER_ACCOUNT} destinations; delete one first"
+            )
         destination_id = uuid.uuid4().hex
         signing_secret = signing.new_secret() if kind == "webhook" else ""
         secret = {"url": url, **({"signing_secret": signing_secret} if signing_secret else {})}
         sealed = self.secrets.seal(account_id, destination_id, secret)
         doc = self.destinations.create(destination_id, account_id, kind, name, target, sealed, self.clock())
-        self._audit("alert_destination.created", account_id, "alert_destination", destination_id,
-                    {"kind": kind, "name": name, "target": target})
+        self._audit(
+            "alert_destination.created",
+            account_id,
+            "alert_destination",
+            destination_id,
+            {"kind": kind, "name": name, "target": target},
+        )
         return doc, signing_secret
 
     def list_destinations(self, account_id: str) -> list[dict[str, Any]]:
@@ -187,8 +209,13 @@ class AlertCommands:
         self.budgets.drop_destination(account_id, destination_id)
         self.settings.drop_destination(account_id, destination_id)
         self.deliveries.drop_destination(account_id, destination_id, self.clock())
-        self._audit("alert_destination.deleted", account_id, "alert_destination", destination_id,
-                    {"kind": doc["kind"], "name": doc["name"]})
+        self._audit(
+            "alert_destination.deleted",
+            account_id,
+            "alert_destination",
+            destination_id,
+            {"kind": doc["kind"], "name": doc["name"]},
+        )
 
     def test_destination(self, account_id: str, destination_id: str) -> dict[str, Any]:
         check_id(account_id, "account_id")
@@ -204,7 +231,9 @@ class AlertCommands:
         self._audit("alert_destination.tested", account_id, "alert_destination", destination_id, {})
         return self.attempt_now(claimed) if claimed else delivery
 
-    def list_deliveries(self, account_id: str, destination_id: str, limit: int, cursor: str) -> tuple[list, str]:
+    def list_deliveries(
+        self, account_id: str, destination_id: str, limit: int, cursor: str
+    ) -> tuple[list, str]:
         check_id(account_id, "account_id")
         if destination_id and self.destinations.get(account_id, destination_id) is None:
             raise NotFound("destination not found")
@@ -248,12 +277,18 @@ class AlertCommands:
             _require(plan, lambda p: p.anomaly_detection, "Anomaly detection")
         self._check_recipients(account_id, plan, settings.destination_ids)
         self.settings.put(account_id, settings, self.clock())
-        self._audit("alert_settings.updated", account_id, "alert_settings", account_id, {
-            "anomalies_enabled": settings.anomalies_enabled,
-            "sensitivity": settings.sensitivity,
-            "min_usd": str(settings.min_usd),
-            "destinations": len(settings.destination_ids),
-        })
+        self._audit(
+            "alert_settings.updated",
+            account_id,
+            "alert_settings",
+            account_id,
+            {
+                "anomalies_enabled": settings.anomalies_enabled,
+                "sensitivity": settings.sensitivity,
+                "min_usd": str(settings.min_usd),
+                "destinations": len(settings.destination_ids),
+            },
+        )
         self.changed(account_id)
         return settings
 
@@ -265,7 +300,9 @@ class AlertCommands:
         first = as_of - dt.timedelta(days=spend.HISTORY_DAYS)
         total = forecast_period(spend.daily(self.queries, account_id, first, as_of), as_of)
         per_platform = {}
-        for (platform,), series in spend.series_by(self.queries, account_id, first, as_of, ["platform"]).items():
+        for (platform,), series in spend.series_by(
+            self.queries, account_id, first, as_of, ["platform"]
+        ).items():
             days = [spend.DayCost(d, c) for d, c in sorted(series.items())]
             per_platform[platform] = forecast_period(days, as_of)
         return total, per_platform

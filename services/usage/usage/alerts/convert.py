@@ -15,12 +15,12 @@ from usage.alerts.commands import BudgetStatus
 from usage.alerts.settings import AlertSettings, check_alert_settings
 from usage.connectors import PLATFORMS
 from usage.forecast import Forecast
-from usage.records import format_usd
 from usage.recordstore import from_d128
 
 
 def _money(value: Decimal | None) -> str:
-    return format_usd(value.quantize(Decimal("0.01"))) if value is not None else ""
+    """Cents, always two places ("0.00", "84.99"): budgets and forecasts are shown as dollars."""
+    return f"{value.quantize(Decimal('0.01')):f}" if value is not None else ""
 
 
 def budget_settings(msg: pb.BudgetInput) -> BudgetSettings:
@@ -50,7 +50,10 @@ def budget_input(s: BudgetSettings) -> pb.BudgetInput:
         start_date=s.start_date.isoformat() if s.start_date else "",
         end_date=s.end_date.isoformat() if s.end_date else "",
         scope=pb.BudgetScope(
-            kind=s.scope.kind, platform=s.scope.platform, model=s.scope.model, credential_id=s.scope.credential_id
+            kind=s.scope.kind,
+            platform=s.scope.platform,
+            model=s.scope.model,
+            credential_id=s.scope.credential_id,
         ),
         thresholds=list(s.thresholds),
         forecast_thresholds=list(s.forecast_thresholds),

@@ -23,7 +23,9 @@ class DeliveryStore:
 
     def ensure_indexes(self) -> None:
         self.deliveries.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
-        self.deliveries.create_index([("account_id", ASCENDING), ("fired_at", DESCENDING), ("_id", DESCENDING)])
+        self.deliveries.create_index(
+            [("account_id", ASCENDING), ("fired_at", DESCENDING), ("_id", DESCENDING)]
+        )
         self.deliveries.create_index("alert_id")
 
     def add(

@@ -19,7 +19,14 @@ class DestinationStore:
         self.destinations.create_index([("account_id", ASCENDING), ("created_at", ASCENDING)])
 
     def create(
-        self, destination_id: str, account_id: str, kind: str, name: str, target: str, sealed: bytes, now: dt.datetime
+        self,
+        destination_id: str,
+        account_id: str,
+        kind: str,
+        name: str,
+        target: str,
+        sealed: bytes,
+        now: dt.datetime,
     ) -> dict[str, Any]:
         doc = {
             "_id": destination_id,
@@ -48,7 +55,9 @@ class DestinationStore:
         return self.destinations.count_documents({"account_id": account_id})
 
     def delete(self, account_id: str, destination_id: str) -> bool:
-        return self.destinations.delete_one({"_id": destination_id, "account_id": account_id}).deleted_count == 1
+        return (
+            self.destinations.delete_one({"_id": destination_id, "account_id": account_id}).deleted_count == 1
+        )
 
     def set_sealed(self, destination_id: str, sealed: bytes) -> None:
         """After a keyring rotation: the same secret, sealed under the current key version."""

@@ -125,7 +125,11 @@ class Dispatcher:
         now = self.clock()
         first = delivery["attempts"][0]["at"] if delivery["attempts"] else now
         first = first if first.tzinfo else first.replace(tzinfo=dt.UTC)
-        retry_at = None if result.ok or not result.retryable else next_attempt(first, len(delivery["attempts"]) + 1, now)
+        retry_at = (
+            None
+            if result.ok or not result.retryable
+            else next_attempt(first, len(delivery["attempts"]) + 1, now)
+        )
         status = "delivered" if result.ok else ("pending" if retry_at else "gave_up")
         attempt = {
             "at": now,

@@ -24,7 +24,10 @@ class EvaluationQueue:
     def mark_due(self, account_id: str, now: dt.datetime) -> None:
         self.queue.update_one(
             {"_id": account_id},
-            {"$set": {"due_at": now, "marked_at": now}, "$setOnInsert": {"lease_until": now, "daily_for": ""}},
+            {
+                "$set": {"due_at": now, "marked_at": now},
+                "$setOnInsert": {"lease_until": now, "daily_for": ""},
+            },
             upsert=True,
         )
 
@@ -40,7 +43,14 @@ class EvaluationQueue:
             return False
         self.queue.update_one(
             {"_id": account_id},
-            {"$setOnInsert": {"due_at": now, "marked_at": now, "daily_for": day.isoformat(), "lease_until": now}},
+            {
+                "$setOnInsert": {
+                    "due_at": now,
+                    "marked_at": now,
+                    "daily_for": day.isoformat(),
+                    "lease_until": now,
+                }
+            },
             upsert=True,
         )
         return True
@@ -63,4 +73,6 @@ class EvaluationQueue:
 
     def release(self, claimed: dict[str, Any], retry_at: dt.datetime) -> None:
         """Evaluation failed: try again later."""
-        self.queue.update_one({"_id": claimed["_id"]}, {"$set": {"lease_until": retry_at, "lease_owner": None}})
+        self.queue.update_one(
+            {"_id": claimed["_id"]}, {"$set": {"lease_until": retry_at, "lease_owner": None}}
+        )

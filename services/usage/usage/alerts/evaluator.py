@@ -53,6 +53,7 @@ class Evaluator:
         self.clock = clock
         self.audit = audit
         self._channels: tuple[str, ...] = ()  # the channels the account's plan allows, per evaluation
+        self._last_fired = dt.datetime.min.replace(tzinfo=dt.UTC)
 
     def evaluate(self, account_id: str) -> int:
         """Fire what is due for the account now; returns how many alerts fired."""
@@ -78,7 +79,10 @@ class Evaluator:
             return 0
         first, last = period
         days = spend.daily(
-            self.queries, account_id, min(first, today - dt.timedelta(days=spend.HISTORY_DAYS)), today,
+            self.queries,
+            account_id,
+            min(first, today - dt.timedelta(days=spend.HISTORY_DAYS)),
+            today,
             **s.filter_values(),
         )
         spent = sum((d.cost_usd for d in days if d.date >= first), Decimal(0))
@@ -86,8 +90,19 @@ class Evaluator:
         for threshold in crossed(spent, s.amount_usd, s.thresholds):
             title, message = messages.threshold_alert(s, spent, threshold, first, last)
             key = alert_id(account_id, "budget", doc["_id"], first.isoformat(), str(threshold))
-            fired += self._fire(account_id, key, "budget_threshold", title, message, spent, today, now, s,
-                                budget_id=doc["_id"], threshold=threshold)
+            fired += self._fire(
+                account_id,
+                key,
+                "budget_threshold",
+                title,
+                message,
+                spent,
+                today,
+                now,
+                s,
+                budget_id=doc["_id"],
+                threshold=threshold,
+            )
         if s.forecast_thresholds and today < last:
             forecast = forecast_period(days, today, first, last)
             for threshold in s.forecast_thresholds:
@@ -99,8 +114,19 @@ class Evaluator:
                     s, spent, forecast.projected_usd, threshold, crossing, first, last
                 )
                 key = alert_id(account_id, "forecast", doc["_id"], first.isoformat(), str(threshold))
-                fired += self._fire(account_id, key, "budget_forecast", title, message, forecast.projected_usd,
-                                    today, now, s, budget_id=doc["_id"], threshold=threshold)
+                fired += self._fire(
+                    account_id,
+                    key,
+                    "budget_forecast",
+                    title,
+                    message,
+                    forecast.projected_usd,
+                    today,
+                    now,
+                    s,
+                    budget_id=doc["_id"],
+                    threshold=threshold,
+                )
         return fired
 
     # --- anomalies -----------------------------------------------------------------
@@ -124,10 +150,10 @@ class Evaluator:
         for (credential_id, platform), series in by_key.items():
             if not credential_id:
                 continue  # billing files: no key to wake up
-            label = f"{platform} key …{credential_id[-6:]}"
+            label = f"…{credential_id[-6:]}"
             for day in (today - dt.timedelta(days=n) for n in range(ANOMALY_DAYS)):
                 woke = anomalies.detect_key_woke_up(
-                    label, f"key:{credential_id}", series, day, min_usd=settings.min_usd
+                    label, f"key:{credential_id}", series, day, min_usd=settings.min_usd, platform=platform
                 )
                 if woke is not None:
                     found.append(woke)
@@ -136,9 +162,21 @@ class Evaluator:
             if self.alerts.muted_until(account_id, a.subject, now):
                 continue
             key = alert_id(account_id, a.kind, a.subject, a.date.isoformat())
-            title = {"spike": "Unusual spend", "new_model": "New model", "key_woke_up": "Idle key spending"}[a.kind]
-            fired += self._fire(account_id, key, a.kind, f"{title}: {a.label}", a.message, a.cost_usd, a.date,
-                                now, settings, subject=a.subject)
+            title = {"spike": "Unusual spend", "new_model": "New model", "key_woke_up": "Idle key spending"}[
+                a.kind
+            ]
+            fired += self._fire(
+                account_id,
+                key,
+                a.kind,
+                f"{title}: {a.label}",
+                a.message,
+                a.cost_usd,
+                a.date,
+                now,
+                settings,
+                subject=a.subject,
+            )
         return fired
 
     # --- firing --------------------------------------------------------------------
@@ -159,6 +197,9 @@ class Evaluator:
         subject: str = "",
         threshold: int = 0,
     ) -> int:
+        # Alerts fired in one pass get distinct, increasing times, so history lists them in the
+        # order they were found (50% before 80%), newest first.
+        now = self._last_fired = max(now, self._last_fired + dt.timedelta(milliseconds=1))
         alert = {
             "_id": key,
             "account_id": account_id,

@@ -27,18 +27,26 @@ def period_text(s: BudgetSettings, first: dt.date, last: dt.date) -> str:
     return f"{day_text(first)} to {day_text(last)}"
 
 
-def threshold_alert(s: BudgetSettings, spent: Decimal, threshold: int, first: dt.date, last: dt.date) -> tuple[str, str]:
+def threshold_alert(
+    s: BudgetSettings, spent: Decimal, threshold: int, first: dt.date, last: dt.date
+) -> tuple[str, str]:
     title = f"Budget '{s.name}' at {threshold}%"
     message = (
         f"Budget '{s.name}' ({s.scope.describe()}): {usd(spent)} of {usd(s.amount_usd)} spent in "
-        f"{period_text(s, first, last)} ({percent_of(spent, s.amount_usd)}%), past its {threshold}% threshold."
+        f"{period_text(s, first, last)} ({percent_of(spent, s.amount_usd)}%), "
+        f"past its {threshold}% threshold."
     )
     return title, message
 
 
 def forecast_alert(
-    s: BudgetSettings, spent: Decimal, projected: Decimal, threshold: int, crossing: dt.date | None,
-    first: dt.date, last: dt.date,
+    s: BudgetSettings,
+    spent: Decimal,
+    projected: Decimal,
+    threshold: int,
+    crossing: dt.date | None,
+    first: dt.date,
+    last: dt.date,
 ) -> tuple[str, str]:
     limit = s.amount_usd * threshold / 100
     title = f"Budget '{s.name}' projected past {threshold}%"

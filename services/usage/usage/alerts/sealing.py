@@ -25,7 +25,9 @@ class DestinationSecrets:
     @classmethod
     def connect(cls, address: str, tls: TlsFiles, timeout_s: float = 5.0) -> DestinationSecrets:
         # Both calls are pure functions of their input: safe to retry when keyvault blinks.
-        channel = secure_channel(address, tls, "aicosts.keyvault.v1.KeyVaultService", ("EncryptSecret", "DecryptSecret"))
+        channel = secure_channel(
+            address, tls, "aicosts.keyvault.v1.KeyVaultService", ("EncryptSecret", "DecryptSecret")
+        )
         return cls(Backend(channel, keyvault_pb2_grpc.KeyVaultServiceStub, timeout_s))
 
     def seal(self, account_id: str, destination_id: str, secret: dict[str, str]) -> bytes:
@@ -50,5 +52,7 @@ class DestinationSecrets:
             return self.backend.call(method, request)
         except grpc.RpcError as exc:
             code = exc.code() if hasattr(exc, "code") else None
-            log.error("keyvault call failed", extra={"method": method, "grpc_code": getattr(code, "name", "?")})
+            log.error(
+                "keyvault call failed", extra={"method": method, "grpc_code": getattr(code, "name", "?")}
+            )
             raise Unavailable("the key store did not answer; try again shortly") from None

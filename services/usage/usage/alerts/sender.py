@@ -51,7 +51,10 @@ class Sender:
                 return self._email(delivery, started)
             return self._http(delivery)
         except Exception as exc:  # a bug or an outage must not stop the other deliveries
-            log.error("alert delivery failed", extra={"channel": delivery["channel"], "error_type": type(exc).__name__})
+            log.error(
+                "alert delivery failed",
+                extra={"channel": delivery["channel"], "error_type": type(exc).__name__},
+            )
             return Result(False, None, "could not be sent; it will be tried again", _ms(started))
 
     def _email(self, delivery: dict[str, Any], started: float) -> Result:
@@ -76,7 +79,9 @@ class Sender:
             return Result(False, None, "the destination was deleted", 0, retryable=False)
         secret, stale = self.secrets.open(account_id, destination_id, destination["sealed"])
         if stale:
-            self.destinations.set_sealed(destination_id, self.secrets.seal(account_id, destination_id, secret))
+            self.destinations.set_sealed(
+                destination_id, self.secrets.seal(account_id, destination_id, secret)
+            )
         body = delivery["payload"]["body"].encode()
         headers = {"Content-Type": "application/json"}
         slack = destination["kind"] == "slack"

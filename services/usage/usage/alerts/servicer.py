@@ -29,10 +29,14 @@ class AlertMethods:
 
     def UpdateBudget(self, request, context):  # noqa: N802
         settings = convert.budget_settings(request.budget)
-        return self._budget(request.account_id, self._alerts.update_budget(request.account_id, request.budget_id, settings))
+        return self._budget(
+            request.account_id, self._alerts.update_budget(request.account_id, request.budget_id, settings)
+        )
 
     def GetBudget(self, request, context):  # noqa: N802
-        return self._budget(request.account_id, self._alerts.get_budget(request.account_id, request.budget_id))
+        return self._budget(
+            request.account_id, self._alerts.get_budget(request.account_id, request.budget_id)
+        )
 
     def ListBudgets(self, request, context):  # noqa: N802
         docs = self._alerts.list_budgets(request.account_id)
@@ -45,7 +49,9 @@ class AlertMethods:
         return pb.DeleteBudgetResponse()
 
     def CreateDestination(self, request, context):  # noqa: N802
-        doc, secret = self._alerts.create_destination(request.account_id, request.kind, request.name, request.url)
+        doc, secret = self._alerts.create_destination(
+            request.account_id, request.kind, request.name, request.url
+        )
         return pb.CreateDestinationResponse(destination=convert.destination(doc), signing_secret=secret)
 
     def ListDestinations(self, request, context):  # noqa: N802
@@ -73,7 +79,9 @@ class AlertMethods:
         return pb.ListAlertsResponse(alerts=[convert.alert(d) for d in docs], next_cursor=cursor)
 
     def AcknowledgeAlert(self, request, context):  # noqa: N802
-        return pb.AlertResponse(alert=convert.alert(self._alerts.acknowledge(request.account_id, request.alert_id)))
+        return pb.AlertResponse(
+            alert=convert.alert(self._alerts.acknowledge(request.account_id, request.alert_id))
+        )
 
     def MuteAlert(self, request, context):  # noqa: N802
         doc, until = self._alerts.mute(request.account_id, request.alert_id, request.days)

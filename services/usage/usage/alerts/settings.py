@@ -50,5 +50,7 @@ def check_alert_settings(
         destination_ids=check_destination_ids(destination_ids),
     )
     if anomalies_enabled and not (settings.email_owner or settings.emails or settings.destination_ids):
-        raise field_error("email_owner", "anomaly alerts need someone to tell: your email, other emails or a destination")
+        raise field_error(
+            "email_owner", "anomaly alerts need someone to tell: your email, other emails or a destination"
+        )
     return settings

@@ -1,0 +1,43 @@
+"""The account's plan, from auth (which owns plans), for the actions usage gates itself: budgets,
+alert channels and anomaly detection. When auth does not answer, the plan usage last heard of
+(account_plans) stands in, so alert evaluation does not stop with auth."""
+
+from __future__ import annotations
+
+import logging
+
+import grpc
+from aicosts.auth.v1 import auth_pb2, auth_pb2_grpc
+from svccommon.channels import Backend, secure_channel
+from svccommon.config import TlsFiles
+from svccommon.plans import Plan, effective_plan
+
+from usage.planstore import PlanStore
+
+log = logging.getLogger(__name__)
+AUTH_SERVICE = "aicosts.auth.v1.AuthService"
+
+
+class AccountPlansFromAuth:
+    def __init__(self, backend: Backend, fallback: PlanStore) -> None:
+        self.backend = backend
+        self.fallback = fallback
+
+    @classmethod
+    def connect(
+        cls, address: str, tls: TlsFiles, fallback: PlanStore, timeout_s: float = 5.0
+    ) -> AccountPlansFromAuth:
+        channel = secure_channel(address, tls, AUTH_SERVICE, ("GetAccount",))
+        return cls(Backend(channel, auth_pb2_grpc.AuthServiceStub, timeout_s), fallback)
+
+    def plan_of(self, account_id: str) -> Plan:
+        try:
+            reply = self.backend.call("GetAccount", auth_pb2.GetAccountRequest(account_id=account_id))
+        except grpc.RpcError as exc:
+            code = exc.code() if hasattr(exc, "code") else None
+            log.warning(
+                "plan from auth unavailable; using the last known",
+                extra={"grpc_code": getattr(code, "name", "?")},
+            )
+            return effective_plan(self.fallback.plan_of(account_id))
+        return effective_plan(reply.account.plan)
