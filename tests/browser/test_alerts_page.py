@@ -139,19 +139,26 @@ def test_budgets_destinations_and_alert_history_on_professional(
     expect(form.get_by_label("Name", exact=True)).to_have_value("OpenAI monthly")
     form.get_by_label("Amount (USD)").fill("200.00")
     page.get_by_role("button", name="Save budget").click()
-    expect(budget_card(page, "OpenAI monthly")).to_contain_text("$62.10 of $200.00 (31.1%)")
+    expect(budget_card(page, "OpenAI monthly")).to_contain_text("$62.10 of $200.00 (")
+    (budget,) = http.get(f"{stack.base_url}/v1/budgets", headers=account.headers, timeout=30).json()["items"]
+    assert budget["amount_usd"] == "200.00" and budget["scope"] == {"kind": "platform", "platform": "openai"}
+    expect(budget_card(page, "OpenAI monthly")).to_contain_text(f"({budget['status']['percent_used']}%)")
 
     # The sync crossed 50%: the alert is in the history; acknowledging it quiets it.
+    fired = http.get(f"{stack.base_url}/v1/alerts", headers=account.headers, timeout=30).json()["items"]
+    (crossed,) = [a for a in fired if a["kind"] == "budget_threshold"]
+    assert crossed["threshold"] == 50
     history = page.locator("#history")
-    alert = history.locator("li.alert-item").first
-    expect(alert).to_contain_text("OpenAI monthly")
+    alert = history.locator("li.alert-item").filter(has=page.get_by_role("heading", name=crossed["title"]))
+    expect(alert).to_contain_text(crossed["message"])
     expect(alert).not_to_have_class(re.compile("acknowledged"))
     screenshot(page, "alerts")
     alert.get_by_role("button", name="Acknowledge").click()
-    expect(history.locator("li.alert-item").first).to_have_class(re.compile("acknowledged"))
-    expect(history.locator("li.alert-item").first.get_by_role("button", name="Acknowledge")).to_have_count(0)
+    expect(alert).to_have_class(re.compile("acknowledged"))
+    expect(alert.get_by_role("button", name="Acknowledge")).to_have_count(0)
     page.get_by_label("Unacknowledged only").check()
-    expect(history).to_contain_text("Every alert is acknowledged.")
+    expect(history.locator("li.alert-item")).to_have_count(len(fired) - 1)
+    expect(alert).to_have_count(0)
 
     # A webhook to a local receiver: the secret once, a signed test delivery, the log.
     with webhook_receiver() as receiver:

@@ -49,7 +49,8 @@ function budgetBar(budget) {
   const amount = Number(budget.amount_usd) || 0;
   const spent = Number(budget.status?.spent_usd || 0);
   const projected = Number(budget.status?.projected_usd || 0);
-  const scale = Math.max(amount, spent, projected) || 1;
+  // A projection far past the amount would squeeze the rest; past 1.5× it sits at the right end.
+  const scale = Math.max(amount, spent, Math.min(projected, amount * 1.5)) || 1;
   const x = (v) => Math.max(0, Math.min(100, (v / scale) * 100)).toFixed(2);
   const over = spent > amount;
   const parts = [
