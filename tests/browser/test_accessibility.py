@@ -8,7 +8,7 @@ from gateway.web.shell import APP_PATHS
 from playwright.sync_api import Browser, Page, expect
 from support.browser import signed_in_context
 
-SIGNED_IN_PATHS = ["/", "/breakdown", "/keys", "/uploads", "/audit", "/settings"]
+SIGNED_IN_PATHS = ["/", "/breakdown", "/keys", "/uploads", "/audit", "/alerts", "/settings"]
 SIGNED_OUT_PATHS = [p for p in APP_PATHS if p not in SIGNED_IN_PATHS] + ["/verify-email", "/reset-password"]
 
 UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')]

@@ -33,7 +33,10 @@ def test_overview_shows_the_apis_figures_and_a_bar_per_day(
     expect(page.get_by_role("region", name="Same days last month").locator(".value")).to_have_text(
         usd(mtd["previous"]["cost_usd"])
     )
-    expect(page.get_by_text("Straight-line projection:")).to_be_visible()
+    # The month-end figure is the API's forecast, to the cent.
+    forecast = api(http, stack, account, "/v1/usage/forecast")
+    projection = page.get_by_role("region", name=re.compile("^Forecast for"))
+    expect(projection.locator(".value")).to_have_text(usd(forecast["total"]["projected_usd"]))
     # The 30-day default: the range total is the summary's, to the cent; a bar per day with spend.
     expect(page.locator(".range-total .amount")).to_have_text(usd(summary["total_cost_usd"]))
     bars = page.locator("svg.chart-svg g.chart-day")

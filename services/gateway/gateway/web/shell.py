@@ -28,6 +28,7 @@ APP_PATHS = (
     "/keys",
     "/uploads",
     "/audit",
+    "/alerts",
     "/settings",
 )
 # Scripts, styles and connections to this origin only; images may be data: URIs (the 2FA QR code).

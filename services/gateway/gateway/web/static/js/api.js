@@ -106,6 +106,7 @@ export const api = {
   get: (path, query) => request("GET", path, { query }),
   post: (path, json) => request("POST", path, { json: json ?? {} }),
   patch: (path, json) => request("PATCH", path, { json }),
+  put: (path, json) => request("PUT", path, { json }),
   del: (path) => request("DELETE", path),
 };
 

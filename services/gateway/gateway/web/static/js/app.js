@@ -10,6 +10,7 @@ const ROUTES = {
   "/keys": { module: "keys", nav: "Keys" },
   "/uploads": { module: "uploads", nav: "Uploads" },
   "/audit": { module: "audit", nav: "Audit log" },
+  "/alerts": { module: "alerts", nav: "Alerts" },
   "/settings": { module: "settings", nav: "Settings" },
   "/signin": { module: "signin", public: true },
   "/signup": { module: "signup", public: true },

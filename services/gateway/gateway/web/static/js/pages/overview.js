@@ -1,6 +1,7 @@
-// Overview (the landing page): month-to-date spend against the same days of last month, a
-// straight-line month-end projection, daily spend by platform for a chosen range, top models, and
-// how fresh each connected key's data is. Every API call is issued at once.
+// Overview (the landing page): month-to-date spend against the same days of last month, the
+// month-end forecast (GET /v1/usage/forecast, with a straight line as the fallback), the budgets'
+// use, daily spend by platform for a chosen range, top models, and how fresh each connected key's
+// data is. Every API call is issued at once.
 
 import { api } from "../api.js";
 import { stackedBarChart } from "../chart.js";
@@ -14,6 +15,7 @@ import {
   flagBadges,
   historyDays,
   loadCatalogs,
+  longDay,
   platformName,
   rangeFrom,
   setRangeParams,
@@ -36,38 +38,69 @@ function signedMoney(value) {
 
 // --- month to date ---
 
-function monthCards(mtd) {
-  const { current, previous } = mtd;
+const monthName = new Intl.DateTimeFormat("en", { month: "long", year: "numeric", timeZone: "UTC" });
+
+function statCard(label, value, exact, ...rest) {
+  return h("section", { class: "card stat", "aria-label": label },
+    h("h2", { class: "label" }, label),
+    h("div", { class: "value", title: exact }, value),
+    ...rest);
+}
+
+// The API's forecast with its interval; when that call failed, the straight line, saying so.
+function projectionCard(current, forecast) {
+  if (forecast?.total) {
+    const { total } = forecast;
+    const month = monthName.format(new Date(`${forecast.period_start}T00:00:00Z`));
+    return statCard(`Forecast for ${month}`, money(total.projected_usd), moneyExact(total.projected_usd),
+      h("p", { class: "subtle forecast-range" }, `Likely between ${money(total.low_usd)} and ${money(total.high_usd)}`),
+      h("p", { class: "subtle" }, `From daily spend up to ${longDay(forecast.as_of)} (UTC). `,
+        h("a", { href: "/alerts", "data-link": "" }, "Set a budget")));
+  }
   const elapsed = Number(current.to.slice(8, 10));
   const monthDays = daysInMonth(current.to);
   const projected = decimalScale(current.cost_usd, monthDays, elapsed, 2);
+  return statCard("Projected month-end", money(projected), moneyExact(projected),
+    h("p", { class: "subtle projection-note" },
+      h("strong", {}, "Straight-line projection "), "(the forecast could not be loaded): ",
+      `month to date ÷ ${elapsed} day${elapsed === 1 ? "" : "s"} elapsed × ${monthDays} days in the month.`));
+}
+
+function monthCards(mtd, forecast) {
+  const { current, previous } = mtd;
   const change = Number(mtd.change_usd);
   const direction = change > 0 ? "up" : change < 0 ? "down" : "flat";
   const ratio = mtd.change_ratio === null ? null : Number(mtd.change_ratio);
 
-  const card = (label, value, exact, ...rest) =>
-    h("section", { class: "card stat", "aria-label": label },
-      h("h2", { class: "label" }, label),
-      h("div", { class: "value", title: exact }, value),
-      ...rest);
-
   return h("div", { class: "grid stats" },
-    card("Month to date", money(current.cost_usd), moneyExact(current.cost_usd),
+    statCard("Month to date", money(current.cost_usd), moneyExact(current.cost_usd),
       h("p", { class: "subtle" }, `${dayRange(current.from, current.to)} (UTC)`),
       h("div", { class: "row flags" }, flagBadges(current))),
-    card("Same days last month", money(previous.cost_usd), moneyExact(previous.cost_usd),
+    statCard("Same days last month", money(previous.cost_usd), moneyExact(previous.cost_usd),
       h("p", { class: "subtle" }, `${dayRange(previous.from, previous.to)} (UTC)`),
       h("div", { class: "row flags" }, flagBadges(previous))),
-    card("Change", h("span", { class: direction === "up" ? "up" : direction === "down" ? "down" : "" }, signedMoney(mtd.change_usd)), moneyExact(mtd.change_usd),
+    statCard("Change", h("span", { class: direction === "up" ? "up" : direction === "down" ? "down" : "" }, signedMoney(mtd.change_usd)), moneyExact(mtd.change_usd),
       h("p", { class: "subtle" },
         ratio === null
           ? "No spend in the same days last month to compare with."
           : `${direction === "flat" ? "No change" : `${direction === "up" ? "Up" : "Down"} ${percent(Math.abs(ratio), 1)}`} on the same days last month.`)),
-    card("Projected month-end", money(projected), moneyExact(projected),
-      h("p", { class: "subtle projection-note" },
-        h("strong", {}, "Straight-line projection: "),
-        `month to date ÷ ${elapsed} day${elapsed === 1 ? "" : "s"} elapsed × ${monthDays} days in the month. Not a forecast; it assumes every remaining day costs the daily average so far.`)),
+    projectionCard(current, forecast),
   );
+}
+
+// --- budgets strip ---
+
+function budgetStrip(budgets) {
+  if (!budgets?.length) return null;
+  return h("section", { class: "card budget-strip", "aria-labelledby": "strip-title" },
+    h("h2", { id: "strip-title" }, "Budgets"),
+    h("ul", {}, budgets.map((b) => {
+      const pct = Number(b.status?.percent_used || 0);
+      return h("li", {}, h("a", { href: "/alerts", "data-link": "" },
+        h("span", {}, b.name), " ",
+        h("span", { class: `pct${pct >= 100 ? " over" : pct >= 80 ? " warn" : ""}` }, `${b.status?.percent_used ?? "0"}%`)));
+    })),
+    h("a", { href: "/alerts", "data-link": "" }, "Alerts and budgets"));
 }
 
 // --- daily chart ---
@@ -208,11 +241,13 @@ export async function render(main, ctx) {
       api.get("/v1/credentials"),
       summaryOf({ from: addDays(today, -(FRESH_DAYS - 1)), to: today, group_by: "credential_id,day" }),
       loadCatalogs(),
+      api.get("/v1/usage/forecast"),
+      api.get("/v1/budgets"),
     ]),
     loadRange(range),
   ]);
   if (!loading.isConnected) return undefined; // the user went elsewhere meanwhile
-  const [mtdResult, credsResult, recentResult, catalogResult] = settledAll;
+  const [mtdResult, credsResult, recentResult, catalogResult, forecastResult, budgetsResult] = settledAll;
   const catalog = settled(catalogResult) || { platforms: new Map(), plans: new Map() };
   const earliest = earliestDay(historyDays(catalog, ctx.account.plan), today);
   let [dailyResult, modelsResult] = rangeResults;
@@ -234,7 +269,9 @@ export async function render(main, ctx) {
   }
 
   main.append(h("p", { class: "subtle page-note" }, `Amounts in US dollars. Days are UTC days; times are in your time zone (${timeZone()}).`));
-  main.append(mtd ? monthCards(mtd) : errorBox(mtdResult.reason));
+  main.append(mtd ? monthCards(mtd, settled(forecastResult)) : errorBox(mtdResult.reason));
+  const strip = budgetStrip(settled(budgetsResult)?.items);
+  if (strip) main.append(strip);
 
   const chartBody = h("div", { class: "chart-body" });
   const modelsBody = h("div", {});
