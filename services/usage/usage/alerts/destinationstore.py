@@ -63,6 +63,12 @@ class DestinationStore:
         """After a keyring rotation: the same secret, sealed under the current key version."""
         self.destinations.update_one({"_id": destination_id}, {"$set": {"sealed": sealed}})
 
+    def replace_sealed(self, destination_id: str, old: bytes, new: bytes) -> bool:
+        """Compare-and-set for the rewrap job: only if the destination still holds `old` (not
+        deleted, not re-sealed by a delivery meanwhile)."""
+        still = {"_id": destination_id, "sealed": old}
+        return self.destinations.update_one(still, {"$set": {"sealed": new}}).modified_count == 1
+
     def note_delivery(self, destination_id: str, status: str, at: dt.datetime) -> None:
         self.destinations.update_one(
             {"_id": destination_id}, {"$set": {"last_status": status, "last_delivery_at": at}}
