@@ -275,3 +275,23 @@ def test_the_daily_mark_is_once_per_day_per_account_across_replicas(rig: AlertRi
     drain(second, first)
     assert sum(c.calls for c in counts) == 4
     assert rig.queue.mark_daily(rig.account, rig.clock().date(), rig.clock()) is False
+
+
+def test_a_delivery_claimed_by_a_replica_that_died_is_sent_by_another_after_the_lease(
+    rig: AlertRig, receiver: WebhookReceiver
+) -> None:
+    webhook_budget(rig, receiver.url)
+    dead, alive = rig.dispatcher(), rig.dispatcher()
+    rig.spend(rig.h.day(0), {"gpt-4o": "60"})
+    dead.changed(rig.account)
+    rig.evaluator().evaluate(rig.account)
+    rig.clock.advance(seconds=1)
+    claimed = [rig.deliveries.claim(dead.owner, rig.clock()) for _ in range(2)]
+    assert all(claimed)  # both deliveries leased by a replica that then dies without sending
+    assert rig.deliveries.claim(alive.owner, rig.clock()) is None
+    rig.clock.advance(seconds=59)
+    assert rig.deliveries.claim(alive.owner, rig.clock()) is None  # the lease still holds
+    rig.clock.advance(seconds=2)
+    drain(alive)
+    assert len(receiver.received) == 1 and len(rig.mailer.calls) == 1
+    assert {d["status"] for d in rig.delivery_docs()} == {"delivered"}

@@ -234,3 +234,22 @@ def test_anomalies_need_professional_and_detection_on(rig: AlertRig) -> None:
     assert rig.evaluator().evaluate(rig.account) == 0
     enable_anomalies(rig)
     assert rig.evaluator().evaluate(rig.account) == 1
+
+
+def test_a_muted_anomaly_series_fires_nothing_until_the_mute_ends(rig: AlertRig) -> None:
+    rig.professional()
+    enable_anomalies(rig)
+    rig.steady(40, 1, "50")
+    rig.spend(rig.h.day(0), {"gpt-4o": "250"})
+    rig.evaluator().evaluate(rig.account)
+    [spike] = rig.alert_docs()
+    rig.commands().mute(rig.account, spike["_id"], 7)
+    rig.clock.advance(days=3)
+    rig.steady(2, 1, "50")
+    rig.spend(rig.h.day(0), {"gpt-4o": "300"})  # another spike of the same series, muted
+    assert rig.evaluator().evaluate(rig.account) == 0
+    rig.clock.advance(days=4)
+    rig.steady(3, 1, "50")
+    rig.spend(rig.h.day(0), {"gpt-4o": "260"})
+    assert rig.evaluator().evaluate(rig.account) == 1
+    assert [a["date"] for a in rig.alert_docs()] == ["2026-10-12", "2026-10-19"]
