@@ -199,3 +199,18 @@ def test_an_alert_told_only_to_a_deleted_destination_stops_showing_pending(
     commands.delete_destination(rig.account, hook["_id"])
     [alert] = rig.alert_docs()
     assert alert["deliveries"] == "failing"  # nobody will be told: not "pending" for ever
+
+
+def test_after_a_downgrade_a_budget_cannot_be_pointed_at_a_webhook(
+    rig: AlertRig, receiver: WebhookReceiver
+) -> None:
+    rig.professional()
+    commands = rig.commands()
+    hook, _ = commands.create_destination(rig.account, "webhook", "Ops", receiver.url)
+    budget = commands.create_budget(rig.account, settings("100"))
+    rig.free()
+    with pytest.raises(PlanRequired, match="Alerts by webhook"):
+        commands.update_budget(rig.account, budget["_id"], settings("100", destination_ids=[hook["_id"]]))
+    with pytest.raises(PlanRequired, match="Alerts by webhook"):
+        commands.test_destination(rig.account, hook["_id"])
+    assert rig.budgets.get(rig.account, budget["_id"])["destination_ids"] == [] and receiver.received == []
