@@ -210,7 +210,8 @@ class AlertCommands:
             raise NotFound("destination not found")
         self.budgets.drop_destination(account_id, destination_id)
         self.settings.drop_destination(account_id, destination_id)
-        self.deliveries.drop_destination(account_id, destination_id, self.clock())
+        for alert in self.deliveries.drop_destination(account_id, destination_id, self.clock()):
+            self.alerts.set_deliveries(alert, self.deliveries.state_of_alert(alert))
         self._audit(
             "alert_destination.deleted",
             account_id,

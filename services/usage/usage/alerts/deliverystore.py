@@ -119,12 +119,13 @@ class DeliveryStore:
             return docs, ""
         return docs[:limit], encode_cursor(docs[limit - 1])
 
-    def drop_destination(self, account_id: str, destination_id: str, now: dt.datetime) -> None:
-        """A deleted destination gets nothing more: its pending deliveries give up."""
-        self.deliveries.update_many(
-            {"account_id": account_id, "destination_id": destination_id, "status": "pending"},
-            {"$set": {"status": "gave_up", "next_attempt_at": None}},
-        )
+    def drop_destination(self, account_id: str, destination_id: str, now: dt.datetime) -> set[str]:
+        """A deleted destination gets nothing more: its pending deliveries give up. Returns the
+        alerts they belonged to, whose shown delivery state changes with them."""
+        pending = {"account_id": account_id, "destination_id": destination_id, "status": "pending"}
+        alerts = {d["alert_id"] for d in self.deliveries.find(pending, {"alert_id": 1}) if d["alert_id"]}
+        self.deliveries.update_many(pending, {"$set": {"status": "gave_up", "next_attempt_at": None}})
+        return alerts
 
 
 def _new(
