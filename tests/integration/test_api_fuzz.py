@@ -56,6 +56,12 @@ DOCUMENT_FIELDS = {
 }
 
 
+# Budget and alert-settings rules that relate two fields, which a schema cannot state (a custom
+# period's end after its start and at most 366 days; someone to tell; at least one threshold), and
+# references to stored objects (a destination id of this account).
+RELATION_FIELDS = {"start_date", "end_date", "email_owner", "thresholds", "destination_ids"}
+
+
 def _state_refusal(response: Any) -> bool:
     if not response.headers.get("content-type", [""])[0].startswith("application/problem+json"):
         return False
@@ -63,7 +69,7 @@ def _state_refusal(response: Any) -> bool:
     if problem.get("type", "").rsplit("/", 1)[-1] in STATE_KINDS:
         return True
     errors = problem.get("errors") or [{}]
-    if all(error.get("field") in DOCUMENT_FIELDS for error in errors):
+    if all(error.get("field") in DOCUMENT_FIELDS | RELATION_FIELDS for error in errors):
         return True
     return {error.get("code") for error in errors} <= STATE_CODES
 

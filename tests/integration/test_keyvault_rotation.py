@@ -139,6 +139,15 @@ def test_auth_rewrap_moves_every_totp_secret_so_the_old_version_can_retire(stack
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert totp_versions() == (old_version + 1, old_version + 1)
+    # Other tests of this session may have stored alert destinations (usage's secrets): moved too.
+    moved = subprocess.run(
+        [sys.executable, "-m", "usage.alerts.rewrap"],
+        env=stack_env(dict(stack.env)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert moved.returncode == 0, moved.stdout + moved.stderr
 
     # Nothing uses the old version any more, so retiring it is allowed (written to a copy: the
     # running stack keeps its keyring for the other tests).

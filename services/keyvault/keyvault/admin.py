@@ -233,7 +233,7 @@ def cmd_retire(cfg: AdminConfig, db: Database, version: int, output: str | None)
             "secrets_in_use",
             f"other services' secrets still use it: {_describe(secrets)}; their owner must "
             "re-encrypt them all and report a census (auth: `python -m auth.rewrap` in the auth "
-            "service's environment)",
+            "service's environment; usage: `python -m usage.alerts.rewrap` in the usage service's)",
         )
     where = _audited_write(cfg, db, retired, output, "keyring.retire", version, {"seal_floor": floor})
     _say(f"key version {version} retired (written to {where}); records under it now fail to decrypt")

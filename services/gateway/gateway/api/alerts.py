@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 from aicosts.usage.v1 import alerts_pb2 as pb
 from flask import Blueprint, current_app, g, jsonify
 from pydantic import BaseModel, ConfigDict, Field
+from svccommon import platforms
+from svccommon.shapes import EMAIL_PATTERN, NAME_PATTERN, POSITIVE_USD_PATTERN
 
 from gateway.api.alerts_openapi import OPENAPI_PATHS, OPENAPI_SCHEMAS  # noqa: F401 (module contract)
 from gateway.api.usage import Day
@@ -20,10 +22,16 @@ from gateway.problems import Problem
 
 bp = Blueprint("alerts", __name__)
 _ID = re.compile(r"[0-9a-f]{32}")
-Money = Annotated[str, Field(pattern=r"^\d{1,10}(\.\d{1,2})?$", description='US dollars, e.g. "100.00"')]
+Amount = Annotated[
+    str,
+    Field(pattern=POSITIVE_USD_PATTERN, max_length=20, description='US dollars, more than 0, e.g. "100.00"'),
+]
+MinimumUsd = Annotated[str, Field(pattern=r"^\d{1,6}(\.\d{1,2})?$", description="US dollars, 0 to 999999.99")]
 Percent = Annotated[int, Field(ge=1, le=1000)]
-Email = Annotated[str, Field(min_length=3, max_length=254)]
+Email = Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=254)]
 Id = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+Name = Annotated[str, Field(min_length=1, max_length=100, pattern=NAME_PATTERN)]
+PlatformId = Literal[tuple(platforms.PLATFORMS)]  # type: ignore[valid-type]
 
 
 def _usage():
@@ -40,18 +48,34 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Scope(_Strict):
-    kind: Literal["account", "platform", "model", "credential"] = "account"
-    platform: str | None = Field(default=None, max_length=64, description="kind platform or model")
-    model: str | None = Field(default=None, max_length=200, description="kind model")
-    credential_id: Id | None = Field(default=None, description="kind credential: a provider key's id")
+class AccountScope(_Strict):
+    kind: Literal["account"]
+
+
+class PlatformScope(_Strict):
+    kind: Literal["platform"]
+    platform: PlatformId
+
+
+class ModelScope(_Strict):
+    kind: Literal["model"]
+    platform: PlatformId
+    model: Name
+
+
+class KeyScope(_Strict):
+    kind: Literal["credential"]
+    credential_id: Id = Field(description="a provider key's id (GET /v1/credentials)")
+
+
+Scope = Annotated[AccountScope | PlatformScope | ModelScope | KeyScope, Field(discriminator="kind")]
 
 
 class BudgetPatch(_Strict):
     """Any fields of a budget; the ones sent replace the stored ones."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    amount_usd: Money | None = None
+    name: Name | None = None
+    amount_usd: Amount | None = None
     period: Literal["monthly", "custom"] | None = None
     start_date: Day | None = Field(default=None, description="custom period: first day (inclusive)")
     end_date: Day | None = Field(default=None, description="custom period: last day (inclusive)")
@@ -68,8 +92,8 @@ class BudgetPatch(_Strict):
 
 
 class NewBudget(BudgetPatch):
-    name: str = Field(min_length=1, max_length=100)
-    amount_usd: Money
+    name: Name
+    amount_usd: Amount
     period: Literal["monthly", "custom"] = "monthly"
     thresholds: list[Percent] = Field(default=[50, 80, 100], max_length=10)
     forecast_thresholds: list[Percent] = Field(default_factory=list, max_length=10)
@@ -183,7 +207,7 @@ def delete_budget(budget_id: str):
 
 class NewDestination(_Strict):
     kind: Literal["webhook", "slack"]
-    name: str = Field(min_length=1, max_length=100)
+    name: Name
     url: str = Field(
         min_length=8,
         max_length=2048,
@@ -355,7 +379,7 @@ def mute_alert(alert_id: str, body: Mute):
 class AlertSettings(_Strict):
     anomalies_enabled: bool = False
     sensitivity: Literal["low", "normal", "high"] = "normal"
-    min_usd: Money = "20.00"
+    min_usd: MinimumUsd = "20.00"
     email_owner: bool = True
     emails: list[Email] = Field(default_factory=list, max_length=10)
     destination_ids: list[Id] = Field(default_factory=list, max_length=10)

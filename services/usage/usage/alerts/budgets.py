@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from svccommon.errors import InvalidField
+from svccommon.shapes import EMAIL_PATTERN
 
 SCOPE_KINDS = ("account", "platform", "model", "credential")
 PERIODS = ("monthly", "custom")
@@ -20,7 +21,7 @@ MAX_EMAILS = 10
 MAX_DESTINATIONS = 10
 MAX_AMOUNT = Decimal("1000000000")
 MAX_CUSTOM_DAYS = 366
-_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f<>,;\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)+[A-Za-z]{2,63}$")
+_EMAIL = re.compile(EMAIL_PATTERN)
 _NAME_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 _CREDENTIAL_ID = re.compile(r"^[0-9a-f]{32}$")

@@ -7,13 +7,13 @@ from decimal import Decimal
 from typing import Any
 
 from aicosts.usage.v1 import alerts_pb2 as pb
+from svccommon import platforms
 from svccommon.pbtime import timestamp
 
 from usage.alerts.budgets import BudgetSettings, check_scope, check_settings
 from usage.alerts.budgetstore import settings_of
 from usage.alerts.commands import BudgetStatus
 from usage.alerts.settings import AlertSettings, check_alert_settings
-from usage.connectors import PLATFORMS
 from usage.forecast import Forecast
 from usage.recordstore import from_d128
 
@@ -24,9 +24,8 @@ def _money(value: Decimal | None) -> str:
 
 
 def budget_settings(msg: pb.BudgetInput) -> BudgetSettings:
-    scope = check_scope(
-        msg.scope.kind, msg.scope.platform, msg.scope.model, msg.scope.credential_id, list(PLATFORMS)
-    )
+    s = msg.scope
+    scope = check_scope(s.kind, s.platform, s.model, s.credential_id, list(platforms.PLATFORMS))
     return check_settings(
         name=msg.name,
         amount_usd=msg.amount_usd,

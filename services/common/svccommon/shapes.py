@@ -1,0 +1,13 @@
+"""Shapes of values that a service checks and the gateway's request schemas state, written once so
+the two cannot drift (the API document would otherwise accept what the service refuses)."""
+
+from __future__ import annotations
+
+# An email address as alert recipients take it: a local part without spaces, separators or
+# control characters, and a dotted domain.
+EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f<>,;\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)+[A-Za-z]{2,63}$"
+# A name people give a thing: at least one visible character, no control characters or line breaks.
+_TEXT = r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]"
+NAME_PATTERN = rf"^{_TEXT}*[^\s\x00-\x1f\x7f-\x9f\u2028\u2029]{_TEXT}*$"
+# A positive amount of US dollars, whole cents, below one billion ("100", "0.50", "12.5").
+POSITIVE_USD_PATTERN = r"^(?:0*[1-9]\d{0,8}(?:\.\d{1,2})?|0*\.(?:0[1-9]|[1-9]\d?))$"
