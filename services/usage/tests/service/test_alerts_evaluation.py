@@ -134,6 +134,15 @@ def test_a_forecast_threshold_fires_once_while_the_projection_passes_and_actual_
     assert thresholds_fired(rig) == [100] and len(rig.alert_docs(kind="budget_forecast")) == 1
 
 
+def test_no_forecast_alert_from_a_run_rate_of_a_few_days(rig: AlertRig) -> None:
+    rig.budget("550", thresholds=[100], forecast_thresholds=[100])
+    rig.steady(3, 0, "20")  # $80 in four days: a run rate of $620, but too little to go on
+    assert rig.evaluator().evaluate(rig.account) == 0
+    rig.steady(10, 4, "20")  # eleven days of the same: a pattern ($600 by the 31st), and the warning
+    assert rig.evaluator().evaluate(rig.account) == 1
+    assert len(rig.alert_docs(kind="budget_forecast")) == 1
+
+
 def test_no_forecast_alert_while_the_projection_stays_under(rig: AlertRig) -> None:
     rig.budget("1000", thresholds=[100], forecast_thresholds=[80, 100])
     rig.steady(80, 0, "10")

@@ -103,8 +103,11 @@ class Evaluator:
                 budget_id=doc["_id"],
                 threshold=threshold,
             )
-        if s.forecast_thresholds and today < last:
-            forecast = forecast_period(days, today, first, last)
+        forecast = (
+            forecast_period(days, today, first, last) if s.forecast_thresholds and today < last else None
+        )
+        # A run rate from a few days is no basis for a warning: forecast alerts wait for a week of spend.
+        if forecast is not None and forecast.method == "seasonal":
             for threshold in s.forecast_thresholds:
                 limit = s.amount_usd * threshold / 100
                 if spent >= limit or forecast.projected_usd < limit:

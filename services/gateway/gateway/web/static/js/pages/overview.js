@@ -54,7 +54,8 @@ function projectionCard(current, forecast) {
     const month = monthName.format(new Date(`${forecast.period_start}T00:00:00Z`));
     return statCard(`Forecast for ${month}`, money(total.projected_usd), moneyExact(total.projected_usd),
       h("p", { class: "subtle forecast-range" }, `Likely between ${money(total.low_usd)} and ${money(total.high_usd)}`),
-      h("p", { class: "subtle" }, `From daily spend up to ${longDay(forecast.as_of)} (UTC). `,
+      h("p", { class: "subtle" }, `From daily spend up to ${longDay(forecast.as_of)} (UTC)`,
+        total.method === "run_rate" ? ": a straight run rate, as under a week of spend is known yet. " : ". ",
         h("a", { href: "/alerts", "data-link": "" }, "Set a budget")));
   }
   const elapsed = Number(current.to.slice(8, 10));
