@@ -135,8 +135,8 @@ def test_a_forecast_threshold_fires_once_while_the_projection_passes_and_actual_
 
 
 def test_no_forecast_alert_from_a_run_rate_of_a_few_days(rig: AlertRig) -> None:
-    rig.budget("550", thresholds=[100], forecast_thresholds=[100])
-    rig.steady(3, 0, "20")  # $80 in four days: a run rate of $620, but too little to go on
+    rig.budget("400", thresholds=[100], forecast_thresholds=[100])
+    rig.steady(3, 0, "20")  # $80 in four days, a run rate to $460, but too little to go on
     assert rig.evaluator().evaluate(rig.account) == 0
     rig.steady(10, 4, "20")  # eleven days of the same: a pattern ($600 by the 31st), and the warning
     assert rig.evaluator().evaluate(rig.account) == 1
