@@ -3,8 +3,8 @@
 Starts one whole stack exactly as `make run` does (its own temporary folder and free ports; the
 embedded database unless BENCH_MONGODB_URI names a throwaway MongoDB), runs the chosen figures,
 prints one JSON line per figure (after a first line describing the run), then a table.
-Figures: summary ingest keyvault gateway parser auth web alerts memory. Exit status 1 if a figure's own
-answer check failed (its figure is then not a measurement)."""
+Figures: summary ingest keyvault gateway parser auth web alerts alert_latency memory. Exit status 1
+if a figure's own answer check failed (its figure is then not a measurement)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from pathlib import Path
 from bench import (
     auth_enumeration,
     fake_openai,
+    fig_alert_latency,
     fig_alerts,
     fig_auth,
     fig_gateway,
@@ -43,6 +44,7 @@ FIGURES: dict[str, Callable[[harness.Bench], list[Figure]]] = {
     "auth": fig_auth.run,
     "web": fig_web.run,
     "alerts": fig_alerts.run,
+    "alert_latency": fig_alert_latency.run,
 }
 ORDER = (*FIGURES, "memory")
 WITHOUT_STACK = ("parser", "alerts")  # in-process figures: they ignore the stack
@@ -98,7 +100,7 @@ def main(argv: list[str]) -> int:
     db = "external MongoDB" if os.environ.get(harness.MONGODB_URI_ENV) else EMBEDDED_NOTE
     run_info = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": machine()}
     # What the bench stack runs with beyond make run's defaults (the fake provider's URL aside).
-    settings = {**auth_enumeration.BENCH_ENV, **fig_summary.STACK_ENV}
+    settings = {**auth_enumeration.BENCH_ENV, **fig_summary.STACK_ENV, **fig_alert_latency.STACK_ENV}
     print(
         json.dumps({"run": {**run_info, "database": db, "stack_env": settings, "figures": chosen}}),
         flush=True,

@@ -51,6 +51,8 @@ def overview_calls(today: dt.date) -> list[tuple[str, dict[str, str]]]:
         ("/v1/billing/plans", {}),
         ("/v1/usage/summary", {"from": frm, "to": to, "group_by": "day,platform"}),
         ("/v1/usage/summary", {"from": frm, "to": to, "group_by": "model", "top": str(TOP_MODELS)}),
+        ("/v1/usage/forecast", {}),
+        ("/v1/budgets", {}),
     ]
 
 
@@ -109,6 +111,12 @@ class Browserish:
         check(len(daily["groups"]) == 30 * 8, f"overview: {len(daily['groups'])} day x platform groups")
         models = answers[6].json()
         check(len(models["groups"]) == TOP_MODELS and models["others"] is not None, "overview: top models")
+        forecast = answers[7].json()["total"]
+        want = self.dataset.expected_total(today.replace(day=1), today)
+        check(
+            Decimal(forecast["actual_usd"]) == want.quantize(Decimal("0.01")), "overview: forecast's actual"
+        )
+        check(Decimal(forecast["projected_usd"]) >= Decimal(forecast["actual_usd"]), "overview: forecast")
 
     def close(self) -> None:
         self.pool.shutdown()
