@@ -108,6 +108,13 @@ OPENAPI_SCHEMAS = {
             "history_days": {"type": "integer", "description": "How far back syncs reach"},
             "ai_parsing": {"type": "boolean"},
             "csv_export": {"type": "boolean"},
+            "max_budgets": {"type": ["integer", "null"], "description": "null: unlimited"},
+            "alert_channels": {
+                "type": "array",
+                "items": {"type": "string", "enum": ["email", "webhook", "slack"]},
+                "description": "Where alerts may go",
+            },
+            "anomaly_detection": {"type": "boolean"},
             "features": {"type": "array", "items": {"type": "string"}},
         },
     },
