@@ -7,8 +7,6 @@ copy here: retiring a version of the shared stack's keyring would break other te
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 import uuid
 
@@ -16,10 +14,10 @@ import pytest
 import requests
 from aicosts.keyvault.v1 import keyvault_pb2 as kv
 from aicosts.keyvault.v1 import keyvault_pb2_grpc
-from devstack.__main__ import stack_env
 from keyvault.crypto import key_version_of
 from support.accounts import auth_db, enable_2fa, new_account, totp_code
 from support.grpc_clients import channel_as, identity_files
+from support.keyring_admin import admin, retire, service_job
 
 
 @pytest.fixture(scope="module")
@@ -33,26 +31,6 @@ def stubs(stack, tmp_path_factory):
     yield {name: keyvault_pb2_grpc.KeyVaultServiceStub(ch) for name, ch in channels.items()}
     for channel in channels.values():
         channel.close()
-
-
-def admin_env(stack, mongo_uri: str) -> dict[str, str]:
-    return {
-        "PATH": "/usr/bin:/bin",
-        "KEYVAULT_KEYRING_FILE": str(stack.var_dir / "secrets" / "keyvault" / "keyring.json"),
-        "MONGODB_URI": mongo_uri,
-    }
-
-
-def admin(stack, mongo_uri: str, *argv: str) -> subprocess.CompletedProcess:
-    done = subprocess.run(
-        [sys.executable, "-m", "keyvault.admin", *argv],
-        env=admin_env(stack, mongo_uri),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    return done
 
 
 def signs_in_with_2fa(stack, account, two_factor) -> bool:
@@ -130,35 +108,17 @@ def test_auth_rewrap_moves_every_totp_secret_so_the_old_version_can_retire(stack
     assert totp_versions() == (old_version, old_version)
     admin(stack, mongo_uri, "rotate")
     admin(stack, mongo_uri, "rewrap")
-    done = subprocess.run(
-        [sys.executable, "-m", "auth.rewrap"],
-        env=stack_env(dict(stack.env)),  # the auth service's environment, as `make run` gives it
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = service_job(stack, "auth.rewrap")
     assert done.returncode == 0, done.stdout + done.stderr
     assert totp_versions() == (old_version + 1, old_version + 1)
     # Other tests of this session may have stored alert destinations (usage's secrets): moved too.
-    moved = subprocess.run(
-        [sys.executable, "-m", "usage.alerts.rewrap"],
-        env=stack_env(dict(stack.env)),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    moved = service_job(stack, "usage.alerts.rewrap")
     assert moved.returncode == 0, moved.stdout + moved.stderr
 
     # Nothing uses the old version any more, so retiring it is allowed (written to a copy: the
     # running stack keeps its keyring for the other tests).
     copy = str(tmp_path / "keyring.json")
-    retired = subprocess.run(
-        [sys.executable, "-m", "keyvault.admin", "retire", str(old_version), "--output", copy],
-        env=admin_env(stack, mongo_uri),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    retired = retire(stack, mongo_uri, old_version, copy)
     assert retired.returncode == 0, retired.stderr
     # The moved secret still opens: its owner signs in with a code.
     assert signs_in_with_2fa(stack, enabled, two_factor)

@@ -9,44 +9,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import subprocess
-import sys
 import time
 
 import requests
-from devstack.__main__ import stack_env
 from keyvault.crypto import key_version_of
 from pymongo import MongoClient
 from support.accounts import new_account
 from support.billing import upgrade
+from support.keyring_admin import admin, retire, service_job
 from support.webhook_receiver import WebhookReceiver
-
-
-def run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", *argv], env=env, capture_output=True, text=True, timeout=120)
-
-
-def admin_env(stack, mongo_uri: str) -> dict[str, str]:
-    return {
-        "PATH": "/usr/bin:/bin",
-        "KEYVAULT_KEYRING_FILE": str(stack.var_dir / "secrets" / "keyvault" / "keyring.json"),
-        "MONGODB_URI": mongo_uri,
-    }
-
-
-def admin(stack, mongo_uri: str, *argv: str) -> subprocess.CompletedProcess:
-    done = run(["keyvault.admin", *argv], admin_env(stack, mongo_uri))
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done
-
-
-def retire(stack, mongo_uri: str, version: int, copy: str) -> subprocess.CompletedProcess:
-    return run(["keyvault.admin", "retire", str(version), "--output", copy], admin_env(stack, mongo_uri))
-
-
-def service_job(stack, module: str) -> subprocess.CompletedProcess:
-    """A service's maintenance job with that service's environment, as `make run` gives it."""
-    return run([module], stack_env(dict(stack.env)))
 
 
 def sealed_version(mongo_uri: str, destination_id: str) -> int:

@@ -1,15 +1,20 @@
-"""Fixtures for the auth unit tests: a fake SendGrid v3 API (a third party, so a fake is allowed)."""
+"""Fixtures for the auth unit tests: a database on the embedded server (one per module, a fresh
+database per test), and a fake SendGrid v3 API (a third party, so a fake is allowed)."""
 
 from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from pymongo import MongoClient
+from pymongo.database import Database
+from support.mongo import mongo_server
 
 
 @dataclass
@@ -63,3 +68,18 @@ def fake_sendgrid() -> Iterator[FakeSendGrid]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="module")
+def mongo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MongoClient]:
+    with mongo_server(tmp_path_factory.mktemp("auth-db")) as uri:
+        client: MongoClient = MongoClient(uri, tz_aware=True)
+        yield client
+        client.close()
+
+
+@pytest.fixture()
+def db(mongo: MongoClient) -> Iterator[Database]:
+    name = f"auth_test_{uuid.uuid4().hex[:12]}"
+    yield mongo[name]
+    mongo.drop_database(name)

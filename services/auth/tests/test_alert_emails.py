@@ -20,9 +20,7 @@ from auth.errors import Throttled
 from auth.mailer import MailQueue, Message, OutboxMailer
 from auth.store import Stores
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from pymongo import MongoClient
 from pymongo.database import Database
-from support.mongo import mongo_server
 from svccommon.audit import AuditLog
 from svccommon.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 
@@ -53,21 +51,6 @@ class FlakyOutbox(OutboxMailer):
         if message.to in self.refuse:
             raise RuntimeError("HTTP Error 503: provider text that must not reach the caller")
         super().send(message)
-
-
-@pytest.fixture(scope="module")
-def mongo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MongoClient]:
-    with mongo_server(tmp_path_factory.mktemp("auth-db")) as uri:
-        client: MongoClient = MongoClient(uri, tz_aware=True)
-        yield client
-        client.close()
-
-
-@pytest.fixture()
-def db(mongo: MongoClient) -> Iterator[Database]:
-    name = f"auth_test_{uuid.uuid4().hex[:12]}"
-    yield mongo[name]
-    mongo.drop_database(name)
 
 
 @pytest.fixture()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,9 +15,7 @@ from auth.core import Core, to_utc
 from auth.service import session_message
 from auth.store import Stores
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from pymongo import MongoClient
 from pymongo.database import Database
-from support.mongo import mongo_server
 from svccommon import context
 from svccommon.audit import AuditLog
 from svccommon.errors import InvalidArgument, NotFound
@@ -33,21 +30,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.t
-
-
-@pytest.fixture(scope="module")
-def mongo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MongoClient]:
-    with mongo_server(tmp_path_factory.mktemp("auth-db")) as uri:
-        client: MongoClient = MongoClient(uri, tz_aware=True)
-        yield client
-        client.close()
-
-
-@pytest.fixture()
-def db(mongo: MongoClient) -> Iterator[Database]:
-    name = f"auth_test_{uuid.uuid4().hex[:12]}"
-    yield mongo[name]
-    mongo.drop_database(name)
 
 
 @pytest.fixture()
