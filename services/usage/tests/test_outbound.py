@@ -66,6 +66,13 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "hang":
             self.server.release.wait(10)
             return
+        if mode == "trickle":  # one byte of the status line every 0.2 s: no single read ever times out
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"x" * 200:
+                if self.server.release.wait(0.2):
+                    return
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+            return
         if mode == "redirect":
             self.send_response(302)
             self.send_header("Location", self.server.location)
@@ -282,6 +289,32 @@ def test_a_silent_server_times_out_within_the_read_timeout(serve: Callable[..., 
     assert delivery.error == "timed out after 0.3 s"
     assert 250 <= delivery.duration_ms < 2000
     assert len(server.requests) == 1
+
+
+def test_a_trickling_server_is_cut_off_at_the_attempts_deadline(serve: Callable[..., Server]) -> None:
+    server = serve("trickle")
+    policy = OutboundPolicy(allow_local_http=True, connect_timeout_s=1, read_timeout_s=1, attempt_s=1.5)
+    delivery = post_json(f"http://127.0.0.1:{server.port}/hook", BODY, {}, policy)
+    assert (delivery.ok, delivery.status_code) == (False, None)
+    assert delivery.error == "timed out after 1.5 s"
+    assert 1400 <= delivery.duration_ms < 3000
+
+
+def test_a_name_server_that_does_not_answer_fails_the_lookup_in_time() -> None:
+    release = threading.Event()
+
+    def stuck(host: str, port: int) -> list[str]:
+        release.wait(10)
+        return ["93.184.216.34"]
+
+    policy = OutboundPolicy(resolver=stuck, resolve_s=0.3)
+    try:
+        delivery = post_json("https://hooks.example.com/x", BODY, {}, policy)
+    finally:
+        release.set()
+    assert (delivery.ok, delivery.status_code) == (False, None)
+    assert delivery.error == "hooks.example.com did not resolve within 0.3 s"
+    assert delivery.duration_ms < 2000
 
 
 def test_a_huge_answer_is_read_only_up_to_the_cap(serve: Callable[..., Server]) -> None:

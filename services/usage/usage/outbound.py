@@ -10,11 +10,14 @@ Slack webhook URLs are secrets, so nothing here puts a URL's path or query into 
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import contextvars
 import ipaddress
 import logging
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -50,6 +53,8 @@ _DOCUMENTATION = tuple(
 
 
 _DELIVERING = contextvars.ContextVar("outbound_delivering", default=False)
+# Name lookups run here so that one can be given up on: getaddrinfo itself has no timeout.
+_LOOKUPS = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="outbound-dns")
 
 
 class _QuietWhileDelivering(logging.Filter):
@@ -82,7 +87,9 @@ def resolve_host(host: str, port: int) -> list[str]:
 class OutboundPolicy:
     allow_local_http: bool = False  # dev/tests only: permits http://127.0.0.1[:port] and http://[::1][:port]
     connect_timeout_s: float = 3.0
-    read_timeout_s: float = 10.0
+    read_timeout_s: float = 10.0  # per read: a receiver that trickles bytes is cut off by attempt_s
+    attempt_s: float = 15.0  # the whole attempt, name lookup to last byte: a hard wall-clock bound
+    resolve_s: float = 5.0  # a name server that does not answer in time fails the lookup
     resolver: Callable[[str, int], list[str]] = resolve_host  # injectable for tests
     ca_file: str | None = None  # tests only: trust this CA file instead of certifi / the system store
     # Tests only, never set from configuration: lets a name resolve to a loopback address so the pinned
@@ -240,8 +247,11 @@ def _addresses(host: str, port: int, policy: OutboundPolicy) -> list[str]:
         return [str(ipaddress.ip_address(host))]
     except ValueError:
         pass
+    lookup = _LOOKUPS.submit(policy.resolver, host, port)
     try:
-        found = policy.resolver(host, port)
+        found = lookup.result(timeout=policy.resolve_s)
+    except concurrent.futures.TimeoutError:
+        raise UnresolvedHost(f"{host} did not resolve within {policy.resolve_s:g} s") from None
     except (OSError, UnicodeError):
         found = []
     addresses = []
@@ -281,8 +291,10 @@ def _send(
     sent = {k: v for k, v in headers.items() if k.lower() not in replaced} | ours
     timeout = urllib3.Timeout(connect=policy.connect_timeout_s, read=policy.read_timeout_s)
     quiet = _DELIVERING.set(True)
+    watch = _Watchdog(policy.attempt_s)
     try:
         with _pool(target, policy, timeout) as pool:
+            pool.ConnectionCls = watch.watching(pool.ConnectionCls)
             response = pool.urlopen(
                 "POST",
                 target.path,
@@ -300,22 +312,77 @@ def _send(
             finally:  # closed, not kept for reuse: the rest of the answer is never read
                 response.close()
                 response.release_conn()
+            if watch.expired:
+                return None, f"timed out after {policy.attempt_s:g} s"
             return response.status, ""
-    except u3.SSLError:
-        return None, "TLS error"
-    except u3.NewConnectionError as exc:  # before ConnectTimeoutError: urllib3 derives it from that
-        refused = isinstance(exc.__cause__, ConnectionRefusedError) or "refused" in str(exc).lower()
-        return None, "connection refused" if refused else "connection failed"
-    except u3.ConnectTimeoutError:
-        return None, f"timed out after {policy.connect_timeout_s:g} s"
-    except u3.ReadTimeoutError:
-        return None, f"timed out after {policy.read_timeout_s:g} s"
-    except u3.ProtocolError:
-        return None, "connection closed without an answer"
-    except (u3.HTTPError, OSError, ValueError):  # ValueError: a header http.client will not send
-        return None, "request failed"
+    except Exception as exc:
+        if watch.expired:  # the watchdog closed the connection: whatever urllib3 made of that
+            return None, f"timed out after {policy.attempt_s:g} s"
+        return None, _failure(exc, policy)
     finally:
+        watch.stop()
         _DELIVERING.reset(quiet)
+
+
+def _failure(exc: Exception, policy: OutboundPolicy) -> str:
+    """Why an attempt failed, in words safe to show (no URL, no answer)."""
+    if isinstance(exc, u3.SSLError):
+        return "TLS error"
+    if isinstance(exc, u3.NewConnectionError):  # before ConnectTimeoutError: urllib3 derives it from that
+        refused = isinstance(exc.__cause__, ConnectionRefusedError) or "refused" in str(exc).lower()
+        return "connection refused" if refused else "connection failed"
+    if isinstance(exc, u3.ConnectTimeoutError):
+        return f"timed out after {policy.connect_timeout_s:g} s"
+    if isinstance(exc, u3.ReadTimeoutError):
+        return f"timed out after {policy.read_timeout_s:g} s"
+    if isinstance(exc, u3.ProtocolError):
+        return "connection closed without an answer"
+    return "request failed"  # HTTPError, OSError, ValueError (a header http.client will not send), ...
+
+
+class _Watchdog:
+    """A hard deadline for one attempt: at expiry the attempt's sockets are shut down, which ends
+    any blocked read at once (a per-read timeout alone lets a trickling receiver hold us)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watching(self, connection_cls: type) -> type:
+        watch = self
+
+        class Watched(connection_cls):  # type: ignore[misc,valid-type]
+            def connect(self) -> None:
+                super().connect()
+                watch._add(self.sock)
+
+        return Watched
+
+    def _add(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            expired = self.expired
+        if expired:
+            _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
+
+    def stop(self) -> None:
+        self._timer.cancel()
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed: nothing left to end
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def _pool(target: Target, policy: OutboundPolicy, timeout: urllib3.Timeout) -> urllib3.HTTPConnectionPool:
