@@ -157,7 +157,7 @@ class AlertRig:
             plan_of=self.plan_of,
             policy=self.policy,
             changed=dispatcher.changed,
-            attempt_now=dispatcher.attempt,
+            attempt_now=lambda delivery: dispatcher.attempt(delivery, retry=False),  # as server.py wires it
             owner=dispatcher.owner,
             clock=self.clock,
             audit=self.audit,

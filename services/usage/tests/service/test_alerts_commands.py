@@ -143,8 +143,9 @@ def test_testing_a_destination_attempts_at_once(rig: AlertRig, receiver: Webhook
     assert b'"type":"test"' in request.body and "AICosts-Signature" in request.headers
     receiver.status = 404
     failed = commands.test_destination(rig.account, hook["_id"])
-    assert failed["status"] == "pending" and failed["attempts"][0]["status_code"] == 404
-    assert rig.destinations.get(rig.account, hook["_id"])["last_status"] == "failing"
+    # A test is sent once: a failure is reported, not retried for a day.
+    assert failed["status"] == "gave_up" and failed["attempts"][0]["status_code"] == 404
+    assert rig.destinations.get(rig.account, hook["_id"])["last_status"] == "gave_up"
     page, _ = commands.list_deliveries(rig.account, hook["_id"], 10, "")
     assert {d["_id"] for d in page} == {delivery["_id"], failed["_id"]}
 

@@ -59,57 +59,79 @@ class Dispatcher:
         self.audit = audit
         self.owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._wake_evaluations = threading.Event()
+        self._wake_deliveries = threading.Event()
+        self._threads: list[threading.Thread] = []
         self._daily_checked: dt.datetime | None = None
 
     # --- lifecycle -----------------------------------------------------------------
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="alert-dispatcher", daemon=True)
-        self._thread.start()
+        # Two loops: a slow receiver holds up only other deliveries (each attempt has a hard
+        # deadline, outbound.OutboundPolicy.attempt_s), never the evaluation of any account.
+        loops = (
+            ("alert-evaluations", self.evaluate_once, self._wake_evaluations),
+            ("alert-deliveries", self.deliver_once, self._wake_deliveries),
+        )
+        for name, work, wake in loops:
+            thread = threading.Thread(target=self._loop, args=(work, wake), name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self, timeout_s: float = 5.0) -> None:
         self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
+        self._wake_evaluations.set()
+        self._wake_deliveries.set()
+        for thread in self._threads:
+            thread.join(timeout_s / len(self._threads))
 
     def changed(self, account_id: str) -> None:
         """The account's spend changed: evaluate it soon (durably marked first)."""
         self.queue.mark_due(account_id, self.clock())
-        self._wake.set()
+        self._wake_evaluations.set()
 
-    def _loop(self) -> None:
+    def _loop(self, work: Callable[[], bool], wake: threading.Event) -> None:
         while not self._stop.is_set():
             try:
-                busy = self.pass_once()
+                busy = work()
             except Exception as exc:  # the database is away: wait, then try again
                 log.error("alert pass failed", extra={"error_type": type(exc).__name__})
                 busy = False
             if not busy:
-                self._wake.wait(TICK_S)
-                self._wake.clear()
+                wake.wait(TICK_S)
+                wake.clear()
 
     def pass_once(self) -> bool:
-        """One round of work; True when there may be more to do at once."""
+        """One evaluation and one delivery (tests drive the loops' work with this)."""
+        return self.evaluate_once() | self.deliver_once()
+
+    def evaluate_once(self) -> bool:
+        """Evaluate one due account (and queue the daily pass when due); True if there was one."""
         now = self.clock()
         if self._daily_checked is None or now - self._daily_checked >= DAILY_CHECK:
             self._daily(now)
             self._daily_checked = now
-        busy = False
-        if (claimed := self.queue.claim(self.owner, now)) is not None:
-            busy = True
-            try:
-                self.evaluator.evaluate(claimed["_id"])
-                self.queue.done(claimed, self.clock())
-            except Exception as exc:
-                log.error("alert evaluation failed", extra={"error_type": type(exc).__name__})
-                self.queue.release(claimed, self.clock() + EVALUATION_RETRY)
-        if (delivery := self.deliveries.claim(self.owner, self.clock())) is not None:
-            busy = True
-            self.attempt(delivery)
-        return busy
+        claimed = self.queue.claim(self.owner, now)
+        if claimed is None:
+            return False
+        try:
+            fired = self.evaluator.evaluate(claimed["_id"])
+            self.queue.done(claimed, self.clock())
+        except Exception as exc:
+            log.error("alert evaluation failed", extra={"error_type": type(exc).__name__})
+            self.queue.release(claimed, self.clock() + EVALUATION_RETRY)
+            return True
+        if fired:
+            self._wake_deliveries.set()
+        return True
+
+    def deliver_once(self) -> bool:
+        """Attempt one due delivery; True if there was one."""
+        delivery = self.deliveries.claim(self.owner, self.clock())
+        if delivery is None:
+            return False
+        self.attempt(delivery)
+        return True
 
     def _daily(self, now: dt.datetime) -> None:
         accounts = set(self.budgets.accounts()) | set(self.settings.enabled_accounts())
@@ -119,16 +141,17 @@ class Dispatcher:
 
     # --- deliveries ----------------------------------------------------------------
 
-    def attempt(self, delivery: dict[str, Any]) -> dict[str, Any]:
-        """Send a claimed delivery once and record the attempt; returns the updated delivery."""
+    def attempt(self, delivery: dict[str, Any], *, retry: bool = True) -> dict[str, Any]:
+        """Send a claimed delivery once and record the attempt; returns the updated delivery. A
+        failure is retried with backoff for 24 h, unless `retry` is off (a test message)."""
         result = self.sender.send(delivery)
         now = self.clock()
         first = delivery["attempts"][0]["at"] if delivery["attempts"] else now
         first = first if first.tzinfo else first.replace(tzinfo=dt.UTC)
         retry_at = (
-            None
-            if result.ok or not result.retryable
-            else next_attempt(first, len(delivery["attempts"]) + 1, now)
+            next_attempt(first, len(delivery["attempts"]) + 1, now)
+            if retry and result.retryable and not result.ok
+            else None
         )
         status = "delivered" if result.ok else ("pending" if retry_at else "gave_up")
         attempt = {
