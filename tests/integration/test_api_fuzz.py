@@ -60,6 +60,9 @@ DOCUMENT_FIELDS = {
 # period's end after its start and at most 366 days; someone to tell; at least one threshold), and
 # references to stored objects (a destination id of this account).
 RELATION_FIELDS = {"start_date", "end_date", "email_owner", "thresholds", "destination_ids"}
+# Alert recipients: the schema states an address's shape; email-validator, the check auth applies
+# when it sends, also refuses what no pattern says well (special-use domains, malformed IDNA labels).
+VALIDATOR_FIELDS = {"emails"}
 
 
 def _state_refusal(response: Any) -> bool:
@@ -69,7 +72,7 @@ def _state_refusal(response: Any) -> bool:
     if problem.get("type", "").rsplit("/", 1)[-1] in STATE_KINDS:
         return True
     errors = problem.get("errors") or [{}]
-    if all(error.get("field") in DOCUMENT_FIELDS | RELATION_FIELDS for error in errors):
+    if all(error.get("field") in DOCUMENT_FIELDS | RELATION_FIELDS | VALIDATOR_FIELDS for error in errors):
         return True
     return {error.get("code") for error in errors} <= STATE_CODES
 

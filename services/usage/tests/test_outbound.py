@@ -149,6 +149,8 @@ def refused_cases(port: int) -> list[tuple[str, list[str], OutboundPolicy, str]]
         (f"https://api.example.test:{port}/", ["fd00:ec2::254"], local_dev, "cloud metadata"),
         (f"https://api.example.test:{port}/", ["100.64.0.1"], local_dev, "CGNAT"),
         (f"https://api.example.test:{port}/", ["fe80::1"], local_dev, "link-local"),
+        (f"https://api.example.test:{port}/", ["fec0::1"], local_dev, "site-local"),
+        (f"https://api.example.test:{port}/", [PUBLIC], local_dev, "standard https port (443)"),
         (f"https://api.example.test:{port}/", ["224.0.0.1"], local_dev, "multicast"),
         (f"https://api.example.test:{port}/", ["0.0.0.0"], local_dev, "unspecified"),
         (f"https://api.example.test:{port}/", ["240.0.0.1"], local_dev, "address"),
@@ -233,8 +235,8 @@ def test_targets_keep_the_name_for_host_headers_and_the_checked_address_for_conn
     target = check_url("https://B\u00fccher.Example/in?x=1#frag", policy)
     assert (target.host, target.port, target.path) == ("xn--bcher-kva.example", 443, "/in?x=1")
     assert (target.address, target.host_header) == ("2606:4700::6810:84e5", "xn--bcher-kva.example")
-    literal = check_url("https://[2606:4700:0::6810:84E5]:8443/", policy)
-    assert literal.host_header == "[2606:4700::6810:84e5]:8443"
+    literal = check_url("https://[2606:4700:0::6810:84E5]/", policy)
+    assert literal.host_header == "[2606:4700::6810:84e5]"
     local = check_url("http://[::1]:8080/x", LOCAL)
     assert (local.address, local.host_header) == ("::1", "[::1]:8080")
     assert check_url("http://127.0.0.1/x", LOCAL).host_header == "127.0.0.1"

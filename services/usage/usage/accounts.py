@@ -1,6 +1,7 @@
 """The account's plan, from auth (which owns plans), for the actions usage gates itself: budgets,
 alert channels and anomaly detection. When auth does not answer, the plan usage last heard of
-(account_plans) stands in, so alert evaluation does not stop with auth."""
+(account_plans) stands in, so alert evaluation does not stop with auth; with none known, the call
+fails as unavailable (evaluation is retried) rather than guess Free."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import grpc
 from aicosts.auth.v1 import auth_pb2, auth_pb2_grpc
 from svccommon.channels import Backend, secure_channel
 from svccommon.config import TlsFiles
+from svccommon.errors import Unavailable
 from svccommon.plans import Plan, effective_plan
 
 from usage.planstore import PlanStore
@@ -35,9 +37,12 @@ class AccountPlansFromAuth:
             reply = self.backend.call("GetAccount", auth_pb2.GetAccountRequest(account_id=account_id))
         except grpc.RpcError as exc:
             code = exc.code() if hasattr(exc, "code") else None
+            known = self.fallback.plan_of(account_id)
+            if known is None:  # never heard of: guessing Free could drop a paid account's channels
+                raise Unavailable("the account service did not answer; try again shortly") from None
             log.warning(
                 "plan from auth unavailable; using the last known",
                 extra={"grpc_code": getattr(code, "name", "?")},
             )
-            return effective_plan(self.fallback.plan_of(account_id))
+            return effective_plan(known)
         return effective_plan(reply.account.plan)

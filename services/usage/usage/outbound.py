@@ -143,6 +143,10 @@ def check_url(url: str, policy: OutboundPolicy, *, slack: bool = False) -> Targe
         if reason:
             said = f"{host} is" if address == host else f"{host} resolves to {address},"
             raise RefusedDestination(f"{said} {reason}: refused")
+    # Only the standard https port: other ports reach services that were never meant for HTTP
+    # (mail, caches), and the production network policy opens only 443.
+    if port != 443 and not policy.allow_loopback_for_tests:
+        raise RefusedDestination("webhook URLs must use the standard https port (443)")
     return Target(scheme, host, port, path, addresses[0])
 
 
@@ -160,6 +164,10 @@ def refusal_reason(address: str, *, allow_loopback: bool = False) -> str:
         return "" if allow_loopback else "a loopback address"
     if ip.is_link_local:
         return "a link-local address"
+    if (
+        isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local
+    ):  # deprecated, still routed on some networks
+        return "a site-local address"
     if ip.is_multicast:
         return "a multicast address"
     if ip in _CGNAT:

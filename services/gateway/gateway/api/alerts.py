@@ -187,7 +187,7 @@ def update_budget(budget_id: str, body: BudgetPatch):
     current = _usage().call("GetBudget", pb.GetBudgetRequest(account_id=g.account_id, budget_id=budget_id))
     merged = pb.BudgetInput()
     merged.CopyFrom(current.budget.settings)
-    _budget_input(body.model_dump(exclude_unset=True), merged)
+    _budget_input(body.model_dump(exclude_unset=True, exclude_none=True), merged)  # null: keep as is
     reply = _usage().call(
         "UpdateBudget", pb.UpdateBudgetRequest(account_id=g.account_id, budget_id=budget_id, budget=merged)
     )

@@ -122,7 +122,7 @@ def test_emails_are_checked_at_most_ten_and_deduplicated_ignoring_case() -> None
         assert refused_field(emails=[bad]) == "emails"
     assert refused_field(emails=[f"u{i}@example.org" for i in range(11)]) == "emails"
     s = budget_settings(request(emails=["Ops@Example.org", "ops@example.org", " cfo@example.org "]))
-    assert s.emails == ("Ops@Example.org", "cfo@example.org")
+    assert s.emails == ("Ops@example.org", "cfo@example.org")  # the domain normalized, as auth does
 
 
 def test_a_budget_needs_someone_to_tell() -> None:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
+from email_validator import EmailNotValidError, validate_email
 from svccommon.errors import InvalidField
 from svccommon.shapes import EMAIL_PATTERN
 
@@ -120,15 +121,21 @@ def check_percents(values: Sequence[int], name: str) -> tuple[int, ...]:
 
 
 def check_emails(values: Sequence[str]) -> tuple[str, ...]:
+    """Addresses as auth will accept them when it sends (the same validator, email-validator),
+    so a budget never holds an address that would fail its alert email later."""
     if len(values) > MAX_EMAILS:
         raise field_error("emails", f"at most {MAX_EMAILS} addresses")
-    cleaned = []
-    for v in values:
-        address = (v or "").strip()
-        if len(address) > 254 or not _EMAIL.match(address):
-            raise field_error("emails", f"{address[:60]!r} is not an email address")
-        if address.lower() not in (c.lower() for c in cleaned):
-            cleaned.append(address)
+    cleaned: list[str] = []
+    for value in values:
+        address = (value or "").strip()
+        try:
+            if len(address) > 254 or not _EMAIL.match(address):
+                raise EmailNotValidError("not an email address")
+            normalized = validate_email(address, check_deliverability=False).normalized
+        except EmailNotValidError:
+            raise field_error("emails", f"{address[:60]!r} is not an email address") from None
+        if normalized.lower() not in (c.lower() for c in cleaned):
+            cleaned.append(normalized)
     return tuple(cleaned)
 
 

@@ -78,10 +78,6 @@ class Sender:
         if destination is None:
             return Result(False, None, "the destination was deleted", 0, retryable=False)
         secret, stale = self.secrets.open(account_id, destination_id, destination["sealed"])
-        if stale:
-            self.destinations.set_sealed(
-                destination_id, self.secrets.seal(account_id, destination_id, secret)
-            )
         body = delivery["payload"]["body"].encode()
         headers = {"Content-Type": "application/json"}
         slack = destination["kind"] == "slack"
@@ -90,10 +86,21 @@ class Sender:
             headers[signing.SIGNATURE_HEADER] = signing.signature_header(secret["signing_secret"], body, now)
             headers["AICosts-Delivery"] = delivery["_id"]
         sent = outbound.post_json(secret["url"], body, headers, self.policy, slack=slack)
+        if stale:
+            self._reseal(account_id, destination_id, secret)
         # Any failed answer is retried for 24 h (a receiver may be mid-deploy); a refused address is
         # not: it does not become acceptable by waiting.
         refused = sent.error.startswith("refused")
         return Result(sent.ok, sent.status_code, sent.error, sent.duration_ms, not refused)
+
+    def _reseal(self, account_id: str, destination_id: str, secret: dict[str, str]) -> None:
+        """Sealed under an older key version: re-seal under the current one, after sending, and at
+        best effort (a key store that cannot seal now must not stop the delivery)."""
+        try:
+            sealed = self.secrets.seal(account_id, destination_id, secret)
+            self.destinations.set_sealed(destination_id, sealed)
+        except Exception as exc:
+            log.warning("destination secret not re-sealed", extra={"error_type": type(exc).__name__})
 
 
 def _ms(started: float) -> int:
