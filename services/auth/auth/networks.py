@@ -10,7 +10,7 @@ IPV6_PREFIX = 64
 
 
 def client_network(ip: str) -> str:
-    """"" when there is no client IP (an internal caller); the raw text when it is not an address."""
+    """ "" when there is no client IP (an internal caller); the raw text when it is not an address."""
     raw = ip.strip().split("%", 1)[0]  # an IPv6 zone id names an interface, not a host
     if not raw:
         return ""

@@ -147,7 +147,10 @@ def test_checkout_is_a_subscription_of_the_configured_price(fake: FakeStripe, ap
     assert seen.params["success_url"].endswith("session_id={CHECKOUT_SESSION_ID}")
     url = api.create_portal_session(customer)
     assert url.startswith("https://billing.stripe.com/")
-    assert fake.seen("/v1/billing_portal/sessions")[0].params["return_url"] == "http://127.0.0.1:8080/settings?billing=portal"
+    assert (
+        fake.seen("/v1/billing_portal/sessions")[0].params["return_url"]
+        == "http://127.0.0.1:8080/settings?billing=portal"
+    )
 
 
 def test_stripe_failures_are_unavailable_without_stripes_message(fake: FakeStripe, api: StripeApi) -> None:

@@ -27,7 +27,6 @@ GATEWAY_ACTION_PREFIX = "audit."  # the only events the gateway may record itsel
 SHUTDOWN_FLUSH_S = 5.0  # background audit writes still pending when the server stops
 
 
-
 def _when(request: Any, field: str) -> dt.datetime | None:
     return getattr(request, field).ToDatetime(dt.UTC) if request.HasField(field) else None
 

@@ -15,8 +15,10 @@ def h(s: str) -> bytes:
 B3_K = h("""
     00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f 10 11 12 13 14 15 16 17 18 19 1a 1b 1c 1d 1e 1f
     20 21 22 23 24 25 26 27 28 29 2a 2b 2c 2d 2e 2f 30 31 32 33 34 35 36 37 38 39 3a 3b 3c 3d 3e 3f""")
-B3_P = (b"A cipher system must not be required to be secret, and it must be able "
-        b"to fall into the hands of the enemy without inconvenience")
+B3_P = (
+    b"A cipher system must not be required to be secret, and it must be able "
+    b"to fall into the hands of the enemy without inconvenience"
+)
 B3_IV = h("1a f3 8c 2d c2 b9 6f fd d8 66 94 09 23 41 bc 04")
 B3_A = b"The second principle of Auguste Kerckhoffs"
 B3_C = h("""
@@ -40,22 +42,42 @@ def test_rfc7518_b3_decrypt() -> None:
 # Wycheproof testvectors_v1/a256cbc_hs512_test.json: (tcId, key, iv, aad, msg, ct, tag).
 _K2 = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"  # noqa: E501
 WYCHEPROOF_VALID = [
-    (2, "1a648e0419461afc9fc7d227309f248fb9b539c7a6e37b21ce317d64c44a07e3612cb634846512deb63e45720626aa4cdf382b597cae7c69fd7b335ceca88dd9",  # noqa: E501
-     "d8f31a5718cf3112d17bd5b36424a3b8", "", "", "9eaa9835b09deeac7dc73f5c549af661",
-     "2a753f48f0b78e636a0b9f3ba0d7c25e549a609bbf37c1c757b688b7d5d4f286"),
-    (18, "71c9a98aed32856cab7db5a8e6ba1d48fa200e45c5cc72515ae93b99199827f9f3537c12531f9856097db917125f827434c10bdf405a1f0fe54a030653e01700",  # noqa: E501
-     "0877dcdfedf7682fe7c0db39e173e049", "", "754a366c6993ba3ab1917bd5afb317ef",
-     "9ea4607de92dfd9c294ff9de355198b9cb1782f68f84b71fee6065ee37136320",
-     "aa617d4216237b9143acec726cbf93486d1001c4b746fdae974bc121096cd996"),
-    (53, "f90f62ec647ec03908e685645f05207fc8c42749dc148024709f53bb88402e7bbadf599cac88401af90277c9b0ca5677c49e635c9c918303dc0c0a686093a486",  # noqa: E501
-     "a014f961eca0f1fe76654637c2d774d9",
-     "99adb48b43c331ae0bead0996b026eda0ebaba6ab7dab989afc19c31d7f5f91a652064e7d138210a7688e9c3cdf9817bded4f167c9632beaa46f52b43722a5ce",  # noqa: E501
-     "a7b43cf61cf9d020e90e4534e2899e96f0fdf19a",
-     "81458f3795e30c1a7991437640a591e42d48c76d4ec77e1e8bf2f99b6528ea6d",
-     "f9a85d65a9e8a4b6283ae5c909432524f4d68b415b359c64daa33cd8949b90f0"),
-    (64, _K2, "00000000000000000000000000000000", "", "000102030405060708090a0b0c0d0e0f10111213",
-     "a00f1ede67c6f803526f2e3c4ea929bc86ef07ccd8a17fd17cdd63b57bffb1d2",
-     "9f2a4c578ca28e0c8dccb4fe50b3067ef3c9409e38a34256efba6a19f4de5309"),
+    (
+        2,
+        "1a648e0419461afc9fc7d227309f248fb9b539c7a6e37b21ce317d64c44a07e3612cb634846512deb63e45720626aa4cdf382b597cae7c69fd7b335ceca88dd9",  # noqa: E501
+        "d8f31a5718cf3112d17bd5b36424a3b8",
+        "",
+        "",
+        "9eaa9835b09deeac7dc73f5c549af661",
+        "2a753f48f0b78e636a0b9f3ba0d7c25e549a609bbf37c1c757b688b7d5d4f286",
+    ),
+    (
+        18,
+        "71c9a98aed32856cab7db5a8e6ba1d48fa200e45c5cc72515ae93b99199827f9f3537c12531f9856097db917125f827434c10bdf405a1f0fe54a030653e01700",  # noqa: E501
+        "0877dcdfedf7682fe7c0db39e173e049",
+        "",
+        "754a366c6993ba3ab1917bd5afb317ef",
+        "9ea4607de92dfd9c294ff9de355198b9cb1782f68f84b71fee6065ee37136320",
+        "aa617d4216237b9143acec726cbf93486d1001c4b746fdae974bc121096cd996",
+    ),
+    (
+        53,
+        "f90f62ec647ec03908e685645f05207fc8c42749dc148024709f53bb88402e7bbadf599cac88401af90277c9b0ca5677c49e635c9c918303dc0c0a686093a486",  # noqa: E501
+        "a014f961eca0f1fe76654637c2d774d9",
+        "99adb48b43c331ae0bead0996b026eda0ebaba6ab7dab989afc19c31d7f5f91a652064e7d138210a7688e9c3cdf9817bded4f167c9632beaa46f52b43722a5ce",  # noqa: E501
+        "a7b43cf61cf9d020e90e4534e2899e96f0fdf19a",
+        "81458f3795e30c1a7991437640a591e42d48c76d4ec77e1e8bf2f99b6528ea6d",
+        "f9a85d65a9e8a4b6283ae5c909432524f4d68b415b359c64daa33cd8949b90f0",
+    ),
+    (
+        64,
+        _K2,
+        "00000000000000000000000000000000",
+        "",
+        "000102030405060708090a0b0c0d0e0f10111213",
+        "a00f1ede67c6f803526f2e3c4ea929bc86ef07ccd8a17fd17cdd63b57bffb1d2",
+        "9f2a4c578ca28e0c8dccb4fe50b3067ef3c9409e38a34256efba6a19f4de5309",
+    ),
 ]
 # tcIds 68-93 all modify this one valid ciphertext's tag (ModifiedTag, AUTH_BYPASS).
 _MT_IV, _MT_MSG = "505152535455565758595a5b5c5d5e5f", "202122232425262728292a2b2c2d2e2f"

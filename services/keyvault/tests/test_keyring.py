@@ -171,8 +171,11 @@ DUPLICATE_VERSION_DOC = '{"format": 1, "current": 1, "keys": {"1": ' + _E1 + ', 
         {"format": 1, "current": 1, "keys": {"01": {"key": K1, "status": "active"}}},
         {"format": 1, "current": 1, "keys": {"0": {"key": K1, "status": "active"}}},
         {"format": 1, "current": 1, "keys": {}},
-        {"format": 1, "current": 1, "keys": {"1": {"key": K1, "status": "active"},
-                                             "2": {"key": K1, "status": "active"}}},
+        {
+            "format": 1,
+            "current": 1,
+            "keys": {"1": {"key": K1, "status": "active"}, "2": {"key": K1, "status": "active"}},
+        },
         [],
     ],
 )
@@ -185,8 +188,14 @@ def test_invalid_files_are_rejected_without_echoing_keys(path: Path, doc: object
 
 
 def test_hand_written_file_without_created_at_loads(path: Path) -> None:
-    _write(path, {"format": 1, "current": 2, "keys": {
-        "1": {"key": K1, "status": "retired"}, "2": {"key": K2, "status": "active"}}})
+    _write(
+        path,
+        {
+            "format": 1,
+            "current": 2,
+            "keys": {"1": {"key": K1, "status": "retired"}, "2": {"key": K2, "status": "active"}},
+        },
+    )
     ring = keyring.load(path)
     assert ring.master_key(2) == bytes(range(1, 33))
     assert [i.created_at for i in ring.status()] == [None, None]

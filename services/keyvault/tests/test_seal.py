@@ -153,15 +153,18 @@ def test_version_swapped_to_another_active_key_fails_tag() -> None:
 def test_rotation_then_rewrap(tmp_path: Path) -> None:
     path = tmp_path / "keyring.json"
     ring = keyring.generate_new_file(path)
-    blobs = {f"rec-{i}": crypto.seal(ring, dataclasses.replace(CTX, record_id=f"rec-{i}"), b"k%d" % i)
-             for i in range(5)}
+    blobs = {
+        f"rec-{i}": crypto.seal(ring, dataclasses.replace(CTX, record_id=f"rec-{i}"), b"k%d" % i)
+        for i in range(5)
+    }
     ring = keyring.rotate(path)
     assert ring.current_version == 2
     for i, (rid, blob) in enumerate(blobs.items()):  # old records open before the rewrap job
         assert crypto.key_version_of(blob) == 1
         assert crypto.unseal(ring, dataclasses.replace(CTX, record_id=rid), blob) == b"k%d" % i
-    rewrapped = {rid: crypto.rewrap(ring, dataclasses.replace(CTX, record_id=rid), b)
-                 for rid, b in blobs.items()}
+    rewrapped = {
+        rid: crypto.rewrap(ring, dataclasses.replace(CTX, record_id=rid), b) for rid, b in blobs.items()
+    }
     ring = keyring.retire(path, 1)
     for i, (rid, blob) in enumerate(rewrapped.items()):
         assert crypto.key_version_of(blob) == 2

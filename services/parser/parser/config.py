@@ -120,9 +120,7 @@ def load_limits(env: Mapping[str, str]) -> Limits:
         xlsx_max_entries=env_int(env, "PARSER_XLSX_MAX_ENTRIES", 1000, minimum=10),
         pdf_max_pages=env_int(env, "PARSER_PDF_MAX_PAGES", 50, minimum=1),
         pdf_timeout_s=env_float(env, "PARSER_PDF_TIMEOUT_SECONDS", 15.0, minimum=1.0),
-        pdf_memory_bytes=env_int(
-            env, "PARSER_PDF_MEMORY_BYTES", DEFAULT_PDF_MEMORY_BYTES, minimum=128 * MIB
-        ),
+        pdf_memory_bytes=env_int(env, "PARSER_PDF_MEMORY_BYTES", DEFAULT_PDF_MEMORY_BYTES, minimum=128 * MIB),
         pdf_max_workers=env_int(
             env, "PARSER_PDF_MAX_WORKERS", DEFAULT_PDF_MAX_WORKERS, minimum=1, maximum=64
         ),

@@ -67,3 +67,7 @@ def test_new_secrets_are_prefixed_and_distinct() -> None:
     secrets = {new_secret() for _ in range(50)}
     assert len(secrets) == 50
     assert all(s.startswith("whsec_") and len(s) >= 6 + 43 for s in secrets)
+
+
+def test_a_non_ascii_header_is_refused_not_an_error() -> None:
+    assert verify("whsec_x", "t=1,v1=\u00e9\u00e9", b"{}", now=1) is False

@@ -52,8 +52,8 @@ def _sign(secret: str, body: bytes, timestamp: int) -> str:
 
 def _parse(header: str) -> tuple[int, list[str]] | None:
     """(timestamp, v1 signatures) of a header, or None unless it has exactly one t and at least one v1."""
-    if not header or len(header) > _MAX_HEADER_LENGTH:
-        return None
+    if not header or len(header) > _MAX_HEADER_LENGTH or not header.isascii():
+        return None  # compare_digest refuses non-ASCII strings: junk is simply not a signature
     timestamps, signatures = [], []
     for item in header.split(","):
         key, sep, value = item.strip().partition("=")

@@ -210,6 +210,7 @@ OPENAPI_PATHS: dict[str, Any] = {
                     "The URL is refused (not https, or an address that could reach private networks)"
                 ),
                 "403": _PLAN,
+                "422": problem("The account already holds the most destinations (20): delete one first"),
             },
         },
     },
@@ -218,9 +219,12 @@ OPENAPI_PATHS: dict[str, Any] = {
     },
     "/v1/alert-destinations/{destination_id}/test": {
         "post": {
-            "summary": "Send a test message now; the answer is the delivery with its first attempt",
+            "summary": "Send a test message once, now; the answer is the delivery with its attempt",
             "responses": {
                 "200": json_body(_object({"delivery": ref("AlertDelivery")})),
+                "403": problem(
+                    "plan-required: the account's plan no longer includes this kind of destination"
+                ),
                 "404": _NO_DESTINATION,
             },
         }

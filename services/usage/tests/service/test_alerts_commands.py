@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import bson
 import pytest
-from support.alert_rig import AlertRig, settings
+from support.alert_rig import CRED_B, AlertRig, settings
 from support.webhook_receiver import WebhookReceiver
 from svccommon.errors import InvalidField, PlanRequired
 from usage.alerts.convert import destination as destination_message
@@ -215,3 +216,20 @@ def test_after_a_downgrade_a_budget_cannot_be_pointed_at_a_webhook(
     with pytest.raises(PlanRequired, match="Alerts by webhook"):
         commands.test_destination(rig.account, hook["_id"])
     assert rig.budgets.get(rig.account, budget["_id"])["destination_ids"] == [] and receiver.received == []
+
+
+def test_the_forecast_has_the_account_and_each_platform_with_their_actual_spend(rig: AlertRig) -> None:
+    rig.steady(20, 0, "10")  # openai: $10 a day, twelve of them in this month so far
+    rig.steady(20, 0, "5", model="claude-haiku-4-5", platform="anthropic", credential=CRED_B)
+    total, platforms = rig.commands().forecast(rig.account, None)
+    assert (total.period_start, total.as_of) == (MONDAY.date().replace(day=1), MONDAY.date())
+    assert total.actual_usd == Decimal("180.00") and total.method == "seasonal"
+    assert {p: f.actual_usd for p, f in platforms.items()} == {
+        "openai": Decimal("120.00"),
+        "anthropic": Decimal("60.00"),
+    }
+    assert all(
+        f.projected_usd >= f.actual_usd and f.low_usd <= f.projected_usd <= f.high_usd
+        for f in platforms.values()
+    )
+    assert total.projected_usd == Decimal("465.00")  # a flat $15 a day, 31 days

@@ -302,12 +302,8 @@ class AlertCommands:
         as_of = as_of or self.clock().date()
         first = as_of - dt.timedelta(days=spend.HISTORY_DAYS)
         total = forecast_period(spend.daily(self.queries, account_id, first, as_of), as_of)
-        per_platform = {}
-        for (platform,), series in spend.series_by(
-            self.queries, account_id, first, as_of, ["platform"]
-        ).items():
-            days = [spend.DayCost(d, c) for d, c in sorted(series.items())]
-            per_platform[platform] = forecast_period(days, as_of)
+        by_platform = spend.daily_by(self.queries, account_id, first, as_of, "platform")
+        per_platform = {platform: forecast_period(days, as_of) for platform, days in by_platform.items()}
         return total, per_platform
 
     def _audit(self, action: str, account_id: str, target_type: str, target_id: str, details: dict) -> None:

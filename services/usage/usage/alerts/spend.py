@@ -40,3 +40,15 @@ def series_by(
         key = tuple(row.key[f] for f in fields)
         found[key][dt.date.fromisoformat(row.key["day"])] = row.cost_usd
     return dict(found)
+
+
+def daily_by(
+    queries: UsageQueries, account_id: str, first: dt.date, last: dt.date, field: str
+) -> dict[str, list[DayCost]]:
+    """Per value of `field` (e.g. platform), its daily series, provisional days marked."""
+    flt = RecordFilter(account_id, first, last)
+    found: dict[str, list[DayCost]] = defaultdict(list)
+    for row in queries.summary(flt, ["day", field]).groups:
+        day = dt.date.fromisoformat(row.key["day"])
+        found[row.key[field]].append(DayCost(day, row.cost_usd, row.provisional))
+    return dict(found)
