@@ -83,7 +83,7 @@ def test_a_destination_resealed_meanwhile_is_read_again_and_moved_once(store) ->
     def delivery_reseals(destination_id: str) -> None:
         if destination_id == "d2" and not resealed:
             resealed.append(destination_id)
-            store.set_sealed("d2", b"v2:fresh")
+            store.set_sealed("acct0", "d2", b"v2:fresh")
 
     keyvault.during = delivery_reseals
     report = rewrap_all(StoredDestinations(store), keyvault)
@@ -103,7 +103,9 @@ def test_a_keyvault_failure_leaves_the_census_unreported(store) -> None:
 
 def test_a_destination_that_keeps_changing_fails_after_bounded_attempts(store) -> None:
     keyvault = FakeKeyvault()
-    keyvault.during = lambda d: store.set_sealed("d0", b"v2:again-%d" % keyvault.calls) if d == "d0" else None
+    keyvault.during = lambda d: (
+        store.set_sealed("acct0", "d0", b"v2:again-%d" % keyvault.calls) if d == "d0" else None
+    )
     report = rewrap_all(StoredDestinations(store), keyvault)
     assert report.failed == ["d0"] and not report.reported and keyvault.finished == []
     assert keyvault.calls == MAX_ATTEMPTS + 2  # d0's attempts, then d1 and d2 once each

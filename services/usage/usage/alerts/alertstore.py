@@ -54,8 +54,8 @@ class AlertStore:
             return False
         return True
 
-    def exists(self, alert: str) -> bool:
-        return self.alerts.count_documents({"_id": alert}, limit=1) > 0
+    def exists(self, account_id: str, alert: str) -> bool:
+        return self.alerts.count_documents({"_id": alert, "account_id": account_id}, limit=1) > 0
 
     def get(self, account_id: str, alert: str) -> dict[str, Any] | None:
         return self.alerts.find_one({"_id": alert, "account_id": account_id})
@@ -81,8 +81,8 @@ class AlertStore:
         )
         return self.get(account_id, alert)
 
-    def set_deliveries(self, alert: str, state: str) -> None:
-        self.alerts.update_one({"_id": alert}, {"$set": {"deliveries": state}})
+    def set_deliveries(self, account_id: str, alert: str, state: str) -> None:
+        self.alerts.update_one({"_id": alert, "account_id": account_id}, {"$set": {"deliveries": state}})
 
     def forget_budget(self, account_id: str, budget_id: str) -> None:
         self.mutes.delete_one({"_id": f"{account_id}|budget:{budget_id}"})

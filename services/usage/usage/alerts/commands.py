@@ -211,7 +211,7 @@ class AlertCommands:
         self.budgets.drop_destination(account_id, destination_id)
         self.settings.drop_destination(account_id, destination_id)
         for alert in self.deliveries.drop_destination(account_id, destination_id, self.clock()):
-            self.alerts.set_deliveries(alert, self.deliveries.state_of_alert(alert))
+            self.alerts.set_deliveries(account_id, alert, self.deliveries.state_of_alert(account_id, alert))
         self._audit(
             "alert_destination.deleted",
             account_id,
@@ -230,7 +230,7 @@ class AlertCommands:
         now = self.clock()
         payload = test_payloads(doc["name"], now)[doc["kind"]]
         delivery = self.deliveries.add(account_id, "", doc["kind"], destination_id, payload, now)
-        claimed = self.deliveries.claim_one(delivery["_id"], self.owner, now)
+        claimed = self.deliveries.claim_one(account_id, delivery["_id"], self.owner, now)
         self._audit("alert_destination.tested", account_id, "alert_destination", destination_id, {})
         return self.attempt_now(claimed) if claimed else delivery
 

@@ -59,6 +59,7 @@ class DeliveryStore:
         self.deliveries.update_one({"_id": delivery_id}, {"$setOnInsert": doc}, upsert=True)
 
     def claim(self, owner: str, now: dt.datetime) -> dict[str, Any] | None:
+        """The next due delivery of any account (the worker's queue), leased to `owner`."""
         return self.deliveries.find_one_and_update(
             {"status": "pending", "next_attempt_at": {"$lte": now}, "lease_until": {"$lte": now}},
             {"$set": {"lease_owner": owner, "lease_until": now + LEASE}},
@@ -66,9 +67,11 @@ class DeliveryStore:
             return_document=ReturnDocument.AFTER,
         )
 
-    def claim_one(self, delivery_id: str, owner: str, now: dt.datetime) -> dict[str, Any] | None:
+    def claim_one(
+        self, account_id: str, delivery_id: str, owner: str, now: dt.datetime
+    ) -> dict[str, Any] | None:
         return self.deliveries.find_one_and_update(
-            {"_id": delivery_id, "status": "pending", "lease_until": {"$lte": now}},
+            {"_id": delivery_id, "account_id": account_id, "status": "pending", "lease_until": {"$lte": now}},
             {"$set": {"lease_owner": owner, "lease_until": now + LEASE}},
             return_document=ReturnDocument.AFTER,
         )
@@ -99,10 +102,11 @@ class DeliveryStore:
     def get(self, account_id: str, delivery_id: str) -> dict[str, Any] | None:
         return self.deliveries.find_one({"_id": delivery_id, "account_id": account_id})
 
-    def state_of_alert(self, alert_id: str) -> str:
+    def state_of_alert(self, account_id: str, alert_id: str) -> str:
         """What the alert's history shows: "failing" once any delivery gave up, "pending" while
         any is still being tried, else "delivered"."""
-        states = {d["status"] for d in self.deliveries.find({"alert_id": alert_id}, {"status": 1})}
+        mine = {"alert_id": alert_id, "account_id": account_id}
+        states = {d["status"] for d in self.deliveries.find(mine, {"status": 1})}
         return "failing" if "gave_up" in states else "pending" if "pending" in states else "delivered"
 
     def page(self, account_id: str, destination_id: str, limit: int, cursor: str) -> tuple[list[dict], str]:

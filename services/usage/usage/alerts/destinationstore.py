@@ -59,9 +59,10 @@ class DestinationStore:
             self.destinations.delete_one({"_id": destination_id, "account_id": account_id}).deleted_count == 1
         )
 
-    def set_sealed(self, destination_id: str, sealed: bytes) -> None:
+    def set_sealed(self, account_id: str, destination_id: str, sealed: bytes) -> None:
         """After a keyring rotation: the same secret, sealed under the current key version."""
-        self.destinations.update_one({"_id": destination_id}, {"$set": {"sealed": sealed}})
+        mine = {"_id": destination_id, "account_id": account_id}
+        self.destinations.update_one(mine, {"$set": {"sealed": sealed}})
 
     def replace_sealed(self, destination_id: str, old: bytes, new: bytes) -> bool:
         """Compare-and-set for the rewrap job: only if the destination still holds `old` (not
@@ -69,7 +70,8 @@ class DestinationStore:
         still = {"_id": destination_id, "sealed": old}
         return self.destinations.update_one(still, {"$set": {"sealed": new}}).modified_count == 1
 
-    def note_delivery(self, destination_id: str, status: str, at: dt.datetime) -> None:
+    def note_delivery(self, account_id: str, destination_id: str, status: str, at: dt.datetime) -> None:
         self.destinations.update_one(
-            {"_id": destination_id}, {"$set": {"last_status": status, "last_delivery_at": at}}
+            {"_id": destination_id, "account_id": account_id},
+            {"$set": {"last_status": status, "last_delivery_at": at}},
         )

@@ -167,11 +167,10 @@ class Dispatcher:
     def _after(self, delivery: dict[str, Any], status: str, result: Result, now: dt.datetime) -> None:
         if delivery["destination_id"]:
             note = {"delivered": "delivered", "pending": "failing", "gave_up": "gave_up"}[status]
-            self.destinations.note_delivery(delivery["destination_id"], note, now)
+            self.destinations.note_delivery(delivery["account_id"], delivery["destination_id"], note, now)
         if delivery["alert_id"]:
-            self.alerts.set_deliveries(
-                delivery["alert_id"], self.deliveries.state_of_alert(delivery["alert_id"])
-            )
+            account_id, alert = delivery["account_id"], delivery["alert_id"]
+            self.alerts.set_deliveries(account_id, alert, self.deliveries.state_of_alert(account_id, alert))
         if status == "pending":
             log.warning("alert delivery will be retried", extra={"channel": delivery["channel"]})
             return

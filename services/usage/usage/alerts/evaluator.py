@@ -218,7 +218,7 @@ class Evaluator:
             "acknowledged_at": None,
             "deliveries": "pending",
         }
-        if self.alerts.exists(key):
+        if self.alerts.exists(account_id, key):
             return 0
         # Deliveries first, under ids derived from the alert: a crash before the alert is stored
         # leaves deliveries that the next evaluation finds again (no duplicate), never an alert
@@ -238,7 +238,7 @@ class Evaluator:
         if not self.alerts.fire({**alert, "deliveries": "pending" if channels else "none"}):
             return 0
         if channels:  # a delivery may have been sent before the alert was stored
-            self.alerts.set_deliveries(key, self.deliveries.state_of_alert(key))
+            self.alerts.set_deliveries(account_id, key, self.deliveries.state_of_alert(account_id, key))
         if self.audit is not None:
             self.audit.record(
                 "alert.fired",

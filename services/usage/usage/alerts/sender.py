@@ -98,7 +98,7 @@ class Sender:
         best effort (a key store that cannot seal now must not stop the delivery)."""
         try:
             sealed = self.secrets.seal(account_id, destination_id, secret)
-            self.destinations.set_sealed(destination_id, sealed)
+            self.destinations.set_sealed(account_id, destination_id, sealed)
         except Exception as exc:
             log.warning("destination secret not re-sealed", extra={"error_type": type(exc).__name__})
 
