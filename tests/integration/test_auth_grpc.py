@@ -34,14 +34,21 @@ def test_only_the_gateway_may_call_account_methods(stub_as, identity):
     calls = [
         (stub.Login, auth_pb2.LoginRequest(email="a@example.com", password="x")),
         (stub.CheckSession, auth_pb2.CheckSessionRequest(account_id="a", session_id="s", token_version=0)),
-        (stub.GetAccount, auth_pb2.GetAccountRequest(account_id="a")),
         (stub.SetupTotp, auth_pb2.SetupTotpRequest(account_id="a")),
     ]
+    if identity != "usage":  # usage reads an account's plan (the alert features it gates)
+        calls.append((stub.GetAccount, auth_pb2.GetAccountRequest(account_id="a")))
     for method, request in calls:
         with pytest.raises(grpc.RpcError) as caught:
             method(request, timeout=5)
         assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert stub.GetServiceInfo(auth_pb2.GetServiceInfoRequest(), timeout=5).service == "auth"
+
+
+def test_usage_may_read_an_account_and_its_plan(stub_as, stack):
+    account = new_account(stack)
+    reply = stub_as("usage").GetAccount(auth_pb2.GetAccountRequest(account_id=account.account_id), timeout=5)
+    assert reply.account.id == account.account_id and reply.account.plan in ("", "free")
 
 
 @pytest.fixture(scope="module")

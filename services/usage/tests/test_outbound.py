@@ -333,7 +333,8 @@ def test_urllib3_logs_nothing_of_a_secret_path(
     serve: Callable[..., Server], caplog: pytest.LogCaptureFixture
 ) -> None:
     server = serve("redirect", location="https://elsewhere.example.test/")
-    with caplog.at_level(logging.DEBUG):
+    # urllib3's own level too: the services' log setup (svccommon.logs) quiets it to WARNING.
+    with caplog.at_level(logging.DEBUG), caplog.at_level(logging.DEBUG, logger="urllib3"):
         delivery = post_json(f"http://127.0.0.1:{server.port}/services/T/B/s3cr3t", BODY, {}, LOCAL)
         logging.getLogger("urllib3.connectionpool").debug("outside a delivery: %s", "still logged")
     assert delivery.status_code == 302 and server.requests[0]["path"] == "/services/T/B/s3cr3t"
