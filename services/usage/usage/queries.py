@@ -230,16 +230,13 @@ def encode_cursor(key: Sequence[str]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> list[str]:
+def decode_cursor(cursor: str, size: int = len(KEY_FIELDS)) -> list[str]:
+    """The key an earlier page ended at (`size` strings: a record key by default)."""
     try:
         if len(cursor) > 2048:
             raise ValueError
         key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if (
-            not isinstance(key, list)
-            or len(key) != len(KEY_FIELDS)
-            or not all(isinstance(k, str) for k in key)
-        ):
+        if not isinstance(key, list) or len(key) != size or not all(isinstance(k, str) for k in key):
             raise ValueError
         return key
     except (ValueError, TypeError):

@@ -6,34 +6,20 @@ restarts, only the first insert of the same alert succeeds and only that one is 
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
-import json
 from typing import Any
 
 from bson.decimal128 import Decimal128
 from pymongo import DESCENDING, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
-from svccommon.errors import InvalidArgument
+
+from usage.alerts.paging import newest_first
 
 
 def alert_id(*parts: str) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
-
-
-def encode_cursor(doc: dict[str, Any]) -> str:
-    raw = json.dumps([doc["fired_at"].isoformat(), doc["_id"]]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
-    try:
-        at, last_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return dt.datetime.fromisoformat(at), str(last_id)
-    except (ValueError, TypeError):
-        raise InvalidArgument("cursor: not a cursor from an earlier page") from None
 
 
 class AlertStore:
@@ -64,15 +50,7 @@ class AlertStore:
         query: dict[str, Any] = {"account_id": account_id}
         if unacknowledged:
             query["acknowledged_at"] = None
-        if cursor:
-            at, last = decode_cursor(cursor)
-            query["$or"] = [{"fired_at": {"$lt": at}}, {"fired_at": at, "_id": {"$lt": last}}]
-        docs = list(
-            self.alerts.find(query).sort([("fired_at", DESCENDING), ("_id", DESCENDING)]).limit(limit + 1)
-        )
-        if len(docs) <= limit:
-            return docs, ""
-        return docs[:limit], encode_cursor(docs[limit - 1])
+        return newest_first(self.alerts, query, limit, cursor)
 
     def acknowledge(self, account_id: str, alert: str, now: dt.datetime) -> dict[str, Any] | None:
         self.alerts.update_one(

@@ -12,7 +12,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.database import Database
 
-from usage.alerts.alertstore import decode_cursor, encode_cursor
+from usage.alerts.paging import newest_first
 
 LEASE = dt.timedelta(seconds=60)
 KEEP_ATTEMPTS = 50  # a delivery retried for 24 h makes about 30 attempts
@@ -113,15 +113,7 @@ class DeliveryStore:
         query: dict[str, Any] = {"account_id": account_id}
         if destination_id:
             query["destination_id"] = destination_id
-        if cursor:
-            at, last = decode_cursor(cursor)
-            query["$or"] = [{"fired_at": {"$lt": at}}, {"fired_at": at, "_id": {"$lt": last}}]
-        docs = list(
-            self.deliveries.find(query).sort([("fired_at", DESCENDING), ("_id", DESCENDING)]).limit(limit + 1)
-        )
-        if len(docs) <= limit:
-            return docs, ""
-        return docs[:limit], encode_cursor(docs[limit - 1])
+        return newest_first(self.deliveries, query, limit, cursor)
 
     def drop_destination(self, account_id: str, destination_id: str, now: dt.datetime) -> set[str]:
         """A deleted destination gets nothing more: its pending deliveries give up. Returns the

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +28,20 @@ from usage.queries import UsageQueries
 
 log = logging.getLogger(__name__)
 ANOMALY_DAYS = 3  # today and the two days before: a late provider report still counts
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Where the account's alerts may go under its plan: email, and its destinations (id -> kind)
+    of the kinds the plan allows. Read once per evaluation."""
+
+    email: bool
+    destinations: dict[str, str]
+
+    @classmethod
+    def of(cls, plan: Plan, destinations: list[dict[str, Any]]) -> Reach:
+        allowed = plan.alert_channels
+        return cls("email" in allowed, {d["_id"]: d["kind"] for d in destinations if d["kind"] in allowed})
 
 
 class Evaluator:
@@ -52,7 +67,6 @@ class Evaluator:
         self.plan_of = plan_of
         self.clock = clock
         self.audit = audit
-        self._channels: tuple[str, ...] = ()  # the channels the account's plan allows, per evaluation
         self._last_fired = dt.datetime.min.replace(tzinfo=dt.UTC)
 
     def evaluate(self, account_id: str) -> int:
@@ -60,19 +74,21 @@ class Evaluator:
         now = self.clock()
         today = now.date()
         plan = self.plan_of(account_id)
-        self._channels = plan.alert_channels
+        reach = Reach.of(plan, self.destinations.list(account_id))
         budgets = self.budgets.list(account_id)
         if plan.max_budgets is not None:
             budgets = budgets[: plan.max_budgets]  # after a downgrade the oldest keep working
-        fired = sum(self._budget(account_id, doc, today, now) for doc in budgets)
+        fired = sum(self._budget(account_id, doc, today, now, reach) for doc in budgets)
         settings = self.settings.get(account_id)
         if plan.anomaly_detection and settings.anomalies_enabled:
-            fired += self._anomalies(account_id, settings, today, now)
+            fired += self._anomalies(account_id, settings, today, now, reach)
         return fired
 
     # --- budgets -------------------------------------------------------------------
 
-    def _budget(self, account_id: str, doc: dict[str, Any], today: dt.date, now: dt.datetime) -> int:
+    def _budget(
+        self, account_id: str, doc: dict[str, Any], today: dt.date, now: dt.datetime, reach: Reach
+    ) -> int:
         s = settings_of(doc)
         period = s.period_on(today)
         if period is None or self.alerts.muted_until(account_id, f"budget:{doc['_id']}", now):
@@ -100,6 +116,7 @@ class Evaluator:
                 today,
                 now,
                 s,
+                reach,
                 budget_id=doc["_id"],
                 threshold=threshold,
             )
@@ -127,6 +144,7 @@ class Evaluator:
                     today,
                     now,
                     s,
+                    reach,
                     budget_id=doc["_id"],
                     threshold=threshold,
                 )
@@ -134,7 +152,9 @@ class Evaluator:
 
     # --- anomalies -----------------------------------------------------------------
 
-    def _anomalies(self, account_id: str, settings: AlertSettings, today: dt.date, now: dt.datetime) -> int:
+    def _anomalies(
+        self, account_id: str, settings: AlertSettings, today: dt.date, now: dt.datetime, reach: Reach
+    ) -> int:
         first = today - dt.timedelta(days=spend.HISTORY_DAYS)
         found: list[anomalies.Anomaly] = []
         by_model = spend.series_by(self.queries, account_id, first, today, ["platform", "model"])
@@ -178,6 +198,7 @@ class Evaluator:
                 a.date,
                 now,
                 settings,
+                reach,
                 subject=a.subject,
             )
         return fired
@@ -195,6 +216,7 @@ class Evaluator:
         day: dt.date,
         now: dt.datetime,
         recipients: BudgetSettings | AlertSettings,
+        reach: Reach,
         *,
         budget_id: str = "",
         subject: str = "",
@@ -225,14 +247,12 @@ class Evaluator:
         # that nobody is told about.
         bodies = messages.payloads(alert)
         channels = 0
-        if "email" in self._channels and (recipients.email_owner or recipients.emails):
+        if reach.email and (recipients.email_owner or recipients.emails):
             payload = {**bodies["email"], "to_owner": recipients.email_owner, "to": list(recipients.emails)}
             self.deliveries.add_for_alert(account_id, key, "email", "", payload, now)
             channels += 1
-        known = {d["_id"]: d["kind"] for d in self.destinations.list(account_id)}
         for destination_id in recipients.destination_ids:
-            if known.get(destination_id) in self._channels:
-                channel = known[destination_id]
+            if (channel := reach.destinations.get(destination_id)) is not None:
                 self.deliveries.add_for_alert(account_id, key, channel, destination_id, bodies[channel], now)
                 channels += 1
         if not self.alerts.fire({**alert, "deliveries": "pending" if channels else "none"}):
