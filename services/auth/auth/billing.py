@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pymongo.database import Database
 from svccommon.errors import FailedPrecondition
 from svccommon.plans import PLANS, effective_plan
 
@@ -14,10 +13,8 @@ from auth import accounts
 from auth.core import Core, Doc
 from auth.errors import EmailUnverified, FieldInvalid
 from auth.store.billing import BillingStore
-from auth.store.webhook_failures import WebhookFailureCounter
 from auth.stripe_api import CheckoutSession, StripeApi
-from auth.stripe_config import StripeConfig, WebhookLimits
-from auth.webhook_guard import WebhookGuard
+from auth.stripe_config import StripeConfig
 from auth.webhooks import Webhooks
 
 NOT_CONFIGURED = "payments are not configured on this installation"
@@ -96,14 +93,3 @@ class Payments:
 
     billing: Billing
     webhooks: Webhooks
-
-
-def build_payments(core: Core, db: Database, cfg: StripeConfig | None) -> Payments:
-    store = BillingStore(db)
-    store.ensure_indexes()
-    failures = WebhookFailureCounter(db)
-    failures.ensure_indexes()
-    limits = cfg.webhook_limits if cfg is not None else WebhookLimits()
-    guard = WebhookGuard(core, failures, limits.max_failures, limits.window_s)
-    api = StripeApi(cfg) if cfg is not None else None
-    return Payments(Billing(core, store, cfg, api), Webhooks(core, store, cfg, guard, api))

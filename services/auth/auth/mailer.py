@@ -12,12 +12,13 @@ import logging
 import os
 import threading
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from auth.errors import MailQueueFull
 
@@ -146,7 +147,7 @@ class MailQueue:
             log.error("email dropped: the mail queue is full", extra=extra)
             return None
 
-    def submit(self, fn, *args) -> Future:  # type: ignore[no-untyped-def]
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
         """Run `fn(*args)` in the background with a copy of the caller's context."""
         with self._lock:
             if self._pending >= self.max_pending:

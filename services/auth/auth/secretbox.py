@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import grpc
 from aicosts.keyvault.v1 import keyvault_pb2, keyvault_pb2_grpc
@@ -53,7 +53,7 @@ class KeyvaultSecretBox:
         channel = secure_channel(address, tls, KEYVAULT_SERVICE, idempotent)
         return cls(Backend(channel, keyvault_pb2_grpc.KeyVaultServiceStub, timeout_s))
 
-    def _call(self, method: str, request: object) -> object:
+    def _call(self, method: str, request: object) -> Any:  # the method's generated reply message
         try:
             return self.backend.call(method, request)
         except grpc.RpcError as exc:
@@ -67,15 +67,15 @@ class KeyvaultSecretBox:
         request = keyvault_pb2.EncryptSecretRequest(
             account_id=account_id, purpose=PURPOSE, record_id=account_id, plaintext=plaintext.encode()
         )
-        return self._call("EncryptSecret", request).ciphertext  # type: ignore[attr-defined]
+        return self._call("EncryptSecret", request).ciphertext
 
     def open(self, account_id: str, ciphertext: bytes) -> Opened:
         request = keyvault_pb2.DecryptSecretRequest(
             account_id=account_id, purpose=PURPOSE, record_id=account_id, ciphertext=ciphertext
         )
         reply = self._call("DecryptSecret", request)
-        stale = reply.current_key_version > reply.key_version  # type: ignore[attr-defined]
-        return Opened(plaintext=reply.plaintext.decode(), stale=stale)  # type: ignore[attr-defined]
+        stale = reply.current_key_version > reply.key_version
+        return Opened(plaintext=reply.plaintext.decode(), stale=stale)
 
     def decrypt(self, account_id: str, ciphertext: bytes) -> str:
         return self.open(account_id, ciphertext).plaintext
@@ -90,11 +90,11 @@ class KeyvaultSecretBox:
             account_id=account_id, purpose=PURPOSE, record_id=account_id, ciphertext=ciphertext
         )
         reply = self._call("RewrapSecret", request)
-        return reply.ciphertext, reply.key_version  # type: ignore[attr-defined]
+        return reply.ciphertext, reply.key_version
 
     def start_census(self) -> dt.datetime:
         reply = self._call("StartSecretCensus", keyvault_pb2.StartSecretCensusRequest(purpose=PURPOSE))
-        return reply.started_at.ToDatetime(tzinfo=dt.UTC)  # type: ignore[attr-defined]
+        return reply.started_at.ToDatetime(tzinfo=dt.UTC)
 
     def finish_census(self, started_at: dt.datetime, counts: Mapping[int, int]) -> None:
         request = keyvault_pb2.FinishSecretCensusRequest(

@@ -13,7 +13,7 @@ from svccommon.grpcserver import ServiceBinding
 from svccommon.interceptors import ANY_SERVICE
 
 from auth.accounts import UNVERIFIED_TTL_S
-from auth.billing import build_payments
+from auth.billing import Billing, Payments
 from auth.config import Config, EmailConfig
 from auth.core import Core, to_utc
 from auth.hashing import PasswordHasher
@@ -22,6 +22,12 @@ from auth.ratelimit import LoginLimiter
 from auth.secretbox import KeyvaultSecretBox
 from auth.service import AuthServicer
 from auth.store import Stores
+from auth.store.billing import BillingStore
+from auth.store.webhook_failures import WebhookFailureCounter
+from auth.stripe_api import StripeApi
+from auth.stripe_config import StripeConfig, WebhookLimits
+from auth.webhook_guard import WebhookGuard
+from auth.webhooks import Webhooks
 
 log = logging.getLogger("auth.server")
 
@@ -94,6 +100,17 @@ def build_core(cfg: Config, db: Database) -> Core:
         session_ttl_s=cfg.session_ttl_s,
         base_url=cfg.email.public_base_url,
     )
+
+
+def build_payments(core: Core, db: Database, cfg: StripeConfig | None) -> Payments:
+    store = BillingStore(db)
+    store.ensure_indexes()
+    failures = WebhookFailureCounter(db)
+    failures.ensure_indexes()
+    limits = cfg.webhook_limits if cfg is not None else WebhookLimits()
+    guard = WebhookGuard(core, failures, limits.max_failures, limits.window_s)
+    api = StripeApi(cfg) if cfg is not None else None
+    return Payments(Billing(core, store, cfg, api), Webhooks(core, store, cfg, guard, api))
 
 
 def bindings(cfg: Config, db: Database) -> list[ServiceBinding]:

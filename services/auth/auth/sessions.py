@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from svccommon import context
 from svccommon.access_tokens import hash_token, issue_access_token, new_opaque_token
+from svccommon.audit import Outcome
 from svccommon.errors import InvalidArgument, NotFound, Unauthenticated
 
 from auth.accounts import expired_unverified
@@ -63,7 +64,7 @@ def login(core: Core, email: str, password: str) -> LoginResult:
     except BaseException:
         core.limiter.abandoned(attempt, now)
         raise
-    if not ok:
+    if not ok or account is None:  # ok is only ever True for a found account
         core.limiter.failed(attempt, core.utcnow())
         account_id = account["_id"] if account else None
         core.record(
@@ -105,7 +106,7 @@ def complete_mfa(core: Core, mfa_token: str, code: str) -> Tokens:
         doc = core.stores.tokens.add_failure(token_hash, MFA_MAX_FAILURES, now)
         locked = bool(doc and doc.get("locked"))
         reason = "locked" if locked else ("replay" if exc.replay else "wrong_code")
-        outcome = "denied" if locked else "failure"
+        outcome: Outcome = "denied" if locked else "failure"
         core.record(
             "session.mfa_challenge", outcome, account_id=account["_id"], anonymous=True, reason=reason
         )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import stripe
+from svccommon.audit import Outcome
 from svccommon.errors import InvalidArgument, Unavailable
 from svccommon.plans import effective_plan
 
@@ -168,10 +169,12 @@ class Webhooks:
         account = self.store.get(account_id)
         return effective_plan(account.get("plan")).id if account else ""
 
-    def _audit(self, outcome: str, event_id: str, event_type: str, account_id: str, **details: Any) -> None:
+    def _audit(
+        self, outcome: Outcome, event_id: str, event_type: str, account_id: str, **details: Any
+    ) -> None:
         self.core.audit.record(
             "billing.webhook",
-            outcome=outcome,  # type: ignore[arg-type]
+            outcome=outcome,
             account_id=account_id or None,
             actor="stripe",
             target_type="stripe_event",

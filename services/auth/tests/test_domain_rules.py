@@ -87,5 +87,5 @@ def test_servicer_attaches_error_metadata_then_reraises(error, metadata, code) -
     context = RecordingContext()
     with pytest.raises(type(error)) as caught:
         method(None, None, context)
-    assert caught.value is error and error.code == code
+    assert caught.value is error and grpc.StatusCode[error.status] == code
     assert context.trailing == metadata

@@ -32,7 +32,9 @@ def ensure_ca(tls_dir: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateK
     cert_path, key_path = tls_dir / "ca.crt", tls_dir / "ca.key"
     if cert_path.exists() and key_path.exists():
         key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-        return x509.load_pem_x509_certificate(cert_path.read_bytes()), key  # type: ignore[return-value]
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise SystemExit(f"{key_path} is not the EC key this runner made; delete {tls_dir} to start over")
+        return x509.load_pem_x509_certificate(cert_path.read_bytes()), key
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "AICosts development CA")])
     now = dt.datetime.now(dt.UTC)

@@ -38,7 +38,7 @@ from svccommon import context
 log = logging.getLogger("svccommon.audit")
 
 Outcome = Literal["success", "failure", "denied"]
-OUTCOMES = ("success", "failure", "denied")
+OUTCOMES: tuple[Outcome, ...] = ("success", "failure", "denied")
 DEFAULT_RETENTION_DAYS = 365
 TTL_INDEX = "retention_ttl"
 RETRIES = 3

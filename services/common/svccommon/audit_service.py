@@ -12,7 +12,7 @@ from aicosts.audit.v1 import audit_pb2 as pb
 from aicosts.audit.v1 import audit_pb2_grpc
 from pymongo.database import Database
 
-from svccommon.audit import ACTION_PATTERN, OUTCOMES, AuditLog
+from svccommon.audit import ACTION_PATTERN, OUTCOMES, AuditLog, Outcome
 from svccommon.config import CommonConfig
 from svccommon.errors import InvalidArgument
 from svccommon.grpcserver import ServiceBinding
@@ -43,10 +43,14 @@ def _action(value: str) -> str:
     return value
 
 
-def _outcome(value: str) -> str:
-    if value and value not in OUTCOMES:
+def _outcome(value: str) -> Outcome | None:
+    """The request's outcome, None when unset."""
+    for outcome in OUTCOMES:
+        if value == outcome:
+            return outcome
+    if value:
         raise InvalidArgument(f"outcome must be one of {', '.join(OUTCOMES)}")
-    return value
+    return None
 
 
 def event_message(doc: dict[str, Any]) -> pb.AuditEvent:
@@ -110,7 +114,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
                 raise InvalidArgument("details_json must be a JSON object")
         event = self.audit.record(
             action,
-            outcome=_outcome(request.outcome) or "success",  # type: ignore[arg-type]
+            outcome=_outcome(request.outcome) or "success",
             account_id=_account_id(request.account_id),
             target_type=request.target_type[:64],
             target_id=request.target_id[:128],

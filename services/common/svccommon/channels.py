@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import grpc
 
@@ -70,3 +70,12 @@ class Backend:
             metadata=context.current().to_metadata(),
             wait_for_ready=True,
         )
+
+
+def trailing_metadata(exc: grpc.RpcError) -> dict[str, str]:
+    """The text entries of a failed call's trailing metadata (how a service refines its status:
+    the bad field, a retry-after, an HTTP status); binary "-bin" entries are left out."""
+    metadata = exc.trailing_metadata() if hasattr(exc, "trailing_metadata") else None
+    # At run time the entries are (key, value) tuples; types-grpcio names them _Metadatum.
+    entries = cast(Iterable[tuple[str, str | bytes]], metadata or ())
+    return {key: value for key, value in entries if isinstance(value, str)}

@@ -1,12 +1,13 @@
-"""Domain errors that cross the gRPC boundary only as a status code and a safe message."""
+"""Domain errors that cross the gRPC boundary only as a status code and a safe message.
+
+Each names its status as a gRPC status *name* (a plain string), so domain code stays free of
+grpc; the server layer (svccommon.interceptors) turns the name into the call's status."""
 
 from __future__ import annotations
 
-import grpc
-
 
 class ServiceError(Exception):
-    code = grpc.StatusCode.INTERNAL
+    status = "INTERNAL"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -14,35 +15,35 @@ class ServiceError(Exception):
 
 
 class InvalidArgument(ServiceError):
-    code = grpc.StatusCode.INVALID_ARGUMENT
+    status = "INVALID_ARGUMENT"
 
 
 class NotFound(ServiceError):
-    code = grpc.StatusCode.NOT_FOUND
+    status = "NOT_FOUND"
 
 
 class AlreadyExists(ServiceError):
-    code = grpc.StatusCode.ALREADY_EXISTS
+    status = "ALREADY_EXISTS"
 
 
 class FailedPrecondition(ServiceError):
-    code = grpc.StatusCode.FAILED_PRECONDITION
+    status = "FAILED_PRECONDITION"
 
 
 class PermissionDenied(ServiceError):
-    code = grpc.StatusCode.PERMISSION_DENIED
+    status = "PERMISSION_DENIED"
 
 
 class Unauthenticated(ServiceError):
-    code = grpc.StatusCode.UNAUTHENTICATED
+    status = "UNAUTHENTICATED"
 
 
 class ResourceExhausted(ServiceError):
-    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    status = "RESOURCE_EXHAUSTED"
 
 
 class Unavailable(ServiceError):
-    code = grpc.StatusCode.UNAVAILABLE
+    status = "UNAVAILABLE"
 
 
 class InvalidField(InvalidArgument):

@@ -32,7 +32,7 @@ class ServiceBinding:
     # Told of every call the allowlist refuses (the audit binding records them); never blocks.
     on_denied: DenialSink | None = None
     # Run once the server has drained, before the database closes (audit: write pending events).
-    on_drained: Callable[[], None] | None = None
+    on_drained: Callable[[], object] | None = None  # its result is ignored
 
 
 @dataclass

@@ -35,7 +35,7 @@ def identity_from_uris(uris: tuple[str, ...], trust_domain: str) -> str | None:
 def peer_identity(context: grpc.ServicerContext, trust_domain: str) -> str | None:
     """The calling service's name, read from the verified peer certificate (AuthContext)."""
     auth = context.auth_context() or {}
-    pems = auth.get("x509_pem_cert") or []
-    if not pems:
+    pems = auth.get("x509_pem_cert")
+    if not pems or not isinstance(pems, list):  # a list of PEM certificates, leaf first
         return None
     return identity_from_uris(_uri_sans(pems[0]), trust_domain)

@@ -84,6 +84,7 @@ class AccessInterceptor(grpc.ServerInterceptor):
         identity = peer_identity(ctx, self._trust_domain)
         if identity is None:
             ctx.abort(grpc.StatusCode.UNAUTHENTICATED, "a valid client certificate is required")
+            raise AssertionError("unreachable")  # abort raises
         if not self.allowed(method, identity):
             log.warning("rpc denied", extra={"method": method, "peer": identity, "code": "PERMISSION_DENIED"})
             self._tell_denied(method, identity)
@@ -99,7 +100,7 @@ class AccessInterceptor(grpc.ServerInterceptor):
 
     def _wrap_unary(self, method: str, behavior: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(request: Any, ctx: grpc.ServicerContext) -> Any:
-            with context.bound(context.RequestContext.from_metadata(dict(ctx.invocation_metadata()))):
+            with context.bound(context.RequestContext.from_metadata(_text_metadata(ctx))):
                 started = time.perf_counter()
                 peer = None
                 try:
@@ -114,7 +115,7 @@ class AccessInterceptor(grpc.ServerInterceptor):
 
     def _wrap_stream(self, method: str, behavior: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(request: Any, ctx: grpc.ServicerContext) -> Any:
-            with context.bound(context.RequestContext.from_metadata(dict(ctx.invocation_metadata()))):
+            with context.bound(context.RequestContext.from_metadata(_text_metadata(ctx))):
                 started = time.perf_counter()
                 peer = None
                 try:
@@ -128,6 +129,11 @@ class AccessInterceptor(grpc.ServerInterceptor):
         return wrapper
 
 
+def _text_metadata(ctx: grpc.ServicerContext) -> dict[str, str]:
+    """The call's text metadata (binary "-bin" entries are never request context)."""
+    return {key: value for key, value in ctx.invocation_metadata() if isinstance(value, str)}
+
+
 def _no_such_method(_request: bytes, ctx: grpc.ServicerContext) -> NoReturn:
     # Reached only under an open prefix (health, reflection), whose services are public anyway.
     ctx.abort(grpc.StatusCode.UNIMPLEMENTED, "method not found")
@@ -136,12 +142,12 @@ def _no_such_method(_request: bytes, ctx: grpc.ServicerContext) -> NoReturn:
 
 def _abort_for(exc: Exception, ctx: grpc.ServicerContext) -> NoReturn:
     """End the call with a status for exc (always raises)."""
-    if ctx.code() not in (None, grpc.StatusCode.OK):  # already aborted (allowlist or the servicer)
+    if _code_of(ctx) not in (None, grpc.StatusCode.OK):  # already aborted (allowlist or the servicer)
         raise exc
     if isinstance(exc, ServiceError):
         if metadata := getattr(exc, "metadata", None):  # refinements the gateway reads (errors.py)
             ctx.set_trailing_metadata(metadata)
-        ctx.abort(exc.code, exc.message)
+        ctx.abort(grpc.StatusCode[exc.status], exc.message)
     tb = exc.__traceback__
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
@@ -152,8 +158,14 @@ def _abort_for(exc: Exception, ctx: grpc.ServicerContext) -> NoReturn:
     raise AssertionError("unreachable")
 
 
+def _code_of(ctx: grpc.ServicerContext) -> grpc.StatusCode | None:
+    """The status set on the call so far. ServicerContext.code() exists since grpc 1.38;
+    types-grpcio does not declare it yet."""
+    return ctx.code()  # type: ignore[attr-defined]
+
+
 def _log_rpc(method: str, peer: str | None, ctx: grpc.ServicerContext, started: float) -> None:
-    code = ctx.code()
+    code = _code_of(ctx)
     log.info(
         "rpc",
         extra={

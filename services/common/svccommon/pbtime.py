@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import overload
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
 
+@overload
+def timestamp(value: dt.datetime) -> Timestamp: ...
+@overload
+def timestamp(value: None) -> None: ...
 def timestamp(value: dt.datetime | None) -> Timestamp | None:
     """None stays None (an unset message field); aware datetimes are converted to UTC first."""
     if value is None:

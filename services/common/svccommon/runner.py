@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -11,15 +10,9 @@ from pymongo.database import Database
 from svccommon import logs, mongo
 from svccommon.config import CommonConfig, load_or_exit
 from svccommon.grpcserver import ServiceBinding, serve
+from svccommon.release import version
 
 C = TypeVar("C")
-
-
-def version() -> str:
-    try:
-        return importlib.metadata.version("aicosts")
-    except importlib.metadata.PackageNotFoundError:
-        return "0.0.0+unknown"
 
 
 def info_response(response_cls: type, cfg: CommonConfig) -> Any:

@@ -118,5 +118,5 @@ def require_account(view: Callable[..., Any]) -> Callable[..., Any]:
         authenticate()
         return view(*args, **kwargs)
 
-    wrapper.requires_auth = True  # type: ignore[attr-defined]
+    wrapper.requires_auth = True  # type: ignore[attr-defined]  # a mark openapi.build reads
     return wrapper

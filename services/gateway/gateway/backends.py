@@ -76,7 +76,8 @@ class Backends:
     def health(self) -> dict[str, str]:
         """Each backend's health status name: SERVING, NOT_SERVING or UNKNOWN (unreachable)."""
         pending = {
-            name: health_pb2_grpc.HealthStub(client.channel).Check.future(
+            # types-grpcio-health-checking declares no methods on the generated stub
+            name: health_pb2_grpc.HealthStub(client.channel).Check.future(  # type: ignore[attr-defined]
                 health_pb2.HealthCheckRequest(service=self.service_names[name]),
                 timeout=HEALTH_TIMEOUT_S,
                 metadata=context.current().to_metadata(),

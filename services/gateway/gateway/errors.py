@@ -8,6 +8,7 @@ import logging
 import grpc
 from flask import Flask, Response
 from pydantic import ValidationError
+from svccommon.channels import trailing_metadata
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from gateway.problems import Problem, problem_response
@@ -55,8 +56,8 @@ def _from_http(exc: HTTPException) -> Response:
 def problem_from_grpc(exc: grpc.RpcError) -> Problem:
     """The problem a backend's gRPC error stands for (the API's answers and the email pages')."""
     code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
-    meta = dict(exc.trailing_metadata() or ()) if hasattr(exc, "trailing_metadata") else {}
-    detail = exc.details() if hasattr(exc, "details") else ""
+    meta = trailing_metadata(exc)
+    detail = (exc.details() if hasattr(exc, "details") else None) or ""
     # Backends refine a status code with trailing metadata: an HTTP status gRPC codes cannot say
     # (413, 415, a plan's 403), the field a validation error is about, or how long to wait.
     named = meta.get("x-problem-status", "")

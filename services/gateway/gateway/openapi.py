@@ -14,7 +14,7 @@ from typing import Any, TypeVar, get_origin
 
 from flask import Flask, request
 from pydantic import BaseModel
-from svccommon.runner import version
+from svccommon.release import version
 
 from gateway.bodies import json_object
 
@@ -86,7 +86,7 @@ def _passing(name: str, parse: Callable[[], Any], mark: Any) -> Callable[[F], F]
             return view(*args, **{name: parse()}, **kwargs)
 
         setattr(run, f"openapi_{name}", mark)
-        return run  # type: ignore[return-value]
+        return run  # type: ignore[return-value]  # functools.wraps: the view, as Flask sees it
 
     return wrap
 

@@ -24,6 +24,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pymongo import MongoClient
 from pymongo.database import Database
@@ -147,7 +148,7 @@ def cmd_status(cfg: AdminConfig, db: Database, as_json: bool) -> None:
     ring = keyring.load(cfg.keyring_file)
     store = CredentialStore(db)
     in_use = store.versions_in_use()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "version": info.version,
             "status": info.status,

@@ -20,7 +20,7 @@ SERVICE = keyvault_pb2.DESCRIPTOR.services_by_name["KeyVaultService"].full_name
 
 
 def allowlist() -> dict[str, tuple[str, ...]]:
-    rules = {f"/{SERVICE}/GetServiceInfo": (ANY_SERVICE,)}
+    rules: dict[str, tuple[str, ...]] = {f"/{SERVICE}/GetServiceInfo": (ANY_SERVICE,)}
     rules.update({f"/{SERVICE}/{method}": callers for method, callers in policy.METHOD_CALLERS.items()})
     # Admitted here for every AICosts identity; the servicer refuses (and audits) the wrong ones.
     rules.update({f"/{SERVICE}/{method}": (ANY_SERVICE,) for method in policy.AUDITED_METHODS})

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from datetime import date as dt_date  # `date` is also a field name inside Record
 from decimal import Decimal
 
 # Money or usage that no model owns (storage, taxes, tool sessions): kept so no money is dropped.
@@ -40,7 +41,7 @@ class Record:
     estimated: bool = False
 
     @property
-    def key(self) -> tuple[str, date, str]:
+    def key(self) -> tuple[str, dt_date, str]:
         return (self.platform, self.date, self.model)
 
 

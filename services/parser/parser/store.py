@@ -14,7 +14,7 @@ from pymongo.database import Database
 from parser.records import LineItem, Record
 
 
-def _d128(value: Decimal) -> Decimal128:
+def stored_money(value: Decimal) -> Decimal128:
     return Decimal128(value)
 
 
@@ -23,14 +23,14 @@ def record_doc(record: Record) -> dict[str, Any]:
         "platform": record.platform,
         "date": record.date.isoformat(),
         "model": record.model,
-        "cost_usd": _d128(record.cost_usd),
+        "cost_usd": stored_money(record.cost_usd),
         "units": dict(record.units),
         "line_items": [
             {
                 "name": item.name,
-                "quantity": None if item.quantity is None else _d128(item.quantity),
+                "quantity": None if item.quantity is None else stored_money(item.quantity),
                 "unit": item.unit,
-                "cost_usd": _d128(item.cost_usd),
+                "cost_usd": stored_money(item.cost_usd),
             }
             for item in record.line_items
         ],

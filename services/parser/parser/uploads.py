@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-from bson.decimal128 import Decimal128
 from svccommon.audit import AuditLog, Outcome
 
 from parser.config import Limits
@@ -25,7 +24,7 @@ from parser.parse import FileToParse, Parser
 from parser.problems import BadRequest, NotFound, NotReady, ParserProblem, QuotaExceeded
 from parser.records import Record
 from parser.storage import Storage, new_stored_name
-from parser.store import UploadStore, record_doc, record_from_doc
+from parser.store import UploadStore, record_doc, record_from_doc, stored_money
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +107,7 @@ class Uploads:
             "parser": result.parser,
             "records": [record_doc(r) for r in result.records],
             "record_count": len(result.records),
-            "total_cost_usd": Decimal128(result.total_cost_usd),
+            "total_cost_usd": stored_money(result.total_cost_usd),
             "warnings": warnings,
             "columns_used": result.columns_used,
             "error": "",

@@ -10,7 +10,7 @@ from typing import Protocol
 
 import grpc
 from aicosts.auth.v1 import auth_pb2, auth_pb2_grpc
-from svccommon.channels import Backend, secure_channel
+from svccommon.channels import Backend, secure_channel, trailing_metadata
 from svccommon.config import TlsFiles
 
 log = logging.getLogger(__name__)
@@ -87,8 +87,5 @@ def _error(exc: grpc.RpcError) -> AlertMailError:
 
 
 def _retry_after(exc: grpc.RpcError) -> int | None:
-    metadata = exc.trailing_metadata() if hasattr(exc, "trailing_metadata") else None
-    for name, value in metadata or ():
-        if name == "retry-after" and str(value).isdigit():
-            return int(value)
-    return None
+    retry_after = trailing_metadata(exc).get("retry-after", "")
+    return int(retry_after) if retry_after.isdigit() else None

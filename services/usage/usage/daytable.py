@@ -191,9 +191,9 @@ def canonical_unit_columns(platforms: list[str], columns: list[dict[str, Any]]) 
     out: dict[str, tuple[list[int], list[int]]] = {}
     for i in sorted(per_entry):
         for name, count in canonical_units(platforms[i], per_entry[i]).items():
-            column = out.setdefault(name, ([], []))
-            column[0].append(i)
-            column[1].append(count)
+            entries, counts = out.setdefault(name, ([], []))
+            entries.append(i)
+            counts.append(count)
     return [{"name": name, "i": i, "v": v} for name, (i, v) in sorted(out.items())]
 
 

@@ -363,7 +363,7 @@ class _Watchdog:
     def watching(self, connection_cls: type) -> type:
         watch = self
 
-        class Watched(connection_cls):  # type: ignore[misc,valid-type]
+        class Watched(connection_cls):
             def connect(self) -> None:
                 super().connect()
                 watch._add(self.sock)

@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from datetime import date as dt_date  # `date` is also a field name inside UsageRecord
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
@@ -130,7 +131,7 @@ class UsageRecord:
         object.__setattr__(self, "warnings", tuple(self.warnings))
 
     @property
-    def key(self) -> tuple[str, date, str, str, str, str]:
+    def key(self) -> tuple[str, dt_date, str, str, str, str]:
         return (self.platform, self.date, self.model, self.source, self.project_id, self.api_key_id)
 
 

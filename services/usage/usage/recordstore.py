@@ -218,18 +218,27 @@ class RecordStore:
     def rows(self, account_id: str, days: Sequence[str]) -> Iterator[dict[str, Any]]:
         """The fields the day rollups keep, of some days of an account (in no particular order)."""
         query = {"account_id": account_id, "date": {"$in": list(days)}}
-        yield from self.records.find(query, _ROW_FIELDS).batch_size(2000)
+        yield from _with_decimal_cost(self.records.find(query, _ROW_FIELDS).batch_size(2000))
 
     def rows_between(self, account_id: str, first: dt.date, last: dt.date) -> Iterator[dict[str, Any]]:
         """The same fields for the days first..last, one range of the record index."""
         query = RecordFilter(account_id, first, last).query()
-        yield from self.records.find(query, _ROW_FIELDS).batch_size(2000)
+        yield from _with_decimal_cost(self.records.find(query, _ROW_FIELDS).batch_size(2000))
 
     def day_span(self, account_id: str) -> tuple[str, str] | None:
         """The first and last day with records (two index lookups), or None."""
         first = self.records.find_one({"account_id": account_id}, {"date": 1}, sort=[("date", ASCENDING)])
         last = self.records.find_one({"account_id": account_id}, {"date": 1}, sort=[("date", DESCENDING)])
         return (first["date"], last["date"]) if first and last else None
+
+
+def _with_decimal_cost(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Rows as the rollups read them: cost_usd a Decimal (stored as Decimal128)."""
+    for row in rows:
+        usd = row.get("cost_usd")
+        if isinstance(usd, Decimal128):
+            row["cost_usd"] = usd.to_decimal()
+        yield row
 
 
 def _synced_day(account_id: str, credential_id: str, platform: str, day: dt.date) -> dict[str, Any]:

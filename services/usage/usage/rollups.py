@@ -18,7 +18,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bson.decimal128 import Decimal128
 from svccommon.units import canonical_units
 
 from usage.daytable import FLAG_ESTIMATED, FLAG_PROVISIONAL, Entry, columns_of
@@ -28,7 +27,8 @@ log = logging.getLogger(__name__)
 
 
 class RecordRows(Protocol):
-    """What the rollups read of the records (RecordStore): projected to RECORD_FIELDS."""
+    """What the rollups read of the records (RecordStore): projected to RECORD_FIELDS, cost_usd a
+    Decimal."""
 
     def rows(self, account_id: str, days: Sequence[str]) -> Iterable[dict[str, Any]]: ...
 
@@ -191,4 +191,4 @@ def record_entry(record: dict[str, Any]) -> Entry:
     )
     # Records stored before svccommon.units carry legacy unit names: translated on read.
     units = canonical_units(record["platform"], record.get("units") or {})
-    return Entry(series, usd.to_decimal() if isinstance(usd, Decimal128) else usd, units, flags)
+    return Entry(series, usd, units, flags)  # a Decimal: RecordRows convert stored Decimal128

@@ -248,8 +248,8 @@ class SyncJob:
             if result.unavailable:
                 outcome.unavailable.append((result.day, result.unavailable))
                 continue
-            if not result.ok:
-                message = _scrub(day_error(platform, result.error), api_key)  # type: ignore[arg-type]
+            if result.error is not None:  # what `not result.ok` means
+                message = _scrub(day_error(platform, result.error), api_key)
                 self.runs.progress(run["_id"], self.owner, self.clock(), failed=(iso, message))
                 outcome.failed.append((result.day, message))
                 continue

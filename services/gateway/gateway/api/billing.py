@@ -12,6 +12,7 @@ from aicosts.auth.v1 import auth_pb2
 from aicosts.usage.v1 import usage_pb2
 from flask import Blueprint, current_app, g, jsonify, request
 from pydantic import Field, StrictStr
+from svccommon.channels import trailing_metadata
 from svccommon.plans import PLANS
 
 from gateway.api.auth_support import Body
@@ -41,7 +42,7 @@ def _auth(method: str, message: Any, timeout: float | None = None) -> Any:
     try:
         return auth_rpc(method, message, timeout=timeout)
     except grpc.RpcError as exc:
-        meta = dict(exc.trailing_metadata() or ()) if hasattr(exc, "trailing_metadata") else {}
+        meta = trailing_metadata(exc)
         if hasattr(exc, "code") and exc.code() == grpc.StatusCode.INVALID_ARGUMENT and meta.get("x-field"):
             detail = exc.details() or "invalid"
             raise Problem(

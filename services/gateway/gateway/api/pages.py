@@ -66,7 +66,7 @@ def _token_field() -> str:
     return f'<input type=hidden name=token value="{escape(token)}">'
 
 
-def _refusal(exc: Exception) -> tuple[int, str, str]:
+def _refusal(exc: Problem | grpc.RpcError) -> tuple[int, str, str]:
     """(HTTP status, text a person may read, the field it is about or "")."""
     problem = exc if isinstance(exc, Problem) else problem_from_grpc(exc)
     if problem.status == 503:
@@ -78,7 +78,7 @@ def _refusal(exc: Exception) -> tuple[int, str, str]:
     return problem.status, problem.detail if said else "This link cannot be used.", field
 
 
-def _failure(title: str, exc: Exception, next_step: str) -> Response:
+def _failure(title: str, exc: Problem | grpc.RpcError, next_step: str) -> Response:
     status, text, _ = _refusal(exc)
     return _page(title, _alert("error", text, request_id=True) + next_step, status)
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar, Literal
 
 import grpc
@@ -221,7 +222,7 @@ def start_sync(credential_id: str, body: SyncBody):
             # The plan pauses this key's syncs; usage says why and what resumes them.
             unlimited = cheapest_plan(lambda p: p.max_credentials is None)
             extra = {"plan": plan.id, "required_plan": unlimited.id if unlimited else None}
-            raise Problem(403, exc.details(), kind="plan-required", extra=extra) from None
+            raise Problem(403, exc.details() or "", kind="plan-required", extra=extra) from None
         raise
     response = jsonify(sync_run=sync_run_json(reply.run))
     response.status_code = 202
@@ -280,7 +281,7 @@ def usage_summary(query: SummaryQuery):
     return jsonify(body)
 
 
-def _group_json(group: pb.UsageGroup, names: list[str]) -> dict[str, Any]:
+def _group_json(group: pb.UsageGroup, names: Sequence[str]) -> dict[str, Any]:
     item: dict[str, Any] = {name: getattr(group, name) for name in names}
     for name in ("project", "api_key"):
         if name in names:  # the provider's current name of the id (null: none known, or unattributed)

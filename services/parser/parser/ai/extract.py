@@ -80,7 +80,7 @@ class Extractor:
                     {"role": "system", "content": SYSTEM_PROMPT},
                     {"role": "user", "content": user_content},
                 ],
-                response_format=RESPONSE_FORMAT,  # type: ignore[arg-type]
+                response_format=RESPONSE_FORMAT,
                 max_completion_tokens=self.cfg.max_output_tokens,
                 store=False,
             )

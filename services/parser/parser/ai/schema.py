@@ -8,6 +8,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
+from openai.types.shared_params import ResponseFormatJSONSchema
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from svccommon.platforms import PLATFORMS
 
@@ -62,7 +63,7 @@ RESPONSE_SCHEMA: dict[str, Any] = {
         },
     },
 }
-RESPONSE_FORMAT: dict[str, Any] = {
+RESPONSE_FORMAT: ResponseFormatJSONSchema = {
     "type": "json_schema",
     "json_schema": {"name": "billing_records", "strict": True, "schema": RESPONSE_SCHEMA},
 }
@@ -89,7 +90,7 @@ class ExtractedCharge(BaseModel):
     description: Annotated[str, StringConstraints(max_length=200)]
     cost: Annotated[str, StringConstraints(pattern=AMOUNT_PATTERN)]
     quantity: Annotated[str, StringConstraints(pattern=AMOUNT_PATTERN)] | None
-    unit: Literal[UNITS]  # type: ignore[valid-type]
+    unit: Literal[UNITS]  # type: ignore[valid-type]  # built from the unit list: only pydantic reads it
 
     @field_validator("date")
     @classmethod
@@ -108,6 +109,6 @@ class ExtractedCharge(BaseModel):
 class Extraction(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    platform: Literal[PLATFORM_CHOICES]  # type: ignore[valid-type]
+    platform: Literal[PLATFORM_CHOICES]  # type: ignore[valid-type]  # built from the catalog, for pydantic
     currency: Annotated[str, StringConstraints(pattern=CURRENCY_PATTERN)]
     records: list[ExtractedCharge] = Field(max_length=10_000)

@@ -27,7 +27,10 @@ def printed_totals(text: str) -> list[Decimal]:
 def matches_a_total(amount: Decimal, totals: list[Decimal]) -> bool:
     """True when amount, rounded to a printed total's precision, equals that total."""
     for total in totals:
-        exponent = Decimal(1).scaleb(total.as_tuple().exponent)  # type: ignore[arg-type]
+        places = total.as_tuple().exponent
+        if not isinstance(places, int):  # NaN or infinity: no printed total looks like that
+            continue
+        exponent = Decimal(1).scaleb(places)
         if amount.quantize(exponent, rounding=ROUND_HALF_UP) == total:
             return True
     return False

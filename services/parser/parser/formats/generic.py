@@ -67,10 +67,10 @@ def norm(text: str) -> str:
 
 
 def find_columns(header: Sequence[str]) -> dict[str, int]:
-    names = {}
+    names: dict[str, int] = {}
     for i, cell in enumerate(header):
         names.setdefault(norm(cell), i)
-    found = {}
+    found: dict[str, int] = {}
     for role, synonyms in ROLES.items():
         for synonym in synonyms:
             if synonym in names and names[synonym] not in found.values():

@@ -11,7 +11,7 @@ import hashlib
 from typing import Any
 
 from bson.decimal128 import Decimal128
-from pymongo import DESCENDING, ReturnDocument
+from pymongo import DESCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
@@ -66,13 +66,12 @@ class AlertStore:
         self.mutes.delete_one({"_id": f"{account_id}|budget:{budget_id}"})
 
     def mute(self, account_id: str, subject: str, until: dt.datetime) -> dt.datetime:
-        doc = self.mutes.find_one_and_update(
+        self.mutes.update_one(
             {"_id": f"{account_id}|{subject}"},
             {"$set": {"account_id": account_id, "until": until, "expires_at": until}},
             upsert=True,
-            return_document=ReturnDocument.AFTER,
         )
-        return doc["until"]
+        return until
 
     def muted_until(self, account_id: str, subject: str, now: dt.datetime) -> dt.datetime | None:
         doc = self.mutes.find_one({"_id": f"{account_id}|{subject}"})

@@ -97,7 +97,8 @@ def parse_amount(text: str, name: str = "amount_usd") -> Decimal:
         raise field_error(name, "must be more than 0")
     if amount > MAX_AMOUNT:
         raise field_error(name, f"must be at most {MAX_AMOUNT}")
-    if amount.as_tuple().exponent < -2:  # type: ignore[operator]
+    exponent = amount.as_tuple().exponent  # an int: the amount is finite here
+    if isinstance(exponent, int) and exponent < -2:
         raise field_error(name, "has at most 2 decimal places (cents)")
     return amount
 

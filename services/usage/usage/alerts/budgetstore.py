@@ -88,7 +88,7 @@ class BudgetStore:
     def get(self, account_id: str, budget_id: str) -> dict[str, Any] | None:
         return self.budgets.find_one({"_id": budget_id, "account_id": account_id})
 
-    def list(self, account_id: str) -> list[dict[str, Any]]:
+    def of_account(self, account_id: str) -> list[dict[str, Any]]:
         return list(self.budgets.find({"account_id": account_id}).sort([("created_at", ASCENDING)]))
 
     def count(self, account_id: str) -> int:

@@ -46,6 +46,10 @@ class BudgetStatus:
     crossed: list[int]
 
 
+def _allows_channel(kind: str) -> Callable[[Plan], bool]:
+    return lambda plan: kind in plan.alert_channels
+
+
 def _require(plan: Plan, allows: Callable[[Plan], bool], what: str) -> None:
     if allows(plan):
         return
@@ -122,7 +126,7 @@ class AlertCommands:
         return doc
 
     def list_budgets(self, account_id: str) -> list[dict[str, Any]]:
-        return self.budgets.list(check_id(account_id, "account_id"))
+        return self.budgets.of_account(check_id(account_id, "account_id"))
 
     def delete_budget(self, account_id: str, budget_id: str) -> None:
         if not self.budgets.delete(check_id(account_id, "account_id"), budget_id):
@@ -162,14 +166,14 @@ class AlertCommands:
     def _check_recipients(self, account_id: str, plan: Plan, destination_ids: tuple[str, ...]) -> None:
         if not destination_ids:
             return
-        known = {d["_id"]: d["kind"] for d in self.destinations.list(account_id)}
+        known = {d["_id"]: d["kind"] for d in self.destinations.of_account(account_id)}
         for destination_id in destination_ids:
             if destination_id not in known:
                 raise field_error(
                     "destination_ids", f"names no destination of this account ({destination_id[:40]})"
                 )
             kind = known[destination_id]
-            _require(plan, lambda p, k=kind: k in p.alert_channels, f"Alerts by {kind}")
+            _require(plan, _allows_channel(kind), f"Alerts by {kind}")
 
     # --- destinations --------------------------------------------------------------
 
@@ -201,7 +205,7 @@ class AlertCommands:
         return doc, signing_secret
 
     def list_destinations(self, account_id: str) -> list[dict[str, Any]]:
-        return self.destinations.list(check_id(account_id, "account_id"))
+        return self.destinations.of_account(check_id(account_id, "account_id"))
 
     def delete_destination(self, account_id: str, destination_id: str) -> None:
         check_id(account_id, "account_id")

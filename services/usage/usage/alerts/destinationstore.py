@@ -45,7 +45,7 @@ class DestinationStore:
     def get(self, account_id: str, destination_id: str) -> dict[str, Any] | None:
         return self.destinations.find_one({"_id": destination_id, "account_id": account_id})
 
-    def list(self, account_id: str) -> list[dict[str, Any]]:
+    def of_account(self, account_id: str) -> list[dict[str, Any]]:
         return list(self.destinations.find({"account_id": account_id}).sort([("created_at", ASCENDING)]))
 
     def ids(self, account_id: str) -> set[str]:

@@ -74,8 +74,8 @@ class Evaluator:
         now = self.clock()
         today = now.date()
         plan = self.plan_of(account_id)
-        reach = Reach.of(plan, self.destinations.list(account_id))
-        budgets = self.budgets.list(account_id)
+        reach = Reach.of(plan, self.destinations.of_account(account_id))
+        budgets = self.budgets.of_account(account_id)
         if plan.max_budgets is not None:
             budgets = budgets[: plan.max_budgets]  # after a downgrade the oldest keep working
         fired = sum(self._budget(account_id, doc, today, now, reach) for doc in budgets)

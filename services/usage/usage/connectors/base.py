@@ -291,7 +291,7 @@ class Connector(ABC):
             if more and (not isinstance(cursor, str) or cursor in seen):
                 raise UnexpectedShape(None, f"{path}: pagination cursor repeated or invalid")
             yield body
-            if not more:
+            if not more or not isinstance(cursor, str):
                 return
             seen.add(cursor)
         raise UnexpectedShape(None, f"{path}: more than {MAX_PAGES} pages")

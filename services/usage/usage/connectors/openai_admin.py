@@ -122,7 +122,7 @@ class OpenAIConnector(Connector):
 
     def _fetch_window(self, api_key: str, buckets: DayBuckets) -> None:
         days = (buckets.last - buckets.first).days + 1
-        window = [
+        window: list[tuple[str, str | int]] = [
             ("start_time", int(day_start(buckets.first).timestamp())),
             ("end_time", int(day_start(buckets.last + timedelta(days=1)).timestamp())),
             ("bucket_width", "1d"),
@@ -173,7 +173,8 @@ class OpenAIConnector(Connector):
             cost_usd=value,
             line_items=(item,),
             amount_original=value,
-            **attribution(result),
+            project_id=project_of(result),
+            api_key_id=api_key_of(result),
         )
 
     def names(self, api_key: str) -> dict[str, dict[str, str]]:
@@ -181,7 +182,7 @@ class OpenAIConnector(Connector):
         names (GET /organization/projects, /organization/projects/{id}/api_keys)."""
         projects: dict[str, str] = {}
         keys: dict[str, str] = {}
-        listing = [("limit", 100), ("include_archived", "true")]
+        listing: list[tuple[str, str | int]] = [("limit", 100), ("include_archived", "true")]
         for project in self._list_all(api_key, PROJECTS_PATH, listing, "after"):
             projects[project["id"]] = str(project.get("name") or "")
         for project_id in projects:
@@ -191,17 +192,27 @@ class OpenAIConnector(Connector):
         return {"project": projects, "api_key": keys}
 
 
-def attribution(result: dict[str, Any]) -> dict[str, str]:
-    """A result's project and API key ids ("" when the provider does not attribute it)."""
-    return {
-        "project_id": str(result.get("project_id") or ""),
-        "api_key_id": str(result.get("api_key_id") or ""),
-    }
+def project_of(result: dict[str, Any]) -> str:
+    """A result's project id ("" when the provider does not attribute it)."""
+    return str(result.get("project_id") or "")
+
+
+def api_key_of(result: dict[str, Any]) -> str:
+    """A result's API key id ("" when the provider does not attribute it)."""
+    return str(result.get("api_key_id") or "")
 
 
 def _usage_parser(platform: str, read_units: UnitReader) -> Callable[[date, dict[str, Any]], UsageRecord]:
     def parse(day: date, result: dict[str, Any]) -> UsageRecord:
         model = result.get("model") or UNATTRIBUTED_MODEL
-        return UsageRecord(platform, day, str(model), "api", units=read_units(result), **attribution(result))
+        return UsageRecord(
+            platform,
+            day,
+            str(model),
+            "api",
+            units=read_units(result),
+            project_id=project_of(result),
+            api_key_id=api_key_of(result),
+        )
 
     return parse
