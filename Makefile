@@ -1,22 +1,32 @@
 # AICosts developer commands. `make run` starts everything locally; `make test` runs the tests.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+# The newest CPython from 3.13 down to 3.11 found on the PATH (the pinned dependencies support these);
+# `make PYTHON=/path/to/python3.12 ...` chooses one.
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	$$p -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' 2>/dev/null && { echo $$p; break; }; \
+	done)
+endif
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROTOS := $(shell find proto -name '*.proto')
 PROTO_STAMP := proto/.generated
 
-.PHONY: run test test-fast proto proto-check lint k8s-check bench images logs clean install browser
+.PHONY: python-version run test test-fast proto proto-check lint k8s-check bench images logs clean install browser
 
 $(STAMP): pyproject.toml constraints.txt
-	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (Python 3.11)"; exit 1; }
+	@test -n "$(PYTHON)" || { echo "Python 3.11, 3.12 or 3.13 is required (none found on the PATH)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Which Python the venv is made with (CI prints it first).
+python-version:
+	@test -n "$(PYTHON)" && $(PYTHON) --version || { echo "Python 3.11, 3.12 or 3.13 is required"; exit 1; }
 
 $(PROTO_STAMP): $(PROTOS) $(STAMP)
 	$(BIN)/python -m grpc_tools.protoc -Iproto --python_out=proto --pyi_out=proto --grpc_python_out=proto $(PROTOS)
@@ -51,8 +61,12 @@ browser:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
 	@chromium --version
 
-lint: $(STAMP)
+# Style, then the layers docs/architecture.md describes (import contracts in pyproject.toml),
+# then types (mypy over the production code; it reads the generated protobuf stubs).
+lint: $(PROTO_STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 k8s-check: $(STAMP)
 	bash k8s/check.sh
@@ -72,6 +86,6 @@ logs:
 	$(BIN)/python -m svccommon.logview $(if $(ID),--request-id $(ID),--follow) var/logs/stack.log
 
 clean:
-	rm -rf var $(VENV) build *.egg-info .pytest_cache .ruff_cache $(PROTO_STAMP)
+	rm -rf var $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache .import_linter_cache $(PROTO_STAMP)
 	find proto -name '*_pb2*.py*' -delete
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
