@@ -7,6 +7,7 @@ from __future__ import annotations
 import grpc
 import pytest
 from aicosts.auth.v1 import auth_pb2, auth_pb2_grpc
+from aicosts.common.v1 import service_info_pb2
 from support import outbox
 from support.accounts import new_account
 from support.grpc_clients import channel_as, identity_files
@@ -42,7 +43,7 @@ def test_only_the_gateway_may_call_account_methods(stub_as, identity):
         with pytest.raises(grpc.RpcError) as caught:
             method(request, timeout=5)
         assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    assert stub.GetServiceInfo(auth_pb2.GetServiceInfoRequest(), timeout=5).service == "auth"
+    assert stub.GetServiceInfo(service_info_pb2.GetServiceInfoRequest(), timeout=5).service == "auth"
 
 
 def test_usage_may_read_an_account_and_its_plan(stub_as, stack):

@@ -7,8 +7,9 @@ import time
 
 import grpc
 import pytest
-from aicosts.auth.v1 import auth_pb2, auth_pb2_grpc
-from aicosts.keyvault.v1 import keyvault_pb2, keyvault_pb2_grpc
+from aicosts.auth.v1 import auth_pb2_grpc
+from aicosts.common.v1 import service_info_pb2
+from aicosts.keyvault.v1 import keyvault_pb2_grpc
 from devstack import certs
 from support.grpc_clients import channel_as, channel_without_client_cert, identity_files
 from svccommon.config import TlsFiles
@@ -23,7 +24,7 @@ def test_call_without_client_certificate_fails(stack, tls_dir):
     with channel_without_client_cert(f"127.0.0.1:{stack.ports['keyvault']}", tls_dir / "ca.crt") as ch:
         with pytest.raises(grpc.RpcError) as err:
             keyvault_pb2_grpc.KeyVaultServiceStub(ch).GetServiceInfo(
-                keyvault_pb2.GetServiceInfoRequest(), timeout=3
+                service_info_pb2.GetServiceInfoRequest(), timeout=3
             )
     assert err.value.code() == grpc.StatusCode.UNAVAILABLE  # the TLS handshake is refused
 
@@ -35,14 +36,14 @@ def test_certificate_from_another_ca_fails(stack, tls_dir, tmp_path):
     certs.issue(rogue_dir, "gateway", "aicosts.local", rogue_ca)
     files = TlsFiles(ca=tls_dir / "ca.crt", cert=rogue_dir / "gateway.crt", key=rogue_dir / "gateway.key")
     with channel_as(f"127.0.0.1:{stack.ports['auth']}", files) as ch, pytest.raises(grpc.RpcError) as err:
-        auth_pb2_grpc.AuthServiceStub(ch).GetServiceInfo(auth_pb2.GetServiceInfoRequest(), timeout=3)
+        auth_pb2_grpc.AuthServiceStub(ch).GetServiceInfo(service_info_pb2.GetServiceInfoRequest(), timeout=3)
     assert err.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
 def test_unknown_service_identity_is_denied(stack, tls_dir, tmp_path):
     files = identity_files(tls_dir, "intruder", tmp_path / "certs")
     with channel_as(f"127.0.0.1:{stack.ports['auth']}", files) as ch, pytest.raises(grpc.RpcError) as err:
-        auth_pb2_grpc.AuthServiceStub(ch).GetServiceInfo(auth_pb2.GetServiceInfoRequest(), timeout=3)
+        auth_pb2_grpc.AuthServiceStub(ch).GetServiceInfo(service_info_pb2.GetServiceInfoRequest(), timeout=3)
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
@@ -54,7 +55,7 @@ def test_identity_claimed_in_metadata_is_ignored(stack, tls_dir, tmp_path):
     )
     with channel_as(f"127.0.0.1:{stack.ports['auth']}", files) as ch, pytest.raises(grpc.RpcError) as err:
         auth_pb2_grpc.AuthServiceStub(ch).GetServiceInfo(
-            auth_pb2.GetServiceInfoRequest(), timeout=3, metadata=spoof
+            service_info_pb2.GetServiceInfoRequest(), timeout=3, metadata=spoof
         )
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
@@ -62,7 +63,9 @@ def test_identity_claimed_in_metadata_is_ignored(stack, tls_dir, tmp_path):
 def test_allowed_service_identity_is_served(stack, tls_dir, tmp_path):
     files = identity_files(tls_dir, "gateway", tmp_path / "certs")
     with channel_as(f"127.0.0.1:{stack.ports['auth']}", files) as ch:
-        reply = auth_pb2_grpc.AuthServiceStub(ch).GetServiceInfo(auth_pb2.GetServiceInfoRequest(), timeout=3)
+        reply = auth_pb2_grpc.AuthServiceStub(ch).GetServiceInfo(
+            service_info_pb2.GetServiceInfoRequest(), timeout=3
+        )
     assert reply.service == "auth" and reply.region == "us-east-1"
 
 

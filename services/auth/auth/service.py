@@ -72,7 +72,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):  # noqa: N802 (gRPC metho
         self.payments = payments
 
     def GetServiceInfo(self, request, context):  # noqa: N802
-        return info_response(auth_pb2.GetServiceInfoResponse, self.cfg.common)
+        return info_response(self.cfg.common)
 
     # --- accounts ---------------------------------------------------------------------------
 

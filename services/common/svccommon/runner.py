@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
+from aicosts.common.v1 import service_info_pb2
 from pymongo.database import Database
 
 from svccommon import logs, mongo
@@ -15,8 +16,9 @@ from svccommon.release import version
 C = TypeVar("C")
 
 
-def info_response(response_cls: type, cfg: CommonConfig) -> Any:
-    return response_cls(service=cfg.service, version=version(), region=cfg.region)
+def info_response(cfg: CommonConfig) -> service_info_pb2.GetServiceInfoResponse:
+    """Every service's GetServiceInfo answer (the shared message in aicosts.common.v1)."""
+    return service_info_pb2.GetServiceInfoResponse(service=cfg.service, version=version(), region=cfg.region)
 
 
 def run_service(

@@ -51,7 +51,7 @@ class KeyVaultServicer(keyvault_pb2_grpc.KeyVaultServiceServicer):
         return identity
 
     def GetServiceInfo(self, request, context):  # noqa: N802 (gRPC method names)
-        return info_response(pb.GetServiceInfoResponse, self.cfg.common)
+        return info_response(self.cfg.common)
 
     # --- credentials -----------------------------------------------------------
 

@@ -103,7 +103,7 @@ class ParserServicer(parser_pb2_grpc.ParserServiceServicer):
         self.preview = cfg.limits.preview_records
 
     def GetServiceInfo(self, request, context):  # noqa: N802 (gRPC method name)
-        return info_response(pb.GetServiceInfoResponse, self.cfg.common)
+        return info_response(self.cfg.common)
 
     @problems_to_status
     def CreateUpload(self, request, context):  # noqa: N802

@@ -7,8 +7,6 @@ upload deletes the records it still owns in usage first."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import datetime as dt
 import hashlib
@@ -17,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
+from svccommon import cursors
 from svccommon.audit import AuditLog, Outcome
 
 from parser.config import Limits
@@ -202,14 +201,14 @@ class Uploads:
 
 
 def encode_cursor(created_at: dt.datetime, upload_id: str) -> str:
-    raw = f"{created_at.astimezone(dt.UTC).isoformat()}|{upload_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.encode([created_at.astimezone(dt.UTC).isoformat(), upload_id])
 
 
 def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, upload_id = raw.split("|", 1)
+        at, upload_id = cursors.decode(cursor, 2)
+        if not isinstance(at, str) or not isinstance(upload_id, str):
+            raise ValueError
         return dt.datetime.fromisoformat(at), upload_id
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except ValueError:  # cursors.BadCursor is a ValueError
         raise BadRequest("the cursor is not valid; use next_cursor from the previous page") from None

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+from svccommon import cursors
 from svccommon.errors import InvalidArgument
 
 from usage import limits
@@ -226,18 +225,15 @@ def _values(values: Sequence[str], name: str, allow_empty: bool = False) -> tupl
 
 
 def encode_cursor(key: Sequence[str]) -> str:
-    raw = json.dumps(list(key), separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.encode(key)
 
 
 def decode_cursor(cursor: str, size: int = len(KEY_FIELDS)) -> list[str]:
     """The key an earlier page ended at (`size` strings: a record key by default)."""
     try:
-        if len(cursor) > 2048:
-            raise ValueError
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(key, list) or len(key) != size or not all(isinstance(k, str) for k in key):
+        key = cursors.decode(cursor, size)
+        if not all(isinstance(k, str) for k in key):
             raise ValueError
         return key
-    except (ValueError, TypeError):
+    except ValueError:  # cursors.BadCursor is a ValueError
         raise InvalidArgument("cursor is not valid; start again without it") from None

@@ -33,7 +33,7 @@ class UsageServicer(AlertMethods, usage_pb2_grpc.UsageServiceServicer):
         self.importer = importer
 
     def GetServiceInfo(self, request, context):  # noqa: N802 (gRPC method names)
-        return info_response(pb.GetServiceInfoResponse, self.cfg.common)
+        return info_response(self.cfg.common)
 
     # --- sync runs ---------------------------------------------------------------
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import json
 import re
 from collections.abc import Callable
 from typing import Any
 
-from svccommon import context
+from svccommon import context, cursors
 from svccommon.audit import AuditLog
 from svccommon.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unavailable
 from svccommon.plans import effective_plan
@@ -149,14 +147,12 @@ def _covers(run: dict[str, Any], days: limits.DayRange) -> bool:
 
 
 def encode_run_cursor(queued_at: dt.datetime, run_id: str) -> str:
-    raw = json.dumps([queued_at.isoformat(), run_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.encode([queued_at.isoformat(), run_id])
 
 
 def decode_run_cursor(cursor: str) -> tuple[dt.datetime, str]:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        stamp, run_id = json.loads(raw)
+        stamp, run_id = cursors.decode(cursor, 2)
         when = dt.datetime.fromisoformat(stamp)
         if when.tzinfo is None or not isinstance(run_id, str):
             raise ValueError

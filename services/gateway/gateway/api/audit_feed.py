@@ -4,8 +4,6 @@ asks all of them at once (futures) and merges their newest-first lists (a k-way 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import datetime as dt
 import heapq
@@ -19,7 +17,7 @@ from typing import Any
 from aicosts.audit.v1 import audit_pb2 as pb
 from flask import current_app
 from google.protobuf.timestamp_pb2 import Timestamp
-from svccommon import context
+from svccommon import context, cursors
 from svccommon.csvsafe import safe_cell
 
 from gateway.problems import Problem
@@ -59,13 +57,12 @@ def _key(event: pb.AuditEvent) -> Cursor:
 
 
 def encode_cursor(event: pb.AuditEvent) -> str:
-    raw = json.dumps(list(_key(event)), separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.encode(_key(event))
 
 
 def decode_cursor(value: str) -> Cursor:
     try:
-        seconds, nanos, event_id = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+        seconds, nanos, event_id = cursors.decode(value, 3)
         # type(): a JSON true is a Python int too.
         if not (type(seconds) is int and type(nanos) is int and isinstance(event_id, str)):
             raise ValueError
@@ -74,7 +71,7 @@ def decode_cursor(value: str) -> Cursor:
         if not 0 <= nanos < 10**9 or not 0 < len(event_id) <= 64:
             raise ValueError
         return seconds, nanos, event_id
-    except (ValueError, TypeError, binascii.Error):
+    except (ValueError, TypeError):  # cursors.BadCursor is a ValueError
         raise Problem(
             400, "the cursor is not valid; use next_cursor from the previous page", kind="validation"
         ) from None
