@@ -1,6 +1,7 @@
 """The auth service's gRPC contract as other services see it: only the gateway may call the
-account and session methods, only usage may send alert emails (through usage's own client), and
-errors carry the documented trailing metadata."""
+account and session methods, except that the services that gate their own actions by plan and
+verified state (usage, keyvault, parser) may read an account (GetAccount); only usage may send
+alert emails (through usage's own client), and errors carry the documented trailing metadata."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from support import outbox
 from support.accounts import new_account
 from support.grpc_clients import channel_as, identity_files
 from usage.alertmail import AlertMailError, AuthAlertMailer
+
+# The services that ask auth for an account's plan and verified state (svccommon.accountinfo).
+ACCOUNT_READERS = ("usage", "keyvault", "parser")
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +41,7 @@ def test_only_the_gateway_may_call_account_methods(stub_as, identity):
         (stub.CheckSession, auth_pb2.CheckSessionRequest(account_id="a", session_id="s", token_version=0)),
         (stub.SetupTotp, auth_pb2.SetupTotpRequest(account_id="a")),
     ]
-    if identity != "usage":  # usage reads an account's plan (the alert features it gates)
+    if identity not in ACCOUNT_READERS:
         calls.append((stub.GetAccount, auth_pb2.GetAccountRequest(account_id="a")))
     for method, request in calls:
         with pytest.raises(grpc.RpcError) as caught:
@@ -46,10 +50,19 @@ def test_only_the_gateway_may_call_account_methods(stub_as, identity):
     assert stub.GetServiceInfo(service_info_pb2.GetServiceInfoRequest(), timeout=5).service == "auth"
 
 
-def test_usage_may_read_an_account_and_its_plan(stub_as, stack):
+@pytest.mark.parametrize("identity", ACCOUNT_READERS)
+def test_the_services_that_gate_actions_may_read_an_account_and_its_plan(stub_as, stack, identity):
     account = new_account(stack)
-    reply = stub_as("usage").GetAccount(auth_pb2.GetAccountRequest(account_id=account.account_id), timeout=5)
+    reply = stub_as(identity).GetAccount(auth_pb2.GetAccountRequest(account_id=account.account_id), timeout=5)
     assert reply.account.id == account.account_id and reply.account.plan in ("", "free")
+    assert reply.account.email_verified is True
+
+
+@pytest.mark.parametrize("identity", ["intruder", "auth"])
+def test_no_other_identity_may_read_an_account(stub_as, identity):
+    with pytest.raises(grpc.RpcError) as caught:
+        stub_as(identity).GetAccount(auth_pb2.GetAccountRequest(account_id="a"), timeout=5)
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
 @pytest.fixture(scope="module")

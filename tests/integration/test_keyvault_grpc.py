@@ -12,6 +12,7 @@ import pytest
 from aicosts.keyvault.v1 import keyvault_pb2 as kv
 from aicosts.keyvault.v1 import keyvault_pb2_grpc
 from pymongo import MongoClient
+from support.accounts import new_account
 from support.grpc_clients import channel_as, identity_files
 
 OPENAI_KEY = "sk-admin-grpc-test-0123456789abcdef"
@@ -48,15 +49,18 @@ def code_of(call) -> grpc.StatusCode:
     return err.value.code()
 
 
+@pytest.fixture
+def account(stack) -> str:
+    """A real, verified account: keyvault asks auth whether it may store a key for it."""
+    return new_account(stack).account_id
+
+
 def store(as_, account: str, key: str = OPENAI_KEY) -> kv.Credential:
-    request = kv.StoreCredentialRequest(
-        account_id=account, platform="openai", api_key=key, label="Org", email_verified=True
-    )
+    request = kv.StoreCredentialRequest(account_id=account, platform="openai", api_key=key, label="Org")
     return as_("gateway").StoreCredential(request, timeout=5).credential
 
 
-def test_credential_methods_follow_the_allowlist(as_):
-    account = uuid.uuid4().hex
+def test_credential_methods_follow_the_allowlist(as_, account):
     cred = store(as_, account)
     assert (cred.platform, cred.last4, cred.status) == ("openai", "cdef", "active") and cred.key_version >= 1
     listed = as_("usage").ListCredentials(kv.ListCredentialsRequest(account_id=account), timeout=5)
@@ -85,7 +89,7 @@ def test_credential_methods_follow_the_allowlist(as_):
 
 def test_store_refuses_a_key_of_the_wrong_kind(as_):
     request = kv.StoreCredentialRequest(
-        account_id="acct-1", platform="openai", api_key="sk-proj-0123456789ab", email_verified=True
+        account_id="acct-1", platform="openai", api_key="sk-proj-0123456789ab"
     )
     with pytest.raises(grpc.RpcError) as err:
         as_("gateway").StoreCredential(request, timeout=5)
@@ -93,8 +97,7 @@ def test_store_refuses_a_key_of_the_wrong_kind(as_):
     assert "sk-admin-" in err.value.details() and "sk-proj-0123456789ab" not in err.value.details()
 
 
-def test_reveal_only_for_usage_and_audited_with_actor_target_ip_and_time(as_, audit):
-    account = uuid.uuid4().hex
+def test_reveal_only_for_usage_and_audited_with_actor_target_ip_and_time(as_, audit, account):
     cred = store(as_, account)
     request = kv.RevealCredentialRequest(account_id=account, credential_id=cred.id)
     metadata = (("x-client-ip", "203.0.113.7"), ("x-request-id", "reveal-test-1"))
@@ -117,8 +120,8 @@ def test_reveal_only_for_usage_and_audited_with_actor_target_ip_and_time(as_, au
     assert sorted(e["actor"] for e in denied) == ["service:auth", "service:gateway", "service:parser"]
 
 
-def test_reveal_of_another_accounts_credential_is_refused_and_audited(as_, audit):
-    owner, other = uuid.uuid4().hex, uuid.uuid4().hex
+def test_reveal_of_another_accounts_credential_is_refused_and_audited(as_, audit, account):
+    owner, other = account, uuid.uuid4().hex
     cred = store(as_, owner)
     request = kv.RevealCredentialRequest(account_id=other, credential_id=cred.id)
     with pytest.raises(grpc.RpcError) as err:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 
 import pytest
 import requests
@@ -48,12 +47,15 @@ def signs_in_with_2fa(stack, account, two_factor) -> bool:
 
 
 def test_rotate_then_rewrap_on_the_running_service(stack, mongo_uri, stubs):
-    account = uuid.uuid4().hex
+    # A real account on Professional: keyvault asks auth, and Free holds only 3 keys.
+    account = new_account(stack).account_id
+    with auth_db(mongo_uri) as db:  # where auth keeps the plan (as a Stripe upgrade would set it)
+        assert db["accounts"].update_one({"_id": account}, {"$set": {"plan": "professional"}}).matched_count
     keys = [f"sk-admin-live-rotation-{i:012d}" for i in range(3)]
     before = [
         stubs["gateway"]
         .StoreCredential(
-            kv.StoreCredentialRequest(account_id=account, platform="openai", api_key=k, email_verified=True),
+            kv.StoreCredentialRequest(account_id=account, platform="openai", api_key=k),
             timeout=5,
         )
         .credential
@@ -65,7 +67,7 @@ def test_rotate_then_rewrap_on_the_running_service(stack, mongo_uri, stubs):
     admin(stack, mongo_uri, "rotate")
     new = stubs["gateway"].StoreCredential(
         kv.StoreCredentialRequest(
-            account_id=account, platform="openai", api_key="sk-admin-after-rotation-0001", email_verified=True
+            account_id=account, platform="openai", api_key="sk-admin-after-rotation-0001"
         ),
         timeout=5,
     )

@@ -1,6 +1,6 @@
 """An account whose email address is not confirmed cannot store provider keys or upload billing
-files: keyvault and the parser refuse it (the gateway passes auth's view of the account to them,
-as it passes the plan), with a 403 problem that says what to do."""
+files: keyvault and the parser refuse it (each asks auth for the account's state itself, as it
+does for the plan), with a 403 problem that says what to do."""
 
 from __future__ import annotations
 

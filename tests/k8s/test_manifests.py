@@ -35,8 +35,10 @@ CALLS = {
     ("gateway", "usage"),
     ("gateway", "parser"),
     ("usage", "keyvault"),
-    ("usage", "auth"),  # alert emails: auth alone holds the SendGrid key
+    ("usage", "auth"),  # alert emails (auth alone holds the SendGrid key); an account's plan
+    ("keyvault", "auth"),  # an account's plan and verified state: may it store one more key
     ("parser", "usage"),
+    ("parser", "auth"),  # an account's plan (AI parsing) and verified state
     ("auth", "keyvault"),
 }
 # Egress to addresses outside the cluster, by port: 443 = provider/Stripe/SendGrid/OpenAI

@@ -65,8 +65,9 @@ def allowlist() -> dict[str, tuple[str, ...]]:
     rules[f"/{SERVICE}/GetServiceInfo"] = (ANY_SERVICE,)
     # Usage composes budget and anomaly alerts; auth sends them (it alone holds the mail provider's key).
     rules[f"/{SERVICE}/SendAlertEmail"] = ("usage",)
-    # usage checks the plan of the account whose budgets and alerts it keeps (auth owns plans).
-    rules[f"/{SERVICE}/GetAccount"] = ("gateway", "usage")
+    # The services that gate their own actions ask auth (which owns plans and the verified state):
+    # usage (history, CSV export, alerts), keyvault (key limit, verified), parser (AI parsing, verified).
+    rules[f"/{SERVICE}/GetAccount"] = ("gateway", "usage", "keyvault", "parser")
     return rules
 
 

@@ -5,6 +5,8 @@ grpc; the server layer (svccommon.interceptors) turns the name into the call's s
 
 from __future__ import annotations
 
+from svccommon.standing import unverified_detail, unverified_metadata
+
 
 class ServiceError(Exception):
     status = "INTERNAL"
@@ -56,11 +58,24 @@ class InvalidField(InvalidArgument):
 
 class PlanRequired(PermissionDenied):
     """The account's plan does not include the action: the gateway answers 403 with kind
-    "plan-required" (the message names the plan that does; svccommon.plans.required_message)."""
+    "plan-required" (the message names the plan that does; svccommon.plans.required_message),
+    and with `plan` and `required_plan` when given (svccommon.plangate.require gives both)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, plan: str = "", required_plan: str = "") -> None:
         super().__init__(message)
+        named: tuple[tuple[str, str], ...] = (("x-plan", plan),) if plan else ()
+        named += (("x-required-plan", required_plan),) if required_plan else ()
         self.metadata: tuple[tuple[str, str], ...] = (
             ("x-problem-status", "403"),
             ("x-problem-kind", "plan-required"),
+            *named,
         )
+
+
+class EmailUnverified(PermissionDenied):
+    """The account has not confirmed its email address: the gateway answers 403 with kind
+    "email-unverified" (svccommon.standing says what to do, the same way in every service)."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(unverified_detail(action))
+        self.metadata: tuple[tuple[str, str], ...] = unverified_metadata()

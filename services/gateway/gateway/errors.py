@@ -33,6 +33,9 @@ GRPC_TO_HTTP = {
 
 # HTTP statuses a backend may name in `x-problem-status` trailing metadata.
 BACKEND_NAMED_STATUSES = {"403", "413", "415", "422", "429", "503"}
+# A plan-required refusal names the account's plan and the plan that allows the action
+# (svccommon.errors.PlanRequired): trailing metadata → problem fields.
+PLAN_FIELDS = {"x-plan": "plan", "x-required-plan": "required_plan"}
 
 
 def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
@@ -63,7 +66,10 @@ def problem_from_grpc(exc: grpc.RpcError) -> Problem:
     named = meta.get("x-problem-status", "")
     if named in BACKEND_NAMED_STATUSES:
         headers = {"Retry-After": meta.get("retry-after", "30")} if named in ("429", "503") else {}
-        return Problem(int(named), detail, kind=meta.get("x-problem-kind"), headers=headers)
+        extra = {name: meta[key] for key, name in PLAN_FIELDS.items() if meta.get(key)}
+        return Problem(
+            int(named), detail, kind=meta.get("x-problem-kind"), headers=headers, extra=extra or None
+        )
     if code == grpc.StatusCode.INVALID_ARGUMENT and meta.get("x-field"):
         errors = [{"field": meta["x-field"], "message": detail, "code": meta.get("x-error-code", "invalid")}]
         return Problem(400, detail, kind="validation", errors=errors)

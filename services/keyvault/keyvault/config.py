@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from svccommon.config import CommonConfig, ConfigError, env_int, env_str, load_common
+from svccommon.config import CommonConfig, ConfigError, backend_address, env_int, env_str, load_common
 
 KEYRING_ENV = "KEYVAULT_KEYRING_FILE"
 
@@ -22,6 +22,7 @@ class Config:
     # Only outside production may keyvault create a missing keyring (first local start).
     create_keyring: bool
     max_credentials_per_account: int
+    auth_addr: str  # the account's plan and verified state decide whether a key may be stored
 
 
 def keyring_path(env: Mapping[str, str], production: bool) -> Path:
@@ -43,4 +44,5 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         max_credentials_per_account=env_int(
             env, "KEYVAULT_MAX_CREDENTIALS_PER_ACCOUNT", 50, minimum=1, maximum=10_000
         ),
+        auth_addr=backend_address(env, "auth"),
     )

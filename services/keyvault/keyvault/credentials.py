@@ -1,5 +1,6 @@
-"""Provider credentials: store a key encrypted, list/get/delete metadata, set status, and reveal
-the plaintext to the usage service alone (every reveal, allowed or not, is audited)."""
+"""Provider credentials: store a key encrypted (when the account's plan and verified state admit
+one more, keyvault/admission.py), list/get/delete metadata, set status, and reveal the plaintext
+to the usage service alone (every reveal, allowed or not, is audited)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from collections.abc import Callable
 from svccommon import platforms
 from svccommon.audit import AuditLog, Outcome
 from svccommon.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unavailable
+from svccommon.standing import Standing
 
 from keyvault import crypto, policy, sealfloor
+from keyvault.admission import admit_new_key
 from keyvault.crypto import Context, DecryptionError
 from keyvault.keyring import KeyVersionRetired, UnknownKeyVersion
 from keyvault.keys import KeyringSource, KeyVersionNotLoaded
@@ -51,7 +54,10 @@ class CredentialVault:
         audit: AuditLog,
         max_per_account: int,
         clock: Callable[[], dt.datetime] = _now,
+        *,
+        standing_of: Callable[[str], Standing],  # the account's plan and verified state (auth)
     ) -> None:
+        self.standing_of = standing_of
         self.store = store
         self.keys = keys
         self.audit = audit
@@ -82,7 +88,10 @@ class CredentialVault:
         except platforms.InvalidKey as exc:
             raise InvalidArgument(exc.message) from None
         label = clean_text(label, "label", MAX_LABEL) or platforms.get_platform(platform).name
-        if self.store.count_for_account(account_id) >= self.max_per_account:
+        held = self.store.count_for_account(account_id)
+        # Asked after the cheap checks above, so a malformed key never costs a call to auth.
+        admit_new_key(self.standing_of(account_id), held)
+        if held >= self.max_per_account:  # a safety cap on every plan, even an unlimited one
             raise FailedPrecondition(
                 f"an account can hold at most {self.max_per_account} credentials; delete one first"
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aicosts.keyvault.v1 import keyvault_pb2, keyvault_pb2_grpc
 from pymongo.database import Database
+from svccommon.accountinfo import AccountInfo
 from svccommon.audit_service import audit_binding, open_audit_log
 from svccommon.grpcserver import ServiceBinding
 from svccommon.interceptors import ANY_SERVICE
@@ -32,9 +33,12 @@ def bindings(cfg: Config, db: Database) -> list[ServiceBinding]:
     store = CredentialStore(db)
     store.ensure_indexes()
     audit = open_audit_log(db, cfg.common)
+    accounts = AccountInfo.connect(cfg.auth_addr, cfg.common.tls)  # no stand-in: auth decides
     servicer = KeyVaultServicer(
         cfg,
-        CredentialVault(store, keys, audit, cfg.max_credentials_per_account),
+        CredentialVault(
+            store, keys, audit, cfg.max_credentials_per_account, standing_of=accounts.standing_of
+        ),
         SecretBox(store, keys, audit),
     )
     return [

@@ -10,11 +10,10 @@ import datetime as dt
 import grpc
 from aicosts.keyvault.v1 import keyvault_pb2 as pb
 from aicosts.keyvault.v1 import keyvault_pb2_grpc
-from svccommon.errors import InvalidArgument, PermissionDenied, Unauthenticated
+from svccommon.errors import InvalidArgument, Unauthenticated
 from svccommon.identity import peer_identity
 from svccommon.pbtime import timestamp
 from svccommon.runner import info_response
-from svccommon.standing import unverified_detail, unverified_metadata
 
 from keyvault.config import Config
 from keyvault.credentials import CredentialVault
@@ -56,9 +55,6 @@ class KeyVaultServicer(keyvault_pb2_grpc.KeyVaultServiceServicer):
     # --- credentials -----------------------------------------------------------
 
     def StoreCredential(self, request, context):  # noqa: N802
-        if not request.email_verified:  # the gateway passes auth's view of the account
-            context.set_trailing_metadata(unverified_metadata())
-            raise PermissionDenied(unverified_detail("storing provider keys"))
         record = self.vault.store_key(
             self._caller(context),
             request.account_id,

@@ -73,6 +73,7 @@ class Config:
     upload_dir: Path
     usage_addr: str
     usage_timeout_s: float
+    auth_addr: str  # the account's plan (AI parsing) and verified state, asked per upload
     limits: Limits
     openai: OpenAIConfig
 
@@ -137,6 +138,7 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         upload_dir=Path(env_str(env, "UPLOAD_DIR")),
         usage_addr=backend_address(env, "usage"),
         usage_timeout_s=env_float(env, "PARSER_USAGE_TIMEOUT_SECONDS", 30.0, minimum=1.0),
+        auth_addr=backend_address(env, "auth"),
         limits=load_limits(env),
         openai=load_openai(env, common.production),
     )

@@ -1,5 +1,5 @@
 """Wiring only: storage, store, parsers, the OpenAI client (when configured), the usage client,
-the servicer, and which services may call each method."""
+the account client (auth), the servicer, and which services may call each method."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 
 from aicosts.parser.v1 import parser_pb2, parser_pb2_grpc
 from pymongo.database import Database
+from svccommon.accountinfo import AccountInfo
 from svccommon.audit import AuditLog
 from svccommon.audit_service import audit_binding, open_audit_log
 from svccommon.grpcserver import ServiceBinding
@@ -49,6 +50,8 @@ def build_uploads(cfg: Config, db: Database, audit: AuditLog | None = None) -> U
         limits=cfg.limits,
         ai_daily_limit=cfg.openai.daily_limit_per_account,
         audit=audit,
+        # auth decides AI parsing (the plan) and who may upload (verified): no stand-in when it is down
+        standing_of=AccountInfo.connect(cfg.auth_addr, cfg.common.tls).standing_of,
     )
 
 

@@ -11,10 +11,9 @@ from aicosts.parser.v1 import parser_pb2 as pb
 from aicosts.parser.v1 import parser_pb2_grpc
 from svccommon import errors
 from svccommon.runner import info_response
-from svccommon.standing import unverified_detail
 
 from parser.config import Config
-from parser.problems import EmailUnverified, ParserProblem
+from parser.problems import ParserProblem
 from parser.uploads import Uploads
 
 # HTTP status → the gRPC error carrying it (the gateway maps codes, metadata refines 413/415/503).
@@ -107,11 +106,7 @@ class ParserServicer(parser_pb2_grpc.ParserServiceServicer):
 
     @problems_to_status
     def CreateUpload(self, request, context):  # noqa: N802
-        if not request.email_verified:  # auth's view of the account, passed on by the gateway
-            raise EmailUnverified(unverified_detail("uploading billing files"))
-        doc = self.uploads.create(
-            request.account_id, request.filename, request.content, request.platform, request.plan
-        )
+        doc = self.uploads.create(request.account_id, request.filename, request.content, request.platform)
         return pb.CreateUploadResponse(upload=upload_message(doc, self.preview))
 
     @problems_to_status

@@ -17,10 +17,11 @@ from typing import Any, Protocol
 
 from svccommon import cursors
 from svccommon.audit import AuditLog, Outcome
+from svccommon.standing import Standing, unverified_detail
 
 from parser.config import Limits
 from parser.parse import FileToParse, Parser
-from parser.problems import BadRequest, NotFound, NotReady, ParserProblem, QuotaExceeded
+from parser.problems import BadRequest, EmailUnverified, NotFound, NotReady, ParserProblem, QuotaExceeded
 from parser.records import Record
 from parser.storage import Storage, new_stored_name
 from parser.store import UploadStore, record_doc, record_from_doc, stored_money
@@ -59,7 +60,10 @@ class Uploads:
         ai_daily_limit: int,
         now: Callable[[], dt.datetime] = utcnow,
         audit: AuditLog | None = None,
+        *,
+        standing_of: Callable[[str], Standing],  # the account's plan and verified state (auth)
     ) -> None:
+        self.standing_of = standing_of
         self.store = store
         self.storage = storage
         self.parser = parser
@@ -69,9 +73,14 @@ class Uploads:
         self.now = now
         self.audit = audit
 
-    def create(self, account_id: str, filename: str, data: bytes, platform: str, plan: str) -> dict[str, Any]:
+    def create(self, account_id: str, filename: str, data: bytes, platform: str) -> dict[str, Any]:
+        """Parse and keep a file for an account that has confirmed its address; its plan decides
+        whether AI parsing may read a file no deterministic parser reads."""
+        standing = self.standing_of(account_id)  # asked now: an upgrade or a confirmation counts at once
+        if not standing.email_verified:
+            raise EmailUnverified(unverified_detail("uploading billing files"))
         with self._audited("upload.created", account_id, "", {"filename": display_name(filename)}):
-            doc = self._create(account_id, filename, data, platform, plan)
+            doc = self._create(account_id, filename, data, platform, standing.plan.id)
         details = {"filename": doc["filename"], "size": doc["size"], "parser": doc["parser"]}
         self._audit("upload.created", account_id, doc["_id"], "success", details)
         return doc

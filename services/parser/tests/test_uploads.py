@@ -10,11 +10,23 @@ from decimal import Decimal
 import pytest
 from bson.decimal128 import Decimal128
 from parser.parse import Parser
-from parser.problems import BadRequest, ImportFailed, NotFound, QuotaExceeded, Unreadable
+from parser.problems import (
+    AiNotConfigured,
+    BadRequest,
+    EmailUnverified,
+    ImportFailed,
+    NotFound,
+    PlanRequired,
+    QuotaExceeded,
+    Unreadable,
+)
 from parser.records import Record
 from parser.storage import LocalStorage
 from parser.store import UploadStore
 from parser.uploads import Uploads
+from svccommon.errors import Unavailable
+from svccommon.plans import FREE, PROFESSIONAL
+from svccommon.standing import Standing
 
 
 class RecordingImporter:
@@ -46,11 +58,21 @@ def folder(tmp_path):
     return tmp_path / "uploads"
 
 
-def make_uploads(db, folder, importer, limits, ai_daily_limit: int = 5) -> Uploads:
+def verified_free(account_id: str) -> Standing:
+    return Standing(FREE, email_verified=True)
+
+
+def make_uploads(db, folder, importer, limits, ai_daily_limit: int = 5, standing_of=verified_free) -> Uploads:
     store = UploadStore(db)
     store.ensure_indexes()
     return Uploads(
-        store, LocalStorage(folder), Parser(limits, None, 10_000), importer, limits, ai_daily_limit
+        store,
+        LocalStorage(folder),
+        Parser(limits, None, 10_000),
+        importer,
+        limits,
+        ai_daily_limit,
+        standing_of=standing_of,
     )
 
 
@@ -65,7 +87,7 @@ OTHER = "b" * 32
 
 def test_create_keeps_the_file_under_a_generated_name(uploads, folder, fixture_bytes, db):
     data = fixture_bytes("openai_cost.csv")
-    doc = uploads.create(ACCOUNT, "../../etc/cost_2025-01-01_2025-01-31.csv", data, "", "free")
+    doc = uploads.create(ACCOUNT, "../../etc/cost_2025-01-01_2025-01-31.csv", data, "")
     assert doc["status"] == "parsed" and doc["parser"] == "openai_cost_csv"
     assert doc["filename"] == "cost_2025-01-01_2025-01-31.csv"  # display only, path stripped
     assert doc["total_cost_usd"] == Decimal128("0.2343")
@@ -82,19 +104,19 @@ def test_create_keeps_the_file_under_a_generated_name(uploads, folder, fixture_b
 
 def test_bad_file_leaves_nothing(uploads, folder, db):
     with pytest.raises(Unreadable):
-        uploads.create(ACCOUNT, "x.csv", b"date,model,cost\n2025-01-01,claude-x,-1\n", "", "free")
+        uploads.create(ACCOUNT, "x.csv", b"date,model,cost\n2025-01-01,claude-x,-1\n", "")
     assert db["uploads"].count_documents({}) == 0
     assert list(folder.iterdir()) == []
 
 
 def test_same_content_again_gets_a_warning(uploads, fixture_bytes):
-    first = uploads.create(ACCOUNT, "a.csv", fixture_bytes("openai_cost.csv"), "", "free")
-    second = uploads.create(ACCOUNT, "b.csv", fixture_bytes("openai_cost.csv"), "", "free")
+    first = uploads.create(ACCOUNT, "a.csv", fixture_bytes("openai_cost.csv"), "")
+    second = uploads.create(ACCOUNT, "b.csv", fixture_bytes("openai_cost.csv"), "")
     assert any(first["_id"] in w for w in second["warnings"])
 
 
 def test_import_once(uploads, importer, fixture_bytes):
-    doc = uploads.create(ACCOUNT, "a.csv", fixture_bytes("openai_cost.csv"), "", "free")
+    doc = uploads.create(ACCOUNT, "a.csv", fixture_bytes("openai_cost.csv"), "")
     done = uploads.import_(ACCOUNT, doc["_id"])
     assert done["status"] == "imported" and done["records_imported"] == 5
     (account, upload_id, records) = importer.imports[0]
@@ -106,7 +128,7 @@ def test_import_once(uploads, importer, fixture_bytes):
 
 
 def test_failed_import_can_be_retried(uploads, importer, fixture_bytes):
-    doc = uploads.create(ACCOUNT, "a.csv", fixture_bytes("anthropic_cost.csv"), "", "free")
+    doc = uploads.create(ACCOUNT, "a.csv", fixture_bytes("anthropic_cost.csv"), "")
     importer.fail = ImportFailed("the usage service did not answer")
     with pytest.raises(ImportFailed):
         uploads.import_(ACCOUNT, doc["_id"])
@@ -116,7 +138,7 @@ def test_failed_import_can_be_retried(uploads, importer, fixture_bytes):
 
 
 def test_delete_parsed_upload_removes_the_file(uploads, importer, folder, fixture_bytes):
-    doc = uploads.create(ACCOUNT, "a.csv", fixture_bytes("anthropic_cost.csv"), "", "free")
+    doc = uploads.create(ACCOUNT, "a.csv", fixture_bytes("anthropic_cost.csv"), "")
     uploads.delete(ACCOUNT, doc["_id"])
     assert list(folder.iterdir()) == [] and importer.deletes == []
     with pytest.raises(NotFound):
@@ -124,7 +146,7 @@ def test_delete_parsed_upload_removes_the_file(uploads, importer, folder, fixtur
 
 
 def test_delete_imported_upload_removes_its_usage_records_first(uploads, importer, folder, fixture_bytes):
-    doc = uploads.create(ACCOUNT, "a.csv", fixture_bytes("anthropic_cost.csv"), "", "free")
+    doc = uploads.create(ACCOUNT, "a.csv", fixture_bytes("anthropic_cost.csv"), "")
     uploads.import_(ACCOUNT, doc["_id"])
     importer.fail = ImportFailed("the usage service did not answer")
     with pytest.raises(ImportFailed):
@@ -136,7 +158,7 @@ def test_delete_imported_upload_removes_its_usage_records_first(uploads, importe
 
 
 def test_other_accounts_see_nothing(uploads, fixture_bytes):
-    doc = uploads.create(ACCOUNT, "a.csv", fixture_bytes("anthropic_cost.csv"), "", "free")
+    doc = uploads.create(ACCOUNT, "a.csv", fixture_bytes("anthropic_cost.csv"), "")
     for action in (uploads.get, uploads.import_, uploads.delete):
         with pytest.raises(NotFound):
             action(OTHER, doc["_id"])
@@ -146,9 +168,9 @@ def test_other_accounts_see_nothing(uploads, fixture_bytes):
 def test_upload_quota(db, folder, importer, default_limits, fixture_bytes):
     uploads = make_uploads(db, folder, importer, default_limits(max_uploads_per_account=2))
     for _ in range(2):
-        uploads.create(ACCOUNT, "a.csv", fixture_bytes("anthropic_cost.csv"), "", "free")
+        uploads.create(ACCOUNT, "a.csv", fixture_bytes("anthropic_cost.csv"), "")
     with pytest.raises(QuotaExceeded, match="delete old uploads"):
-        uploads.create(ACCOUNT, "a.csv", fixture_bytes("anthropic_cost.csv"), "", "free")
+        uploads.create(ACCOUNT, "a.csv", fixture_bytes("anthropic_cost.csv"), "")
 
 
 def test_daily_ai_cap(db, folder, importer, limits):
@@ -162,8 +184,7 @@ def test_daily_ai_cap(db, folder, importer, limits):
 
 def test_pages_newest_first(uploads, fixture_bytes):
     ids = [
-        uploads.create(ACCOUNT, f"{i}.csv", fixture_bytes("anthropic_cost.csv"), "", "free")["_id"]
-        for i in range(3)
+        uploads.create(ACCOUNT, f"{i}.csv", fixture_bytes("anthropic_cost.csv"), "")["_id"] for i in range(3)
     ]
     first, cursor = uploads.list(ACCOUNT, 2, "")
     second, end = uploads.list(ACCOUNT, 2, cursor)
@@ -171,3 +192,34 @@ def test_pages_newest_first(uploads, fixture_bytes):
     assert cursor and end == ""
     with pytest.raises(BadRequest, match="cursor is not valid"):
         uploads.list(ACCOUNT, 2, "not-a-cursor")
+
+
+def test_the_account_standing_from_auth_decides_ai_parsing_and_uploads(
+    db, folder, importer, limits, fixture_bytes
+):
+    """The parser asks auth (standing_of) per upload: Free is refused AI parsing, Professional
+    passes the plan gate, an unverified account may not upload at all, and with auth down the
+    upload fails as unavailable instead of guessing; nothing is kept by a refused upload."""
+    standing = {ACCOUNT: Standing(FREE, email_verified=True)}
+
+    def standing_of(account_id: str) -> Standing:
+        if account_id not in standing:
+            raise Unavailable("the account service did not answer; try again shortly")
+        return standing[account_id]
+
+    uploads = make_uploads(db, folder, importer, limits, standing_of=standing_of)
+    layout = b"Posting,Service,Charge\nJun 1,GPT-4o,4.00\n"  # no deterministic parser reads it
+    with pytest.raises(PlanRequired, match="part of the Professional plan"):
+        uploads.create(ACCOUNT, "invoice.csv", layout, "openai")
+    standing[ACCOUNT] = Standing(PROFESSIONAL, email_verified=True)
+    with pytest.raises(AiNotConfigured):  # past the plan gate (this parser has no OpenAI key)
+        uploads.create(ACCOUNT, "invoice.csv", layout, "openai")
+    standing[ACCOUNT] = Standing(PROFESSIONAL, email_verified=False)
+    with pytest.raises(EmailUnverified, match="Confirm your email address before uploading"):
+        uploads.create(ACCOUNT, "a.csv", fixture_bytes("openai_cost.csv"), "")
+    with pytest.raises(Unavailable):
+        uploads.create(OTHER, "a.csv", fixture_bytes("openai_cost.csv"), "")
+    assert db["uploads"].count_documents({}) == 0
+    assert not folder.exists() or list(folder.iterdir()) == []
+    standing[ACCOUNT] = Standing(FREE, email_verified=True)
+    assert uploads.create(ACCOUNT, "a.csv", fixture_bytes("openai_cost.csv"), "")["status"] == "parsed"

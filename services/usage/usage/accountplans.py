@@ -1,5 +1,5 @@
-"""Plan limits on an account's scheduled syncs. The gateway reports each account's plan (the
-SetAccountPlan RPC after a plan change, and with every StartSync); from it:
+"""Plan limits on an account's scheduled syncs. The account's plan is recorded when the gateway
+reports a change (the SetAccountPlan RPC) and when StartSync asks auth for it; from it:
 
 - credentials beyond the plan's max_credentials have their scheduled syncs paused: the oldest
   keep syncing, and each paused key says why in its keyvault status_message (shown by
@@ -36,6 +36,7 @@ class Applied:
     active: list[str]  # credential ids whose scheduled syncs run
     paused: list[str]  # credential ids the plan pauses
     message: str = ""  # why the paused ones are paused
+    plan: str = ""  # the plan applied ("": none reported yet)
 
 
 def pause_message(plan_id: str) -> str:
@@ -87,7 +88,9 @@ class AccountPlans:
                 "plan limits applied",
                 extra={"plan": plan.id, "paused": len(newly_paused), "resumed": len(resumed)},
             )
-        return Applied([t["credential_id"] for t in keep], [t["credential_id"] for t in over], message)
+        return Applied(
+            [t["credential_id"] for t in keep], [t["credential_id"] for t in over], message, plan.id
+        )
 
     def _note(self, account_id: str, credential_id: str, message: str) -> None:
         """Best effort: the pause itself is stored; SetAccountPlan writes the notes again."""

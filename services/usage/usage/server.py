@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aicosts.usage.v1 import usage_pb2, usage_pb2_grpc
 from pymongo.database import Database
+from svccommon.accountinfo import AccountInfo
 from svccommon.audit_service import audit_binding, open_audit_log
 from svccommon.grpcserver import ServiceBinding
 from svccommon.interceptors import ANY_SERVICE
+from svccommon.plans import Plan
 
 from usage import outbound
 from usage.accountplans import AccountPlans
-from usage.accounts import AccountPlansFromAuth
 from usage.alertmail import AlertMailer, AuthAlertMailer
 from usage.alerts.alertstore import AlertStore
 from usage.alerts.budgetstore import BudgetStore
@@ -117,7 +119,7 @@ def build_alerts(
     cfg: Config,
     db: Database,
     queries: UsageQueries,
-    plans: PlanStore,
+    plan_of: Callable[[str], Plan],
     audit,
     mailer: AlertMailer | None = None,  # noqa: ANN001
 ) -> AlertParts:
@@ -128,8 +130,6 @@ def build_alerts(
     policy = outbound.OutboundPolicy(allow_local_http=cfg.alerts_allow_local_http)
     secrets = DestinationSecrets.connect(cfg.keyvault_addr, cfg.common.tls)
     mailer = mailer or AuthAlertMailer.connect(cfg.auth_addr, cfg.common.tls)
-
-    plan_of = AccountPlansFromAuth.connect(cfg.auth_addr, cfg.common.tls, plans).plan_of
 
     evaluator = Evaluator(
         budgets=budgets,
@@ -183,7 +183,10 @@ def build(cfg: Config, db: Database, credentials: Credentials | None = None) -> 
     cache = SummaryCache(records.rollup_store, records.rollups, records, cfg.summary_cache_entries)
     queries = UsageQueries(records, now_ms, cache)
     plan_store = PlanStore(db)
-    alerting = build_alerts(cfg, db, queries, plan_store, audit)
+    # auth owns plans; while it does not answer, the plan usage last heard of stands in (alerts keep
+    # evaluating, syncs keep their history); never heard of: unavailable, not a guess.
+    plan_of = AccountInfo.connect(cfg.auth_addr, cfg.common.tls, fallback=plan_store.plan_of).plan_of
+    alerting = build_alerts(cfg, db, queries, plan_of, audit)
     engine = SyncEngine(
         runs,
         lambda owner, stopping: SyncJob(
@@ -204,10 +207,18 @@ def build(cfg: Config, db: Database, credentials: Credentials | None = None) -> 
     )
     plans = AccountPlans(plan_store, credentials, now_ms)
     syncs = SyncController(
-        runs, records, credentials, now_ms, cfg.sync_interval_s, engine.wake, audit=audit, plans=plans
+        runs,
+        records,
+        credentials,
+        now_ms,
+        cfg.sync_interval_s,
+        engine.wake,
+        audit=audit,
+        plans=plans,
+        plan_of=plan_of,
     )
     importer = RecordImporter(records, now_ms, audit=audit, on_changed=alerting.dispatcher.changed)
-    servicer = UsageServicer(cfg, syncs, queries, importer, alerting.commands)
+    servicer = UsageServicer(cfg, syncs, queries, importer, alerting.commands, plan_of=plan_of)
     binding = ServiceBinding(
         full_name=SERVICE,
         register=lambda server: usage_pb2_grpc.add_UsageServiceServicer_to_server(servicer, server),

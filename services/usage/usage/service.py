@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aicosts.usage.v1 import usage_pb2 as pb
 from aicosts.usage.v1 import usage_pb2_grpc
 from svccommon.errors import Unavailable
+from svccommon.plans import Plan
 from svccommon.runner import info_response
 
-from usage import convert, limits
+from usage import convert, limits, plangates
 from usage.alerts.commands import AlertCommands
 from usage.alerts.servicer import AlertMethods
 from usage.config import Config
@@ -25,7 +28,10 @@ class UsageServicer(AlertMethods, usage_pb2_grpc.UsageServiceServicer):
         queries: UsageQueries,
         importer: RecordImporter,
         alert_commands: AlertCommands | None = None,
+        *,
+        plan_of: Callable[[str], Plan],  # the account's plan from auth (svccommon.accountinfo)
     ) -> None:
+        self.plan_of = plan_of
         self.alert_commands = alert_commands
         self.cfg = cfg
         self.syncs = syncs
@@ -44,8 +50,6 @@ class UsageServicer(AlertMethods, usage_pb2_grpc.UsageServiceServicer):
             request.from_date,
             request.to_date,
             request.reason,
-            history_days=max(0, request.history_days),
-            plan=request.plan,
         )
         return pb.StartSyncResponse(run=convert.sync_run(run))
 
@@ -105,7 +109,9 @@ class UsageServicer(AlertMethods, usage_pb2_grpc.UsageServiceServicer):
         return pb.ListRecordsResponse(records=[convert.usage_record(d) for d in docs], next_cursor=cursor)
 
     def ExportRecords(self, request, context):  # noqa: N802
-        flt = self._filter(request)  # validated before the first chunk is sent
+        # The plan, then the filter, both before the first chunk is sent.
+        plangates.require_export(self.plan_of(check_id(request.account_id, "account_id")))
+        flt = self._filter(request)
         for chunk in self.queries.export(flt):
             yield pb.ExportRecordsResponse(chunk=chunk)
 

@@ -9,10 +9,10 @@ from typing import Any
 
 from svccommon import context, cursors
 from svccommon.audit import AuditLog
-from svccommon.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unavailable
-from svccommon.plans import effective_plan
+from svccommon.errors import FailedPrecondition, InvalidArgument, NotFound, PlanRequired, Unavailable
+from svccommon.plans import Plan, cheapest_plan
 
-from usage import limits
+from usage import limits, plangates
 from usage.accountplans import AccountPlans
 from usage.connectors import CONNECTORS
 from usage.credentials import CredentialGone, Credentials, KeyvaultUnavailable
@@ -41,7 +41,9 @@ class SyncController:
         wake: Callable[[], None] = lambda: None,
         audit: AuditLog | None = None,
         plans: AccountPlans | None = None,
+        plan_of: Callable[[str], Plan] | None = None,
     ) -> None:
+        self.plan_of = plan_of  # the account's plan from auth (None: no plan limits, tools and tests)
         self.runs = runs
         self.records = records
         self.credentials = credentials
@@ -58,8 +60,6 @@ class SyncController:
         from_date: str,
         to_date: str,
         reason: str,
-        history_days: int = 0,
-        plan: str = "",
     ) -> dict[str, Any]:
         check_id(account_id, "account_id")
         if not _ID.fullmatch(credential_id or ""):
@@ -67,11 +67,13 @@ class SyncController:
         reason = reason or "manual"
         if reason not in ("manual", "backfill"):
             raise InvalidArgument("reason must be manual or backfill")
-        if plan and self.plans is not None:
-            self.plans.record(account_id, plan)
-        history = history_days or (effective_plan(plan).history_days if plan else 0)
         now = self.clock()
-        days = limits.sync_range(from_date, to_date, reason, now.date(), history)
+        plan = self.plan_of(account_id) if self.plan_of is not None else None
+        if plan is not None:
+            if self.plans is not None:  # remembered for scheduled syncs and for when auth is down
+                self.plans.record(account_id, plan.id)
+            plangates.require_history(plan, from_date, now.date())
+        days = limits.sync_range(from_date, to_date, reason, now.date(), plan.history_days if plan else 0)
         try:
             credential = self.credentials.get(account_id, credential_id)
         except CredentialGone:
@@ -86,7 +88,10 @@ class SyncController:
         if self.plans is not None:
             applied = self.plans.apply(account_id)
             if credential_id in applied.paused:
-                raise PermissionDenied(applied.message)
+                unlimited = cheapest_plan(lambda p: p.max_credentials is None)
+                raise PlanRequired(
+                    applied.message, plan=applied.plan, required_plan=unlimited.id if unlimited else ""
+                )
         active = self.runs.active_run(account_id, credential_id)
         if active is not None and _covers(active, days):
             return active  # a queued or running run already reads these days

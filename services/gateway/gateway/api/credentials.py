@@ -17,13 +17,11 @@ from aicosts.usage.v1 import usage_pb2 as usage_pb
 from flask import Blueprint, current_app, g, jsonify
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from svccommon import platforms
-from svccommon.plans import Plan
 
 from gateway.api.usage import sync_run_json
 from gateway.authn import require_account
 from gateway.jsonfmt import timestamp
 from gateway.openapi import body, json_body, page_of, problem, ref
-from gateway.plans import require, standing_of
 from gateway.problems import Problem
 
 bp = Blueprint("credentials", __name__)
@@ -186,9 +184,7 @@ def create_credential(body: NewCredential):
         raise Problem(
             400, exc.message, kind="validation", errors=[{"field": exc.field, "message": exc.message}]
         ) from None
-    standing = standing_of(g.account_id)
-    plan = standing.plan
-    _check_key_limit(plan)
+    # keyvault refuses an unverified account and a key beyond the plan's limit (asking auth).
     reply = _keyvault().call(
         "StoreCredential",
         kv.StoreCredentialRequest(
@@ -197,34 +193,19 @@ def create_credential(body: NewCredential):
             api_key=api_key,
             fields=fields,
             label=body.label or "",
-            email_verified=standing.email_verified,  # keyvault refuses unverified accounts
         ),
     )
     response = jsonify(
-        credential=credential_json(reply.credential), sync_run=_start_backfill(reply.credential.id, plan)
+        credential=credential_json(reply.credential), sync_run=_start_backfill(reply.credential.id)
     )
     response.status_code = 201
     response.headers["Location"] = f"/v1/credentials/{reply.credential.id}"
     return response
 
 
-def _check_key_limit(plan: Plan) -> None:
-    """403 plan-required when one more key is beyond the plan (Free: 3). Keys deleted or added
-    in the same instant may race this count; keyvault's own per-account limit still holds."""
-    if plan.max_credentials is None:
-        return
-    listed = _keyvault().call("ListCredentials", kv.ListCredentialsRequest(account_id=g.account_id))
-    held = len(listed.credentials)
-    require(
-        plan,
-        lambda p: p.allows_credentials(held + 1),
-        f"Holding more than {plan.max_credentials} provider keys",
-    )
-
-
-def _start_backfill(credential_id: str, plan: Plan) -> dict[str, Any] | None:
-    """A new credential starts a backfill of the plan's history (90 days on Free, 365 on
-    Professional) and so joins the scheduled syncs. The key is already stored, so a usage outage
+def _start_backfill(credential_id: str) -> dict[str, Any] | None:
+    """A new credential starts a backfill of the plan's history (usage asks auth: 90 days on Free,
+    365 on Professional) and so joins the scheduled syncs. The key is already stored, so a usage outage
     does not fail the request: the user can sync by hand."""
     try:
         reply = current_app.extensions["backends"]["usage"].call(
@@ -233,8 +214,6 @@ def _start_backfill(credential_id: str, plan: Plan) -> dict[str, Any] | None:
                 account_id=g.account_id,
                 credential_id=credential_id,
                 reason="backfill",
-                history_days=plan.history_days,
-                plan=plan.id,
             ),
         )
     except grpc.RpcError as exc:

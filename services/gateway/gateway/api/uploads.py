@@ -1,6 +1,6 @@
 """Billing files: upload (multipart) → preview → import into usage, list, get, delete. The
 parser service does the reading; this module enforces the upload size per route (413 before the
-body is read), passes the caller's plan from auth, and shapes the JSON."""
+body is read) and shapes the JSON; the parser asks auth for the plan and verified state itself."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from gateway.api.uploads_openapi import OPENAPI_PATHS, OPENAPI_SCHEMAS  # noqa: 
 from gateway.authn import require_account
 from gateway.bodies import LARGE, body_limit
 from gateway.openapi import query
-from gateway.plans import standing_of
 from gateway.problems import Problem
 
 bp = Blueprint("uploads", __name__)
@@ -114,14 +113,9 @@ def _read_upload() -> tuple[str, bytes, str]:
 @require_account
 def create_upload():
     filename, data, platform = _read_upload()
-    standing = standing_of(g.account_id)
+    # The parser asks auth for the plan (AI parsing) and refuses unverified accounts.
     message = pb.CreateUploadRequest(
-        account_id=g.account_id,
-        filename=filename,
-        content=data,
-        platform=platform,
-        plan=standing.plan.id,  # the parser gates AI parsing on it (svccommon.plans)
-        email_verified=standing.email_verified,  # and refuses unverified accounts
+        account_id=g.account_id, filename=filename, content=data, platform=platform
     )
     reply = _parser_call("CreateUpload", message, timeout=UPLOAD_TIMEOUT_S)
     response = jsonify(upload=upload_json(reply.upload))

@@ -7,18 +7,14 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar, Literal
 
-import grpc
 from aicosts.usage.v1 import usage_pb2 as pb
 from flask import Blueprint, Response, current_app, g, jsonify, stream_with_context
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from svccommon.plans import cheapest_plan
 
 from gateway.api.usage_openapi import OPENAPI_PATHS, OPENAPI_SCHEMAS  # noqa: F401 (module contract)
 from gateway.authn import require_account
 from gateway.jsonfmt import timestamp
 from gateway.openapi import body, query
-from gateway.plans import plan_of, require
-from gateway.problems import Problem
 
 bp = Blueprint("usage", __name__)
 
@@ -202,28 +198,15 @@ def record_json(r: pb.UsageRecord) -> dict[str, Any]:
 @require_account
 @body(SyncBody, optional=True)
 def start_sync(credential_id: str, body: SyncBody):
-    plan = plan_of(g.account_id)
-    if body.from_:
-        back = (dt.datetime.now(dt.UTC).date() - dt.date.fromisoformat(body.from_)).days + 1
-        require(plan, lambda p: p.history_days >= back, f"Syncing more than {plan.history_days} days back")
+    # usage applies the plan (asking auth): history, and keys whose syncs a downgrade paused.
     message = pb.StartSyncRequest(
         account_id=g.account_id,
         credential_id=credential_id[:200],
         from_date=body.from_ or "",
         to_date=body.to or "",
         reason="manual",
-        history_days=plan.history_days,
-        plan=plan.id,
     )
-    try:
-        reply = _usage().call("StartSync", message)
-    except grpc.RpcError as exc:
-        if hasattr(exc, "code") and exc.code() == grpc.StatusCode.PERMISSION_DENIED:
-            # The plan pauses this key's syncs; usage says why and what resumes them.
-            unlimited = cheapest_plan(lambda p: p.max_credentials is None)
-            extra = {"plan": plan.id, "required_plan": unlimited.id if unlimited else None}
-            raise Problem(403, exc.details() or "", kind="plan-required", extra=extra) from None
-        raise
+    reply = _usage().call("StartSync", message)
     response = jsonify(sync_run=sync_run_json(reply.run))
     response.status_code = 202
     response.headers["Location"] = f"/v1/sync-runs/{reply.run.id}"
@@ -346,7 +329,6 @@ def usage_records(query: RecordsQuery):
 @require_account
 @query(ExportQuery)
 def usage_export(query: ExportQuery):
-    require(plan_of(g.account_id), lambda p: p.csv_export, "CSV export")
     stream = _usage().call(
         "ExportRecords",
         pb.ExportRecordsRequest(account_id=g.account_id, filter=query.filter()),

@@ -12,8 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 from svccommon.audit import AuditLog
-from svccommon.errors import FailedPrecondition, NotFound, PlanRequired
-from svccommon.plans import Plan, cheapest_plan, required_message
+from svccommon.errors import FailedPrecondition, NotFound
+from svccommon.plangate import require
+from svccommon.plans import Plan
 
 from usage import outbound, signing
 from usage.alerts import spend
@@ -48,14 +49,6 @@ class BudgetStatus:
 
 def _allows_channel(kind: str) -> Callable[[Plan], bool]:
     return lambda plan: kind in plan.alert_channels
-
-
-def _require(plan: Plan, allows: Callable[[Plan], bool], what: str) -> None:
-    if allows(plan):
-        return
-    needed = cheapest_plan(allows)
-    if needed is not None:
-        raise PlanRequired(required_message(plan, needed, what))
 
 
 class AlertCommands:
@@ -98,7 +91,7 @@ class AlertCommands:
         check_id(account_id, "account_id")
         plan = self.plan_of(account_id)
         held = self.budgets.count(account_id)
-        _require(
+        require(
             plan,
             lambda p: p.max_budgets is None or held + 1 <= p.max_budgets,
             f"More than {plan.max_budgets} budget" + ("s" if (plan.max_budgets or 0) > 1 else ""),
@@ -173,7 +166,7 @@ class AlertCommands:
                     "destination_ids", f"names no destination of this account ({destination_id[:40]})"
                 )
             kind = known[destination_id]
-            _require(plan, _allows_channel(kind), f"Alerts by {kind}")
+            require(plan, _allows_channel(kind), f"Alerts by {kind}")
 
     # --- destinations --------------------------------------------------------------
 
@@ -182,7 +175,7 @@ class AlertCommands:
     ) -> tuple[dict[str, Any], str]:
         check_id(account_id, "account_id")
         plan = self.plan_of(account_id)
-        _require(
+        require(
             plan, lambda p: kind in p.alert_channels or kind not in ("webhook", "slack"), f"Alerts by {kind}"
         )
         name, target = check_destination(kind, name, url, self.policy)
@@ -230,7 +223,7 @@ class AlertCommands:
         if doc is None:
             raise NotFound("destination not found")
         plan = self.plan_of(account_id)
-        _require(plan, lambda p: doc["kind"] in p.alert_channels, f"Alerts by {doc['kind']}")
+        require(plan, lambda p: doc["kind"] in p.alert_channels, f"Alerts by {doc['kind']}")
         now = self.clock()
         payload = test_payloads(doc["name"], now)[doc["kind"]]
         delivery = self.deliveries.add(account_id, "", doc["kind"], destination_id, payload, now)
@@ -281,7 +274,7 @@ class AlertCommands:
         check_id(account_id, "account_id")
         plan = self.plan_of(account_id)
         if settings.anomalies_enabled:
-            _require(plan, lambda p: p.anomaly_detection, "Anomaly detection")
+            require(plan, lambda p: p.anomaly_detection, "Anomaly detection")
         self._check_recipients(account_id, plan, settings.destination_ids)
         self.settings.put(account_id, settings, self.clock())
         self._audit(
