@@ -94,6 +94,25 @@ class KeyVaultServicer(keyvault_pb2_grpc.KeyVaultServiceServicer):
         )
         return pb.RevealCredentialResponse(platform=platform, api_key=api_key)
 
+    def ListCredentialChanges(self, request, context):  # noqa: N802
+        after = None
+        if request.HasField("after_changed_at"):
+            after = (request.after_changed_at.ToDatetime(dt.UTC), request.after_credential_id)
+        changes = self.vault.changes(after, request.limit)
+        return pb.ListCredentialChangesResponse(
+            changes=[
+                pb.CredentialChange(
+                    credential_id=c.id,
+                    account_id=c.account_id,
+                    platform=c.platform,
+                    created_at=timestamp(c.created_at),
+                    deleted=c.deleted,
+                    changed_at=timestamp(c.changed_at),
+                )
+                for c in changes
+            ]
+        )
+
     # --- generic secrets -------------------------------------------------------
 
     def _ref(self, request, context) -> SecretRef:  # noqa: ANN001
