@@ -61,6 +61,8 @@ def allowlist() -> dict[str, tuple[str, ...]]:
     rules[f"/{SERVICE}/SendAlertEmail"] = ("usage",)
     # usage checks the plan of the account whose budgets and alerts it keeps (auth owns plans).
     rules[f"/{SERVICE}/GetAccount"] = ("gateway", "usage")
+    # usage's reconciler follows plan changes to pause and resume scheduled syncs (issue 19).
+    rules[f"/{SERVICE}/ListPlanChanges"] = ("usage",)
     return rules
 
 
