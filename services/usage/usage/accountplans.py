@@ -1,5 +1,6 @@
-"""Plan limits on an account's scheduled syncs. The gateway reports each account's plan (the
-SetAccountPlan RPC after a plan change, and with every StartSync); from it:
+"""Plan limits on an account's scheduled syncs. usage learns each account's plan from auth: its
+reconciler follows auth's plan changes (usage/reconciler.py, `set_plan`), and StartSync may carry
+the plan too; from it:
 
 - credentials beyond the plan's max_credentials have their scheduled syncs paused: the oldest
   keep syncing, and each paused key says why in its keyvault status_message (shown by
@@ -90,7 +91,7 @@ class AccountPlans:
         return Applied([t["credential_id"] for t in keep], [t["credential_id"] for t in over], message)
 
     def _note(self, account_id: str, credential_id: str, message: str) -> None:
-        """Best effort: the pause itself is stored; SetAccountPlan writes the notes again."""
+        """Best effort: the pause itself is stored; the next set_plan (reconciler) writes the notes again."""
         try:
             self.credentials.note(account_id, credential_id, message)
         except Exception as exc:

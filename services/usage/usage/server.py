@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from aicosts.usage.v1 import usage_pb2, usage_pb2_grpc
@@ -12,7 +13,7 @@ from svccommon.interceptors import ANY_SERVICE
 
 from usage import outbound
 from usage.accountplans import AccountPlans
-from usage.accounts import AccountPlansFromAuth
+from usage.accounts import AccountPlansFromAuth, PlanChangesFromAuth
 from usage.alertmail import AlertMailer, AuthAlertMailer
 from usage.alerts.alertstore import AlertStore
 from usage.alerts.budgetstore import BudgetStore
@@ -27,11 +28,13 @@ from usage.alerts.sender import Sender
 from usage.alerts.settingsstore import SettingsStore
 from usage.config import Config
 from usage.connectors import Connector, HttpClient, connector_for
-from usage.credentials import Credentials, KeyvaultCredentials
+from usage.credentials import Credentials, KeyvaultCredentialChanges, KeyvaultCredentials
+from usage.cursorstore import CursorStore
 from usage.engine import SyncEngine
 from usage.imports import RecordImporter
 from usage.planstore import PlanStore
 from usage.queries import UsageQueries
+from usage.reconciler import Reconciler, ReconcilerLoop
 from usage.recordstore import RecordStore
 from usage.runstore import RunStore, now_ms
 from usage.service import UsageServicer
@@ -45,7 +48,6 @@ GATEWAY_METHODS = (
     "GetSyncRun",
     "ListSyncRuns",
     "ForgetCredential",
-    "SetAccountPlan",
     "GetUsageSummary",
     "GetMonthToDate",
     "ListRecords",
@@ -97,12 +99,15 @@ class UsageApp:
     bindings: list[ServiceBinding]
     engine: SyncEngine
     alerts: Dispatcher
+    reconciler: ReconcilerLoop
 
     def start(self) -> None:
         self.engine.start()
         self.alerts.start()
+        self.reconciler.start()
 
     def stop(self) -> None:
+        self.reconciler.stop()
         self.alerts.stop()
         self.engine.stop()
 
@@ -213,7 +218,26 @@ def build(cfg: Config, db: Database, credentials: Credentials | None = None) -> 
         register=lambda server: usage_pb2_grpc.add_UsageServiceServicer_to_server(servicer, server),
         allowlist=allowlist(),
     )
-    return UsageApp([audit_binding(audit), binding], engine, alerting.dispatcher)
+    return UsageApp(
+        [audit_binding(audit), binding], engine, alerting.dispatcher, build_reconciler(cfg, db, syncs)
+    )
+
+
+def build_reconciler(cfg: Config, db: Database, syncs: SyncController) -> ReconcilerLoop:
+    """usage drives the second step of key and plan workflows from keyvault's and auth's feeds."""
+    assert syncs.plans is not None
+    cursors = CursorStore(db, now_ms)
+    cursors.ensure_indexes()
+    reconciler = Reconciler(
+        credential_changes=KeyvaultCredentialChanges.connect(cfg.keyvault_addr, cfg.common.tls),
+        plan_changes=PlanChangesFromAuth.connect(cfg.auth_addr, cfg.common.tls),
+        cursors=cursors,
+        syncs=syncs,
+        plans=syncs.plans,
+        plan_of=AccountPlansFromAuth.connect(cfg.auth_addr, cfg.common.tls, syncs.plans.store).plan_of,
+        overlap=dt.timedelta(seconds=cfg.reconcile_overlap_s),
+    )
+    return ReconcilerLoop(reconciler, cfg.reconcile_interval_s)
 
 
 def bindings(cfg: Config, db: Database) -> list[ServiceBinding]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aicosts.usage.v1 import usage_pb2 as pb
 from aicosts.usage.v1 import usage_pb2_grpc
-from svccommon.errors import Unavailable
 from svccommon.runner import info_response
 
 from usage import convert, limits
@@ -14,7 +13,7 @@ from usage.config import Config
 from usage.imports import RecordImporter
 from usage.queries import UsageQueries
 from usage.recordstore import RecordFilter
-from usage.syncs import SyncController, check_id
+from usage.syncs import SyncController
 
 
 class UsageServicer(AlertMethods, usage_pb2_grpc.UsageServiceServicer):
@@ -63,14 +62,6 @@ class UsageServicer(AlertMethods, usage_pb2_grpc.UsageServiceServicer):
             request.account_id, request.credential_id, request.delete_records
         )
         return pb.ForgetCredentialResponse(cancelled_runs=cancelled, deleted_records=deleted)
-
-    def SetAccountPlan(self, request, context):  # noqa: N802
-        if self.syncs.plans is None:
-            raise Unavailable("plan limits are not wired in this process")
-        applied = self.syncs.plans.set_plan(check_id(request.account_id, "account_id"), request.plan)
-        return pb.SetAccountPlanResponse(
-            active_credential_ids=applied.active, paused_credential_ids=applied.paused
-        )
 
     # --- queries -----------------------------------------------------------------
 
