@@ -45,6 +45,15 @@ def test_only_the_gateway_may_call_account_methods(stub_as, identity):
     assert stub.GetServiceInfo(auth_pb2.GetServiceInfoRequest(), timeout=5).service == "auth"
 
 
+def test_only_usage_may_follow_plan_changes(stub_as):
+    request = auth_pb2.ListPlanChangesRequest(limit=1)
+    assert len(stub_as("usage").ListPlanChanges(request, timeout=5).changes) <= 1
+    for identity in ("gateway", "parser", "keyvault"):
+        with pytest.raises(grpc.RpcError) as caught:
+            stub_as(identity).ListPlanChanges(request, timeout=5)
+        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
 def test_usage_may_read_an_account_and_its_plan(stub_as, stack):
     account = new_account(stack)
     reply = stub_as("usage").GetAccount(auth_pb2.GetAccountRequest(account_id=account.account_id), timeout=5)
