@@ -2,36 +2,34 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
-import pytest
 from svccommon import failpoints
 
 SCRIPT = "from svccommon.failpoints import failpoint; failpoint('step-done'); print('survived')"
 
 
-def _run(env_extra: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> subprocess.CompletedProcess:
-    import os
-
+def _run(env_extra: dict[str, str]) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("AICOSTS_FAILPOINT", "AICOSTS_ENV")}
     env.update(env_extra)
     return subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=60)
 
 
-def test_an_armed_failpoint_exits_137_without_running_what_follows(monkeypatch) -> None:
-    done = _run({"AICOSTS_FAILPOINT": "other, step-done"}, monkeypatch)
+def test_an_armed_failpoint_exits_137_without_running_what_follows() -> None:
+    done = _run({"AICOSTS_FAILPOINT": "other, step-done"})
     assert done.returncode == failpoints.EXIT_CODE
     assert "survived" not in done.stdout
 
 
-def test_unarmed_or_other_names_do_nothing(monkeypatch) -> None:
-    assert _run({}, monkeypatch).stdout.strip() == "survived"
-    assert _run({"AICOSTS_FAILPOINT": "step"}, monkeypatch).stdout.strip() == "survived"
+def test_unarmed_or_other_names_do_nothing() -> None:
+    assert _run({}).stdout.strip() == "survived"
+    assert _run({"AICOSTS_FAILPOINT": "step"}).stdout.strip() == "survived"
 
 
-def test_production_ignores_failpoints(monkeypatch) -> None:
-    done = _run({"AICOSTS_FAILPOINT": "step-done", "AICOSTS_ENV": "production"}, monkeypatch)
+def test_production_ignores_failpoints() -> None:
+    done = _run({"AICOSTS_FAILPOINT": "step-done", "AICOSTS_ENV": "production"})
     assert done.returncode == 0 and done.stdout.strip() == "survived"
 
 
