@@ -48,6 +48,8 @@ def stack(
         **stripe_fake.stack_env(),
         # Alert webhooks may reach the tests' local receivers (never allowed in production).
         "USAGE_ALERTS_ALLOW_LOCAL_HTTP": "1",
+        # usage's reconciler follows key and plan changes every half second (30 s by default).
+        "USAGE_RECONCILE_INTERVAL_SECONDS": "0.5",
     }
     s = make_stack(tmp_path_factory.mktemp("stack") / "var", env)
     s.start()

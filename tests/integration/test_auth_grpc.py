@@ -50,6 +50,15 @@ def test_only_the_gateway_may_call_account_methods(stub_as, identity):
     assert stub.GetServiceInfo(service_info_pb2.GetServiceInfoRequest(), timeout=5).service == "auth"
 
 
+def test_only_usage_may_follow_plan_changes(stub_as):
+    request = auth_pb2.ListPlanChangesRequest(limit=1)
+    assert len(stub_as("usage").ListPlanChanges(request, timeout=5).changes) <= 1
+    for identity in ("gateway", "parser", "keyvault"):
+        with pytest.raises(grpc.RpcError) as caught:
+            stub_as(identity).ListPlanChanges(request, timeout=5)
+        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
 @pytest.mark.parametrize("identity", ACCOUNT_READERS)
 def test_the_services_that_gate_actions_may_read_an_account_and_its_plan(stub_as, stack, identity):
     account = new_account(stack)

@@ -7,6 +7,7 @@ limit stop their scheduled syncs, saying why on the key."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 import pytest
@@ -89,6 +90,17 @@ def test_free_then_professional_at_every_gate(
     assert refused.status_code == 422 and refused.json()["type"].endswith("/ai-not-configured"), refused.text
 
 
+def wait_for_listing(stack: Any, account: Any, done: Any, timeout_s: float = 30) -> dict[str, dict]:
+    """GET /v1/credentials (by id) until `done(listed)` holds."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        listed = {c["id"]: c for c in call(stack, account, "GET", "/v1/credentials").json()["items"]}
+        if done(listed) or time.monotonic() > deadline:
+            assert done(listed), listed
+            return listed
+        time.sleep(0.2)
+
+
 def test_downgrade_pauses_the_newest_keys_with_a_message(
     stack: Any, stripe_fake: FakeStripe, provider_fakes: Any
 ) -> None:
@@ -107,15 +119,18 @@ def test_downgrade_pauses_the_newest_keys_with_a_message(
     assert deliver_event(stack, stripe_fake, cancelled).json()["result"] == "applied"
     assert plan_of(stack, account) == "free"
 
-    listed = {c["id"]: c for c in call(stack, account, "GET", "/v1/credentials").json()["items"]}
+    # usage applies the plan from auth's plan changes (its reconciler), within a moment.
+    listed = wait_for_listing(
+        stack,
+        account,
+        lambda listed: "Scheduled syncs of this key are paused" in (listed[ids[3]]["status_message"] or ""),
+    )
     assert len(listed) == 4  # the data stays
     assert [listed[i]["status_message"] for i in ids[:3]] == [None, None, None]
-    assert "Scheduled syncs of this key are paused" in listed[ids[3]]["status_message"]
     assert listed[ids[3]]["status"] == "active"
     assert_plan_required(call(stack, account, "POST", f"/v1/credentials/{ids[3]}/sync", json={}), "paused")
     assert call(stack, account, "POST", f"/v1/credentials/{ids[0]}/sync", json={}).status_code == 202
 
     upgrade(stack, stripe_fake, account)  # subscribing again resumes it
-    listed = {c["id"]: c for c in call(stack, account, "GET", "/v1/credentials").json()["items"]}
-    assert listed[ids[3]]["status_message"] is None
+    wait_for_listing(stack, account, lambda listed: listed[ids[3]]["status_message"] is None)
     assert call(stack, account, "POST", f"/v1/credentials/{ids[3]}/sync", json={}).status_code == 202

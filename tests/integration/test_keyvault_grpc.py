@@ -176,3 +176,25 @@ def test_secrets_round_trip_for_auth_and_are_bound_to_their_purpose(as_, audit):
         "service:parser",
         "service:usage",
     ]
+
+
+def test_only_usage_may_follow_the_credential_changes(as_):
+    account = uuid.uuid4().hex
+    cred = store(as_, account)
+    as_("gateway").DeleteCredential(
+        kv.DeleteCredentialRequest(account_id=account, credential_id=cred.id), timeout=5
+    )
+    request = kv.ListCredentialChangesRequest(limit=500)
+    seen = []
+    while True:  # the whole session's keys: page to the end
+        page = as_("usage").ListCredentialChanges(request, timeout=5).changes
+        seen += [c for c in page if c.credential_id == cred.id]
+        if len(page) < request.limit:
+            break
+        request.after_changed_at.CopyFrom(page[-1].changed_at)
+        request.after_credential_id = page[-1].credential_id
+    assert [(c.account_id, c.platform, c.deleted) for c in seen] == [(account, "openai", True)]
+    for identity in ("gateway", "auth", "parser"):
+        assert code_of(lambda i=identity: as_(i).ListCredentialChanges(request, timeout=5)) == (
+            grpc.StatusCode.PERMISSION_DENIED
+        )

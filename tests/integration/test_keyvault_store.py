@@ -35,7 +35,7 @@ def test_round_trip_and_metadata(kv):
     doc = kv.db["credentials"].find_one({"_id": record.id})
     assert set(doc) == {
         "_id", "account_id", "platform", "label", "last4", "ciphertext", "key_version",
-        "status", "status_message", "created_at", "last_used_at", "last_sync_at",
+        "status", "status_message", "created_at", "last_used_at", "last_sync_at", "changed_at", "deleted_at",
     }  # fmt: skip
     assert doc["last_used_at"] is not None
     assert OPENAI_KEY.encode() not in bytes(doc["ciphertext"])

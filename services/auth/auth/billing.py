@@ -4,6 +4,7 @@ Stripe's signed webhooks say so (auth.webhooks), never here."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from svccommon.errors import FailedPrecondition
@@ -18,6 +19,16 @@ from auth.stripe_config import StripeConfig
 from auth.webhooks import Webhooks
 
 NOT_CONFIGURED = "payments are not configured on this installation"
+DEFAULT_CHANGES_PAGE, MAX_CHANGES_PAGE = 100, 500
+
+
+def plan_changes(store: BillingStore, after: tuple[dt.datetime, str] | None, limit: int) -> list[Doc]:
+    """Accounts whose plan changed, in change order, for usage's reconciler (ListPlanChanges)."""
+    if not 0 <= limit <= MAX_CHANGES_PAGE:
+        raise FieldInvalid("limit", f"limit must be between 1 and {MAX_CHANGES_PAGE}", "limit_invalid")
+    if after is not None and len(after[1]) > 128:
+        raise FieldInvalid("after_account_id", "after_account_id is malformed", "cursor_invalid")
+    return store.plan_changes_after(after, limit or DEFAULT_CHANGES_PAGE)
 
 
 class Billing:

@@ -68,6 +68,8 @@ def allowlist() -> dict[str, tuple[str, ...]]:
     # The services that gate their own actions ask auth (which owns plans and the verified state):
     # usage (history, CSV export, alerts), keyvault (key limit, verified), parser (AI parsing, verified).
     rules[f"/{SERVICE}/GetAccount"] = ("gateway", "usage", "keyvault", "parser")
+    # usage's reconciler follows plan changes to pause and resume scheduled syncs.
+    rules[f"/{SERVICE}/ListPlanChanges"] = ("usage",)
     return rules
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -9,10 +10,11 @@ from typing import Any
 from aicosts.auth.v1 import auth_pb2, auth_pb2_grpc
 from svccommon.errors import FailedPrecondition, ServiceError
 from svccommon.pbtime import timestamp
+from svccommon.plans import effective_plan
 from svccommon.runner import info_response
 
 from auth import accounts, alerts, recovery, sessions, twofactor
-from auth.billing import NOT_CONFIGURED, Payments
+from auth.billing import NOT_CONFIGURED, Payments, plan_changes
 from auth.config import Config
 from auth.core import Core, Doc
 
@@ -228,6 +230,23 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):  # noqa: N802 (gRPC metho
             plan=result.plan,
             previous_plan=result.previous_plan,
             plan_changed=result.plan_changed,
+        )
+
+    @rpc
+    def ListPlanChanges(self, request, context):  # noqa: N802
+        after = None
+        if request.HasField("after_changed_at"):
+            after = (request.after_changed_at.ToDatetime(dt.UTC), request.after_account_id)
+        changes = plan_changes(self._payments().billing.store, after, request.limit)
+        return auth_pb2.ListPlanChangesResponse(
+            changes=[
+                auth_pb2.PlanChange(
+                    account_id=c["_id"],
+                    plan=effective_plan(c.get("plan")).id,
+                    changed_at=timestamp(c["plan_changed_at"]),
+                )
+                for c in changes
+            ]
         )
 
     # --- alert emails (caller: usage) -------------------------------------------------------

@@ -19,6 +19,7 @@ from typing import Any
 import stripe
 from svccommon.audit import Outcome
 from svccommon.errors import InvalidArgument, Unavailable
+from svccommon.failpoints import failpoint
 from svccommon.plans import effective_plan
 
 from auth.core import Core, Doc
@@ -84,6 +85,10 @@ class Webhooks:
             except Exception:
                 self.store.release(event_id)  # Stripe's retry processes it again
                 raise
+            # A crash here leaves the plan written (with its change time, which usage follows)
+            # and the event claimed: Stripe's retry takes the stale claim over and re-applies
+            # idempotently (BillingStore.apply keeps the newest subscription state).
+            failpoint("stripe-plan-written")
             self.store.finish(event_id, result.result, result.account_id, self.core.utcnow())
         self._audit("success", event_id, event_type, result.account_id, result=result.result)
         return result

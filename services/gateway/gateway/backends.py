@@ -37,7 +37,6 @@ BACKEND_SPECS = {
             "GetSyncRun",
             "ListSyncRuns",
             "ForgetCredential",
-            "SetAccountPlan",
             "GetUsageSummary",
             "ListRecords",
             "GetBudget",

@@ -19,12 +19,13 @@ from keyvault.admission import admit_new_key
 from keyvault.crypto import Context, DecryptionError
 from keyvault.keyring import KeyVersionRetired, UnknownKeyVersion
 from keyvault.keys import KeyringSource, KeyVersionNotLoaded
-from keyvault.store import STATUSES, CredentialRecord, CredentialStore
+from keyvault.store import STATUSES, CredentialChange, CredentialRecord, CredentialStore
 
 log = logging.getLogger(__name__)
 
 MAX_LABEL = 100
 MAX_STATUS_MESSAGE = 500
+DEFAULT_CHANGES_PAGE, MAX_CHANGES_PAGE = 100, 500
 
 
 def _now() -> dt.datetime:
@@ -117,7 +118,7 @@ class CredentialVault:
         try:
             sealfloor.check_sealed(self.store, record.key_version)
         except Unavailable:
-            self.store.delete(account_id, record_id)  # sealed under a version being retired
+            self.store.remove(account_id, record_id)  # sealed under a version being retired
             log.warning("sealed under a retiring key version", extra={"key_version": record.key_version})
             raise
         try:
@@ -130,11 +131,11 @@ class CredentialVault:
                 details={"platform": platform, "via": caller, "key_version": record.key_version},
             )
         except Exception:
-            self.store.delete(account_id, record_id)  # no stored key without its audit event
+            self.store.remove(account_id, record_id)  # no stored key without its audit event
             raise
         return record
 
-    def list(self, account_id: str) -> list[CredentialRecord]:
+    def of_account(self, account_id: str) -> list[CredentialRecord]:
         return self.store.list_for_account(policy.check_account_id(account_id))
 
     def get(self, account_id: str, credential_id: str) -> CredentialRecord:
@@ -158,8 +159,16 @@ class CredentialVault:
             target_id=credential_id,
             details={"via": caller},
         )
-        if not self.store.delete(account_id, credential_id):
+        if not self.store.delete(account_id, credential_id, self.clock()):
             raise NotFound("credential not found")  # a concurrent delete won
+
+    def changes(self, after: tuple[dt.datetime, str] | None, limit: int) -> list[CredentialChange]:
+        """Stored and deleted credentials in change order (usage's reconciler follows them)."""
+        if not 0 <= limit <= MAX_CHANGES_PAGE:
+            raise InvalidArgument(f"limit must be between 1 and {MAX_CHANGES_PAGE}")
+        if after is not None and after[1] and not policy.valid_credential_id(after[1]):
+            raise InvalidArgument("after_credential_id is malformed")
+        return self.store.changes_after(after, limit or DEFAULT_CHANGES_PAGE)
 
     def update_status(
         self,

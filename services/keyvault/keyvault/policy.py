@@ -17,6 +17,8 @@ METHOD_CALLERS: Mapping[str, tuple[str, ...]] = {
     "ListCredentials": ("gateway", "usage"),
     "GetCredential": ("gateway", "usage"),
     "UpdateCredentialStatus": ("usage",),
+    # usage's reconciler: new keys get their backfill, deleted keys are forgotten.
+    "ListCredentialChanges": ("usage",),
 }
 AUDITED_METHODS = (
     "RevealCredential",
@@ -55,6 +57,10 @@ def may_use_secret(caller: str, purpose: str) -> bool:
 
 def valid_account_id(value: str) -> bool:
     return bool(_ACCOUNT_ID.fullmatch(value or ""))
+
+
+def valid_credential_id(value: str) -> bool:
+    return bool(_CREDENTIAL_ID.fullmatch(value or ""))
 
 
 def valid_purpose(value: str) -> bool:

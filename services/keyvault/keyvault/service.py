@@ -66,7 +66,7 @@ class KeyVaultServicer(keyvault_pb2_grpc.KeyVaultServiceServicer):
         return pb.StoreCredentialResponse(credential=credential_pb(record))
 
     def ListCredentials(self, request, context):  # noqa: N802
-        records = self.vault.list(request.account_id)
+        records = self.vault.of_account(request.account_id)
         return pb.ListCredentialsResponse(credentials=[credential_pb(r) for r in records])
 
     def GetCredential(self, request, context):  # noqa: N802
@@ -89,6 +89,25 @@ class KeyVaultServicer(keyvault_pb2_grpc.KeyVaultServiceServicer):
             self._caller(context), request.account_id, request.credential_id
         )
         return pb.RevealCredentialResponse(platform=platform, api_key=api_key)
+
+    def ListCredentialChanges(self, request, context):  # noqa: N802
+        after = None
+        if request.HasField("after_changed_at"):
+            after = (request.after_changed_at.ToDatetime(dt.UTC), request.after_credential_id)
+        changes = self.vault.changes(after, request.limit)
+        return pb.ListCredentialChangesResponse(
+            changes=[
+                pb.CredentialChange(
+                    credential_id=c.id,
+                    account_id=c.account_id,
+                    platform=c.platform,
+                    created_at=timestamp(c.created_at),
+                    deleted=c.deleted,
+                    changed_at=timestamp(c.changed_at),
+                )
+                for c in changes
+            ]
+        )
 
     # --- generic secrets -------------------------------------------------------
 

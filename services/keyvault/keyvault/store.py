@@ -1,6 +1,12 @@
 """Keyvault's own database: provider credentials (ciphertext + metadata), a ledger of the key
 versions other services' secrets are under (counted by their owner's last census, or seen in
-use since), and the seal floor. The only pymongo code in keyvault."""
+use since), and the seal floor. The only pymongo code in keyvault.
+
+A deleted credential becomes a tombstone: its secret, label and last4 are removed in the same
+write that sets `deleted_at`, and every read here except `changes_after` skips it (LIVE), so it
+is gone for lists, gets, reveals, limits, the census and the rewrap. It stays so that usage's
+reconciler sees the deletion (`changes_after`, ordered by `changed_at`); a TTL index purges it
+after TOMBSTONE_DAYS."""
 
 from __future__ import annotations
 
@@ -14,6 +20,24 @@ from pymongo.database import Database
 
 ACTIVE, INVALID = "active", "invalid"
 STATUSES = (ACTIVE, INVALID)
+# Matches a live credential: deleted_at null or (documents from before tombstones) missing.
+LIVE: dict[str, Any] = {"deleted_at": None}
+# Long enough for any reconciler outage to be noticed and fixed; then the tombstone goes.
+TOMBSTONE_DAYS = 30
+# Removed from a credential when it is deleted: nothing secret or identifying outlives the key.
+_ERASED_ON_DELETE = ("ciphertext", "key_version", "label", "last4", "status_message", "last_used_at")
+
+
+@dataclass(frozen=True)
+class CredentialChange:
+    """One credential's latest change, for usage's reconciler: stored, or deleted."""
+
+    id: str
+    account_id: str
+    platform: str
+    created_at: dt.datetime
+    deleted: bool
+    changed_at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -62,6 +86,8 @@ class CredentialRecord:
             "created_at": self.created_at,
             "last_used_at": self.last_used_at,
             "last_sync_at": self.last_sync_at,
+            "changed_at": self.created_at,
+            "deleted_at": None,
         }
 
 
@@ -74,6 +100,11 @@ class CredentialStore:
     def ensure_indexes(self) -> None:
         self.credentials.create_index([("account_id", ASCENDING), ("created_at", ASCENDING)])
         self.credentials.create_index("key_version")  # the rewrap job selects stale versions
+        self.credentials.create_index([("changed_at", ASCENDING), ("_id", ASCENDING)])
+        # Only tombstones have a date in deleted_at, so only they expire.
+        self.credentials.create_index(
+            "deleted_at", expireAfterSeconds=TOMBSTONE_DAYS * 86400, name="tombstone_ttl"
+        )
 
     # --- credentials ---------------------------------------------------------
 
@@ -81,24 +112,64 @@ class CredentialStore:
         self.credentials.insert_one(record.to_doc())
 
     def count_for_account(self, account_id: str) -> int:
-        return self.credentials.count_documents({"account_id": account_id})
+        return self.credentials.count_documents({"account_id": account_id, **LIVE})
 
     def get(self, credential_id: str) -> CredentialRecord | None:
-        doc = self.credentials.find_one({"_id": credential_id})
+        doc = self.credentials.find_one({"_id": credential_id, **LIVE})
         return CredentialRecord.from_doc(doc) if doc else None
 
     def get_for_account(self, account_id: str, credential_id: str) -> CredentialRecord | None:
-        doc = self.credentials.find_one({"_id": credential_id, "account_id": account_id})
+        doc = self.credentials.find_one({"_id": credential_id, "account_id": account_id, **LIVE})
         return CredentialRecord.from_doc(doc) if doc else None
 
     def list_for_account(self, account_id: str) -> list[CredentialRecord]:
-        cursor = self.credentials.find({"account_id": account_id}).sort([("created_at", 1), ("_id", 1)])
+        cursor = self.credentials.find({"account_id": account_id, **LIVE}).sort(
+            [("created_at", 1), ("_id", 1)]
+        )
         return [CredentialRecord.from_doc(d) for d in cursor]
 
-    def delete(self, account_id: str, credential_id: str) -> bool:
+    def remove(self, account_id: str, credential_id: str) -> bool:
+        """Undo an insert that must not stand (no tombstone: nobody was told it existed)."""
         return (
             self.credentials.delete_one({"_id": credential_id, "account_id": account_id}).deleted_count == 1
         )
+
+    def delete(self, account_id: str, credential_id: str, now: dt.datetime) -> bool:
+        """Leave a tombstone: the secret and its metadata erased, the deletion time kept."""
+        result = self.credentials.update_one(
+            {"_id": credential_id, "account_id": account_id, **LIVE},
+            {"$set": {"deleted_at": now, "changed_at": now}, "$unset": dict.fromkeys(_ERASED_ON_DELETE, "")},
+        )
+        return result.modified_count == 1
+
+    def changes_after(self, after: tuple[dt.datetime, str] | None, limit: int) -> list[CredentialChange]:
+        """Credentials (live or tombstones) by (changed_at, _id), after the given position."""
+        query: dict[str, Any] = {"changed_at": {"$ne": None}}
+        if after is not None:
+            query = {
+                "$or": [
+                    {"changed_at": {"$gt": after[0]}},
+                    {"changed_at": after[0], "_id": {"$gt": after[1]}},
+                ]
+            }
+        cursor = (
+            self.credentials.find(
+                query, {"account_id": 1, "platform": 1, "created_at": 1, "deleted_at": 1, "changed_at": 1}
+            )
+            .sort([("changed_at", ASCENDING), ("_id", ASCENDING)])
+            .limit(limit)
+        )
+        return [
+            CredentialChange(
+                id=d["_id"],
+                account_id=d["account_id"],
+                platform=d["platform"],
+                created_at=d["created_at"],
+                deleted=d.get("deleted_at") is not None,
+                changed_at=d["changed_at"],
+            )
+            for d in cursor
+        ]
 
     def update_status(
         self,
@@ -112,29 +183,33 @@ class CredentialStore:
         if last_sync_at is not None:
             changes["last_sync_at"] = last_sync_at
         doc = self.credentials.find_one_and_update(
-            {"_id": credential_id, "account_id": account_id},
+            {"_id": credential_id, "account_id": account_id, **LIVE},
             {"$set": changes},
             return_document=ReturnDocument.AFTER,
         )
         return CredentialRecord.from_doc(doc) if doc else None
 
     def touch_used(self, credential_id: str, at: dt.datetime) -> None:
-        self.credentials.update_one({"_id": credential_id}, {"$set": {"last_used_at": at}})
+        self.credentials.update_one({"_id": credential_id, **LIVE}, {"$set": {"last_used_at": at}})
 
     def versions_in_use(self) -> dict[int, int]:
         """Number of credentials per key version."""
-        rows = self.credentials.aggregate([{"$group": {"_id": "$key_version", "n": {"$sum": 1}}}])
+        rows = self.credentials.aggregate(
+            [{"$match": LIVE}, {"$group": {"_id": "$key_version", "n": {"$sum": 1}}}]
+        )
         return {int(r["_id"]): int(r["n"]) for r in rows}
 
     def stale_ids(self, current_version: int) -> list[str]:
         """Ids of credentials sealed under any other version (ids only: the job re-reads each)."""
-        cursor = self.credentials.find({"key_version": {"$ne": current_version}}, {"_id": 1}).sort("_id", 1)
+        cursor = self.credentials.find({"key_version": {"$ne": current_version}, **LIVE}, {"_id": 1}).sort(
+            "_id", 1
+        )
         return [d["_id"] for d in cursor]
 
     def replace_ciphertext(self, record: CredentialRecord, ciphertext: bytes, key_version: int) -> bool:
         """Compare-and-set: only if the record still holds the ciphertext we re-encrypted."""
         result = self.credentials.update_one(
-            {"_id": record.id, "ciphertext": Binary(record.ciphertext)},
+            {"_id": record.id, "ciphertext": Binary(record.ciphertext), **LIVE},
             {"$set": {"ciphertext": Binary(ciphertext), "key_version": key_version}},
         )
         return result.modified_count == 1

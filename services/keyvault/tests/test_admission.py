@@ -73,7 +73,7 @@ def test_a_fourth_key_on_free_is_refused_naming_professional(kv: Vault, auth: Au
     store(kv, KEYS[3])
     store(kv, KEYS[4])
     assert kv.store.count_for_account(ACCOUNT) == 5
-    kv.vault.delete("gateway", ACCOUNT, kv.vault.list(ACCOUNT)[0].id)
+    kv.vault.delete("gateway", ACCOUNT, kv.vault.of_account(ACCOUNT)[0].id)
     auth.standing = Standing(FREE, email_verified=True)  # downgraded with 4 keys: no 5th
     with pytest.raises(PlanRequired):
         store(kv, KEYS[0])

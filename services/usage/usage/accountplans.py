@@ -1,5 +1,6 @@
-"""Plan limits on an account's scheduled syncs. The account's plan is recorded when the gateway
-reports a change (the SetAccountPlan RPC) and when StartSync asks auth for it; from it:
+"""Plan limits on an account's scheduled syncs. usage learns each account's plan from auth: its
+reconciler follows auth's plan changes (usage/reconciler.py, `set_plan`), and StartSync asks auth
+for it too; from it:
 
 - credentials beyond the plan's max_credentials have their scheduled syncs paused: the oldest
   keep syncing, and each paused key says why in its keyvault status_message (shown by
@@ -93,7 +94,7 @@ class AccountPlans:
         )
 
     def _note(self, account_id: str, credential_id: str, message: str) -> None:
-        """Best effort: the pause itself is stored; SetAccountPlan writes the notes again."""
+        """Best effort: the pause itself is stored; the next set_plan (reconciler) writes the notes again."""
         try:
             self.credentials.note(account_id, credential_id, message)
         except Exception as exc:

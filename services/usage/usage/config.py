@@ -45,6 +45,10 @@ class Config:
     sync_stale_s: int
     provider_http: ProviderHttp
     summary_cache_entries: int  # day-rollup entries kept in memory across accounts (LRU)
+    # usage's reconciler (usage/reconciler.py): how often it follows keyvault's and auth's change
+    # feeds (0: never), and how far before its cursor it re-reads (the owners' clock skew).
+    reconcile_interval_s: float = 30.0
+    reconcile_overlap_s: float = 300.0
     # Development and tests only: alert webhooks may go to http://127.0.0.1 (never in production).
     alerts_allow_local_http: bool = False
     # PROVIDER_BASE_URL_<PLATFORM> values that were set (connectors default to the real APIs), and
@@ -94,6 +98,8 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         summary_cache_entries=env_int(
             env, "USAGE_SUMMARY_CACHE_ENTRIES", DEFAULT_MAX_ENTRIES, minimum=10_000
         ),
+        reconcile_interval_s=env_float(env, "USAGE_RECONCILE_INTERVAL_SECONDS", 30.0),
+        reconcile_overlap_s=env_float(env, "USAGE_RECONCILE_OVERLAP_SECONDS", 300.0),
         provider_base_urls=_provider_base_urls(env),
         alerts_allow_local_http=_allow_local_http(env),
     )

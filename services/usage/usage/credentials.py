@@ -15,6 +15,8 @@ from svccommon.channels import Backend, secure_channel
 from svccommon.config import TlsFiles
 from svccommon.pbtime import timestamp
 
+from usage.changes import CredentialChange
+
 log = logging.getLogger(__name__)
 
 KEYVAULT_SERVICE = "aicosts.keyvault.v1.KeyVaultService"
@@ -49,6 +51,29 @@ class Credentials(Protocol):
     ) -> None: ...
 
     def note(self, account_id: str, credential_id: str, message: str) -> None: ...
+
+
+class KeyvaultCredentialChanges:
+    """keyvault's ListCredentialChanges as the reconciler's feed of stored and deleted keys."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    @classmethod
+    def connect(cls, address: str, tls: TlsFiles, timeout_s: float = 10.0) -> KeyvaultCredentialChanges:
+        channel = secure_channel(address, tls, KEYVAULT_SERVICE, ("ListCredentialChanges",))
+        return cls(Backend(channel, keyvault_pb2_grpc.KeyVaultServiceStub, timeout_s))
+
+    def after(self, position: tuple[dt.datetime, str] | None, limit: int) -> list[CredentialChange]:
+        request = kv.ListCredentialChangesRequest(limit=limit)
+        if position is not None:
+            request.after_changed_at.CopyFrom(timestamp(position[0]))
+            request.after_credential_id = position[1]
+        reply = self.backend.call("ListCredentialChanges", request)
+        return [
+            CredentialChange(c.credential_id, c.account_id, c.deleted, c.changed_at.ToDatetime(dt.UTC))
+            for c in reply.changes
+        ]
 
 
 class KeyvaultCredentials:

@@ -1,6 +1,7 @@
-"""Plans in the usage service's database: `account_plans` (each account's plan as the gateway last
-reported it) and the plan fields of `sync_targets` (paused, pause_message, history_days), which
-the scheduler reads (RunStore.claim_due_target skips paused targets)."""
+"""Plans in the usage service's database: `account_plans` (each account's plan as usage last
+heard it from auth: the reconciler's plan changes, or a StartSync that carried it) and the plan
+fields of `sync_targets` (paused, pause_message, history_days), which the scheduler reads
+(RunStore.claim_due_target skips paused targets)."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ stale limit (its process died) is queued again, up to MAX_ATTEMPTS, then marked 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -23,6 +24,12 @@ ACTIVE = ("queued", "running")
 FINISHED = ("succeeded", "partial", "failed")
 MAX_ATTEMPTS = 3
 INTERRUPTED = "The sync was interrupted {n} times (service restarts); start it again."
+
+
+def backfill_run_id(credential_id: str) -> str:
+    """The one id a credential's backfill run can have: whoever queues it first (the gateway's
+    StartSync or any replica's reconciler) inserts it, every later attempt finds it."""
+    return hashlib.sha256(f"backfill|{credential_id}".encode()).hexdigest()[:32]
 
 
 def now_ms() -> dt.datetime:
@@ -64,8 +71,11 @@ class RunStore:
         now: dt.datetime,
         origin: dict[str, str] | None = None,
     ) -> dict[str, Any]:
+        """Queue a run; a backfill gets its credential's one backfill id, and if that run exists
+        already (queued by someone else, even just now) it is returned instead."""
+        backfill = reason == "backfill"
         run = {
-            "_id": uuid.uuid4().hex,
+            "_id": backfill_run_id(credential_id) if backfill else uuid.uuid4().hex,
             "account_id": account_id,
             "credential_id": credential_id,
             "platform": platform,
@@ -91,8 +101,22 @@ class RunStore:
             # carries it on, so its logs and audit events follow the same request id.
             "origin": origin or {},
         }
-        self.runs.insert_one(run)
+        try:
+            self.runs.insert_one(run)
+        except DuplicateKeyError:
+            if not backfill:
+                raise
+            existing = self.runs.find_one({"_id": run["_id"]})
+            if existing is None:  # pragma: no cover - runs are never deleted
+                raise
+            return existing
         return run
+
+    def backfill_of(self, credential_id: str) -> dict[str, Any] | None:
+        """The credential's backfill run, if one was ever queued (whatever its state now)."""
+        return self.runs.find_one({"_id": backfill_run_id(credential_id)}) or self.runs.find_one(
+            {"credential_id": credential_id, "reason": "backfill"}  # queued before ids were derived
+        )
 
     def active_run(self, account_id: str, credential_id: str) -> dict[str, Any] | None:
         query = {"account_id": account_id, "credential_id": credential_id, "status": {"$in": list(ACTIVE)}}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,11 +30,14 @@ from usage.alerts.sender import Sender
 from usage.alerts.settingsstore import SettingsStore
 from usage.config import Config
 from usage.connectors import Connector, HttpClient, connector_for
-from usage.credentials import Credentials, KeyvaultCredentials
+from usage.credentials import Credentials, KeyvaultCredentialChanges, KeyvaultCredentials
+from usage.cursorstore import CursorStore
 from usage.engine import SyncEngine
 from usage.imports import RecordImporter
+from usage.plan_changes import PlanChangesFromAuth
 from usage.planstore import PlanStore
 from usage.queries import UsageQueries
+from usage.reconciler import Reconciler, ReconcilerLoop
 from usage.recordstore import RecordStore
 from usage.runstore import RunStore, now_ms
 from usage.service import UsageServicer
@@ -47,7 +51,6 @@ GATEWAY_METHODS = (
     "GetSyncRun",
     "ListSyncRuns",
     "ForgetCredential",
-    "SetAccountPlan",
     "GetUsageSummary",
     "GetMonthToDate",
     "ListRecords",
@@ -99,12 +102,15 @@ class UsageApp:
     bindings: list[ServiceBinding]
     engine: SyncEngine
     alerts: Dispatcher
+    reconciler: ReconcilerLoop
 
     def start(self) -> None:
         self.engine.start()
         self.alerts.start()
+        self.reconciler.start()
 
     def stop(self) -> None:
+        self.reconciler.stop()
         self.alerts.stop()
         self.engine.stop()
 
@@ -224,7 +230,25 @@ def build(cfg: Config, db: Database, credentials: Credentials | None = None) -> 
         register=lambda server: usage_pb2_grpc.add_UsageServiceServicer_to_server(servicer, server),
         allowlist=allowlist(),
     )
-    return UsageApp([audit_binding(audit), binding], engine, alerting.dispatcher)
+    return UsageApp(
+        [audit_binding(audit), binding], engine, alerting.dispatcher, build_reconciler(cfg, db, syncs)
+    )
+
+
+def build_reconciler(cfg: Config, db: Database, syncs: SyncController) -> ReconcilerLoop:
+    """usage drives the second step of key and plan workflows from keyvault's and auth's feeds."""
+    assert syncs.plans is not None
+    cursors = CursorStore(db, now_ms)
+    cursors.ensure_indexes()
+    reconciler = Reconciler(
+        credential_changes=KeyvaultCredentialChanges.connect(cfg.keyvault_addr, cfg.common.tls),
+        plan_changes=PlanChangesFromAuth.connect(cfg.auth_addr, cfg.common.tls),
+        cursors=cursors,
+        syncs=syncs,
+        plans=syncs.plans,
+        overlap=dt.timedelta(seconds=cfg.reconcile_overlap_s),
+    )
+    return ReconcilerLoop(reconciler, cfg.reconcile_interval_s)
 
 
 def bindings(cfg: Config, db: Database) -> list[ServiceBinding]:

@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 from aicosts.usage.v1 import usage_pb2 as pb
 from aicosts.usage.v1 import usage_pb2_grpc
-from svccommon.errors import Unavailable
 from svccommon.plans import Plan
 from svccommon.runner import info_response
 
@@ -67,14 +66,6 @@ class UsageServicer(AlertMethods, usage_pb2_grpc.UsageServiceServicer):
             request.account_id, request.credential_id, request.delete_records
         )
         return pb.ForgetCredentialResponse(cancelled_runs=cancelled, deleted_records=deleted)
-
-    def SetAccountPlan(self, request, context):  # noqa: N802
-        if self.syncs.plans is None:
-            raise Unavailable("plan limits are not wired in this process")
-        applied = self.syncs.plans.set_plan(check_id(request.account_id, "account_id"), request.plan)
-        return pb.SetAccountPlanResponse(
-            active_credential_ids=applied.active, paused_credential_ids=applied.paused
-        )
 
     # --- queries -----------------------------------------------------------------
 

@@ -84,6 +84,10 @@ class SyncController:
             raise FailedPrecondition(
                 f"{platform_name(credential.platform)} has no usage API we can read: upload a billing file."
             )
+        if reason == "backfill" and (existing := self.runs.backfill_of(credential_id)) is not None:
+            if existing["account_id"] != account_id:
+                raise NotFound("credential not found")
+            return existing  # a key is backfilled once, whoever asks (gateway fast path, reconciler)
         self.runs.register_target(account_id, credential_id, credential.platform, now + self.interval, now)
         if self.plans is not None:
             applied = self.plans.apply(account_id)
@@ -104,16 +108,19 @@ class SyncController:
         return run
 
     def forget(self, account_id: str, credential_id: str, delete_records: bool) -> tuple[int, int]:
-        """Stop scheduling the credential, cancel its queued runs, optionally drop its records."""
+        """Stop scheduling the credential, cancel its queued runs, optionally drop its records.
+        Safe to repeat: only the first call finds anything to do (and is audited)."""
         check_id(account_id, "account_id")
         check_id(credential_id, "credential_id")
         now = self.clock()
-        self.runs.forget_target(account_id, credential_id)
+        forgotten = self.runs.forget_target(account_id, credential_id)
         if self.plans is not None:
             self.plans.apply(account_id)  # a slot is free: the oldest paused key resumes
         cancelled = self.runs.cancel_queued(account_id, credential_id, FORGOTTEN, now)
         deleted = self.records.delete_credential(account_id, credential_id) if delete_records else 0
-        if self.audit is not None:
+        # Idempotent: forgetting again (the reconciler after the gateway's fast path) changes
+        # nothing and records nothing.
+        if self.audit is not None and (forgotten or cancelled or deleted):
             self.audit.record(
                 "usage.credential_forgotten",
                 account_id=account_id,

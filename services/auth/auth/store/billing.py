@@ -5,7 +5,12 @@ when two deliveries race).
 
 An event is claimed before it is processed and marked done after; a failed attempt releases its
 claim so Stripe's retry processes it again, and a claim left by a crashed process is taken over
-once it is older than CLAIM_STALE_S."""
+once it is older than CLAIM_STALE_S.
+
+A plan write also sets `plan_changed_at` in the same update, so the plan and its change time
+are committed together: usage's reconciler follows them (`plan_changes_after`, the
+ListPlanChanges RPC) and cannot miss a committed plan change, whatever happens to the webhook
+delivery afterwards."""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
@@ -35,6 +40,9 @@ class BillingStore:
         self.events: Collection = db["stripe_events"]
 
     def ensure_indexes(self) -> None:
+        self.accounts.create_index(
+            [("plan_changed_at", ASCENDING), ("_id", ASCENDING)], sparse=True, name="plan_changes"
+        )
         # The event id is the _id (unique by definition); this only ages old ids out.
         self.events.create_index(
             "received_at", expireAfterSeconds=EVENT_RETENTION_DAYS * 86400, name="retention_ttl"
@@ -81,9 +89,24 @@ class BillingStore:
             "billing.updated_at": now,
             "updated_at": now,
         }
+        if "plan" in changes:
+            update["plan_changed_at"] = now  # with the plan, in one write (see the module docstring)
         return self.accounts.find_one_and_update(
             {"_id": account_id, **newest_first}, {"$set": update}, return_document=ReturnDocument.BEFORE
         )
+
+    def plan_changes_after(self, after: tuple[dt.datetime, str] | None, limit: int) -> list[Doc]:
+        """Accounts by (plan_changed_at, _id) after the given position: _id, plan, plan_changed_at."""
+        query: dict[str, Any] = {"plan_changed_at": {"$ne": None}}
+        if after is not None:
+            query = {
+                "$or": [
+                    {"plan_changed_at": {"$gt": after[0]}},
+                    {"plan_changed_at": after[0], "_id": {"$gt": after[1]}},
+                ]
+            }
+        cursor = self.accounts.find(query, {"plan": 1, "plan_changed_at": 1})
+        return list(cursor.sort([("plan_changed_at", ASCENDING), ("_id", ASCENDING)]).limit(limit))
 
     # --- webhook events -------------------------------------------------------------------
 

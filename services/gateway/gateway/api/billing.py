@@ -9,8 +9,7 @@ from typing import Any
 
 import grpc
 from aicosts.auth.v1 import auth_pb2
-from aicosts.usage.v1 import usage_pb2
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from pydantic import Field, StrictStr
 from svccommon.channels import trailing_metadata
 from svccommon.plans import PLANS
@@ -88,12 +87,8 @@ def stripe_webhook():
         auth_pb2.HandleStripeWebhookRequest(payload=payload, signature=signature),
         timeout=STRIPE_TIMEOUT_S,  # auth reads the event's subscription from Stripe
     )
-    if reply.account_id and reply.plan:
-        # Also on replays: if an earlier delivery failed here, Stripe's retry finishes the job.
-        # A usage outage fails the delivery (503), so Stripe delivers it again later.
-        current_app.extensions["backends"]["usage"].call(
-            "SetAccountPlan", usage_pb2.SetAccountPlanRequest(account_id=reply.account_id, plan=reply.plan)
-        )
+    # The plan is auth's: usage follows auth's plan changes itself (usage/reconciler.py), so
+    # nothing is left to do here once auth has answered.
     return jsonify(received=True, result=reply.result)
 
 

@@ -17,6 +17,7 @@ from aicosts.usage.v1 import usage_pb2 as usage_pb
 from flask import Blueprint, current_app, g, jsonify
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from svccommon import platforms
+from svccommon.failpoints import failpoint
 
 from gateway.api.usage import sync_run_json
 from gateway.authn import require_account
@@ -195,6 +196,7 @@ def create_credential(body: NewCredential):
             label=body.label or "",
         ),
     )
+    failpoint("credential-stored")  # tests: usage's reconciler must still backfill the key
     response = jsonify(
         credential=credential_json(reply.credential), sync_run=_start_backfill(reply.credential.id)
     )
@@ -205,8 +207,9 @@ def create_credential(body: NewCredential):
 
 def _start_backfill(credential_id: str) -> dict[str, Any] | None:
     """A new credential starts a backfill of the plan's history (usage asks auth: 90 days on Free,
-    365 on Professional) and so joins the scheduled syncs. The key is already stored, so a usage outage
-    does not fail the request: the user can sync by hand."""
+    365 on Professional) and so joins the scheduled syncs. Only a fast path, so the user sees the run
+    at once: usage's reconciler starts the same backfill (one run per key, whoever is first) from
+    keyvault's change feed, so a usage outage or a crash here loses nothing."""
     try:
         reply = current_app.extensions["backends"]["usage"].call(
             "StartSync",
@@ -247,8 +250,10 @@ def delete_credential(credential_id: str):
     _keyvault().call(
         "DeleteCredential", kv.DeleteCredentialRequest(account_id=g.account_id, credential_id=credential_id)
     )
-    # The key is gone (keyvault is authoritative); stopping its scheduled syncs is best effort:
-    # a sync that still starts finds no credential and stops.
+    failpoint("credential-deleted")  # tests: usage's reconciler must still forget the key
+    # The key is gone (keyvault is authoritative, its tombstone is in the change feed). Telling
+    # usage now is a fast path: usage's reconciler forgets the key from keyvault's feed anyway,
+    # and a sync that still starts finds no credential and stops.
     try:
         current_app.extensions["backends"]["usage"].call(
             "ForgetCredential",
