@@ -178,8 +178,8 @@ def test_secrets_round_trip_for_auth_and_are_bound_to_their_purpose(as_, audit):
     ]
 
 
-def test_only_usage_may_follow_the_credential_changes(as_):
-    account = uuid.uuid4().hex
+def test_only_usage_may_follow_the_credential_changes(as_, stack):
+    account = new_account(stack).account_id  # keyvault asks auth about the account
     cred = store(as_, account)
     as_("gateway").DeleteCredential(
         kv.DeleteCredentialRequest(account_id=account, credential_id=cred.id), timeout=5
