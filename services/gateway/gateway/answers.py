@@ -1,0 +1,47 @@
+"""The base of response models: the pydantic models that both build an answer's JSON (a handler
+dumps one instead of writing a dict) and describe it in /openapi.json (gateway.openapi reads
+their serialization schema), so the document and the answer cannot disagree. Also the value
+types answers share: exact money as a decimal string, days, timestamps, unit counts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+
+# Money stays the decimal string the services computed (never a float); the pattern is checked
+# when an answer is built, so a malformed amount fails loudly instead of reaching a client.
+Money = Annotated[str, Field(pattern=r"^-?\d+(\.\d+)?$", description="USD, exact decimal")]
+Day = Annotated[str, Field(json_schema_extra={"format": "date"})]
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+Units = dict[str, int]
+
+
+class Answer(BaseModel):
+    """A JSON object of an answer: every field is always present (null when it has no value), no
+    other field appears. Build it and return `dump()`."""
+
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, json_schema_serialization_defaults_required=True
+    )
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class Sparse(Answer):
+    """An answer object whose fields with a default appear only when the handler set them (e.g. a
+    usage group has the keys it was grouped by)."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=False)
+
+    # No return annotation: pydantic would document the annotated type instead of the fields.
+    @model_serializer(mode="wrap")
+    def _only_set(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        shown = {
+            key
+            for name, field in type(self).model_fields.items()
+            if name in self.model_fields_set or field.is_required()
+            for key in (name, field.alias)
+        }
+        return {k: v for k, v in handler(self).items() if k in shown}
