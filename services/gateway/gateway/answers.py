@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+)
 
 # Money stays the decimal string the services computed (never a float); the pattern is checked
 # when an answer is built, so a malformed amount fails loudly instead of reaching a client.
@@ -17,6 +24,15 @@ Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 Units = dict[str, int]
 
 
+class AnswerInvalid(RuntimeError):
+    """An answer that does not fit its model: the server's fault (a 500), never a client's 400,
+    which is what the app makes of a pydantic ValidationError. Names the fields, not the values."""
+
+    def __init__(self, model: str, exc: ValidationError) -> None:
+        where = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors(include_input=False)[:5])
+        super().__init__(f"{model} does not fit its model at {where}")
+
+
 class Answer(BaseModel):
     """A JSON object of an answer: every field is always present (null when it has no value), no
     other field appears. Build it and return `dump()`."""
@@ -24,6 +40,19 @@ class Answer(BaseModel):
     model_config = ConfigDict(
         extra="forbid", populate_by_name=True, json_schema_serialization_defaults_required=True
     )
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise AnswerInvalid(type(self).__name__, exc) from None
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        try:
+            return super().model_validate(obj, **kwargs)
+        except ValidationError as exc:
+            raise AnswerInvalid(cls.__name__, exc) from None
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
