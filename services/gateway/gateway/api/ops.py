@@ -14,7 +14,8 @@ from gateway.problems import Problem
 
 bp = Blueprint("ops", __name__)
 
-ServiceStatus = Literal["SERVING", "NOT_SERVING", "UNKNOWN"]
+# UNKNOWN: the gateway could not reach it; SERVICE_UNKNOWN: it does not know the service name.
+ServiceStatus = Literal["SERVING", "NOT_SERVING", "UNKNOWN", "SERVICE_UNKNOWN"]
 
 
 class Alive(Answer):
