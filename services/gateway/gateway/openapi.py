@@ -1,8 +1,11 @@
-"""The OpenAPI 3.1 document. Request bodies and query parameters come from the pydantic models
-that validate them: a view declares its model with @body or @query (which also parse and pass
-it on), and build() reads those declarations off the routes, so a validated input cannot go
-undocumented. Summaries, responses and schemas of answers are the OPENAPI_PATHS/OPENAPI_SCHEMAS
-each API module still writes by hand."""
+"""The OpenAPI 3.1 document, built from models. Request bodies and query parameters come from
+the pydantic models that validate them: a view declares its model with @body or @query (which
+also parse and pass it on), and build() reads those declarations off the routes, so a validated
+input cannot go undocumented. Answers come from the response models the handlers build their
+JSON with (gateway.answers): a module's OPENAPI_PATHS names the model (json_body(Credential),
+page_of(Credential)) and build() puts its serialization schema in the components. Forms, the
+upload and raw bodies are described from a model too (raw_body). What a module
+still writes by hand is route metadata: summaries, descriptions, status codes."""
 
 from __future__ import annotations
 
@@ -27,17 +30,32 @@ def problem(description: str) -> dict[str, Any]:
     return {"description": description, **PROBLEM}
 
 
-def json_body(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+Schema = dict[str, Any] | type[BaseModel]
+
+
+def json_body(schema: Schema, description: str = "OK") -> dict[str, Any]:
+    """A JSON answer; `schema` is a response model (or a schema that may hold models)."""
     return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def envelope(description: str = "OK", **fields: Schema) -> dict[str, Any]:
+    """A JSON answer {name: model, ...}, e.g. envelope(credential=Credential)."""
+    return json_body({"type": "object", "required": list(fields), "properties": fields}, description)
+
+
+def raw_body(model: type[BaseModel], media_type: str = "application/x-www-form-urlencoded") -> dict[str, Any]:
+    """A request body that is not parsed as JSON (a form, a multipart upload, a raw body passed
+    on), described from the model of its fields."""
+    return {"required": True, "content": {media_type: {"schema": model}}}
 
 
 def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def page_of(name: str) -> dict[str, Any]:
+def page_of(model: type[BaseModel]) -> dict[str, Any]:
     """The 200 of a list: {items, next_cursor}."""
-    page = {"items": {"type": "array", "items": ref(name)}, "next_cursor": {"type": ["string", "null"]}}
+    page = {"items": {"type": "array", "items": model}, "next_cursor": {"type": ["string", "null"]}}
     return json_body({"type": "object", "required": list(page), "properties": page})
 
 
@@ -53,6 +71,11 @@ BASE_SCHEMAS: dict[str, Any] = {
             "detail": {"type": "string"},
             "instance": {"type": "string"},
             "request_id": {"type": "string"},
+            "plan": {"type": "string", "description": "plan-required: the account's plan"},
+            "required_plan": {
+                "type": ["string", "null"],
+                "description": "plan-required: the cheapest plan that allows the action",
+            },
             "errors": {
                 "type": "array",
                 "items": {
@@ -124,11 +147,46 @@ def _parse_query(model: type[BaseModel], lists: set[str], keep_empty: frozenset[
     return model.model_validate(raw)
 
 
-def _model_schema(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, Any]:
-    """The model's JSON schema as it validates; its definitions go to the components."""
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="validation")
-    schemas.update(schema.pop("$defs", {}))
+def _add_schema(schemas: dict[str, Any], name: str, schema: dict[str, Any]) -> None:
+    """One component per name: two different models (say a request and an answer) named alike
+    would silently document one as the other."""
+    if schemas.setdefault(name, schema) != schema:
+        raise ValueError(f"two different schemas are named {name}: rename one of the models")
+
+
+def _model_schema(
+    model: type[BaseModel], schemas: dict[str, Any], mode: str = "validation"
+) -> dict[str, Any]:
+    """The model's JSON schema as it validates (requests) or serializes (answers); its
+    definitions go to the components."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode)  # type: ignore[arg-type]
+    for name, definition in schema.pop("$defs", {}).items():
+        _add_schema(schemas, name, definition)
     return schema
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
+
+
+def _resolve(node: Any, schemas: dict[str, Any], mode: str) -> Any:
+    """A copy of node with every model in it replaced by a reference to its component schema."""
+    if _is_model(node):
+        _add_schema(schemas, node.__name__, _model_schema(node, schemas, mode))
+        return ref(node.__name__)
+    if isinstance(node, dict):
+        return {k: _resolve(v, schemas, mode) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_resolve(v, schemas, mode) for v in node]
+    return node
+
+
+def _resolve_models(operation: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    """Answers are documented as the models serialize, request bodies as they validate."""
+    resolved = {k: _resolve(v, schemas, "serialization") for k, v in operation.items() if k != "requestBody"}
+    if "requestBody" in operation:
+        resolved["requestBody"] = _resolve(operation["requestBody"], schemas, "validation")
+    return resolved
 
 
 def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
@@ -193,7 +251,7 @@ def _from_routes(paths: dict[str, Any], modules: Iterable[ModuleType], schemas: 
             operation["parameters"] = [*generated, *operation.get("parameters", [])]
         if found := getattr(view, "openapi_body", None):
             model, required = found
-            schemas[model.__name__] = _model_schema(model, schemas)
+            _add_schema(schemas, model.__name__, _model_schema(model, schemas))
             content = {"application/json": {"schema": ref(model.__name__)}}
             operation["requestBody"] = {"required": required, "content": content}
             responses = {**BODY_PROBLEMS, **responses}
@@ -208,8 +266,10 @@ def build(modules: Iterable[ModuleType], public_domain: str) -> dict[str, Any]:
     schemas = dict(BASE_SCHEMAS)
     for module in modules:
         for path, operations in getattr(module, "OPENAPI_PATHS", {}).items():
-            paths.setdefault(path, {}).update(operations)
-        schemas.update(getattr(module, "OPENAPI_SCHEMAS", {}))
+            resolved = {
+                m: _resolve_models(op, schemas) if m in HTTP_METHODS else op for m, op in operations.items()
+            }
+            paths.setdefault(path, {}).update(resolved)
     _from_routes(paths, modules, schemas)
     return {
         "openapi": "3.1.0",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from aicosts.auth.v1 import auth_pb2
 from flask import Blueprint, g, jsonify
 
-from gateway.api import auth_support
+from gateway.api.accounts_models import Accepted, AccountEnvelope, MfaRequired, TokenPair
 from gateway.api.auth_support import (
     BAD_INPUT,
     MAIL_BUSY,
@@ -24,19 +24,18 @@ from gateway.api.auth_support import (
     tokens_json,
 )
 from gateway.authn import require_account
-from gateway.openapi import body, json_body, problem, ref
+from gateway.openapi import body, json_body, problem
 
 bp = Blueprint("accounts", __name__)
 
 # The same answer whether or not the address already has an account (its owner is told by email).
-SIGNUP_ACCEPTED = {
-    "status": "accepted",
-    "detail": "Check your inbox: we sent an email to this address with what to do next.",
-}
-RESET_ACCEPTED = {
-    "status": "accepted",
-    "detail": "If an account uses this email address, a link to reset its password is on its way.",
-}
+SIGNUP_ACCEPTED = Accepted(
+    status="accepted", detail="Check your inbox: we sent an email to this address with what to do next."
+).dump()
+RESET_ACCEPTED = Accepted(
+    status="accepted",
+    detail="If an account uses this email address, a link to reset its password is on its way.",
+).dump()
 
 
 class SignupBody(Body):
@@ -92,7 +91,7 @@ def verify_email(body: TokenBody):
 def login(body: LoginBody):
     reply = call_auth("Login", auth_pb2.LoginRequest(email=body.email, password=body.password))
     if reply.WhichOneof("result") == "mfa_token":
-        return jsonify(mfa_required=True, mfa_token=reply.mfa_token)
+        return jsonify(MfaRequired(mfa_required=True, mfa_token=reply.mfa_token).dump())
     return jsonify(tokens_json(reply.tokens))
 
 
@@ -143,10 +142,8 @@ def password_reset_confirm(body: ResetConfirmBody):
     return "", 204
 
 
-OPENAPI_SCHEMAS = auth_support.OPENAPI_SCHEMAS
-
-_TOKENS = json_body(ref("TokenPair"), "A new session's tokens")
-_ACCOUNT = json_body(ref("AccountEnvelope"))
+_TOKENS = json_body(TokenPair, "A new session's tokens")
+_ACCOUNT = json_body(AccountEnvelope)
 _NO_CONTENT = {"description": "Done"}
 
 
@@ -160,7 +157,7 @@ OPENAPI_PATHS = {
         "address already has an account (its owner gets an email instead); an account not "
         "confirmed within 7 days is deleted",
         {
-            "202": json_body(ref("Accepted"), "Accepted"),
+            "202": json_body(Accepted, "Accepted"),
             "400": BAD_INPUT,
             "429": problem("Too many sign-ups from this network; see Retry-After"),
             "503": MAIL_BUSY,
@@ -174,7 +171,7 @@ OPENAPI_PATHS = {
         "Sign in with email and password",
         {
             "200": json_body(
-                {"oneOf": [ref("TokenPair"), ref("MfaRequired")]},
+                {"oneOf": [TokenPair, MfaRequired]},
                 "Tokens, or an MFA challenge when 2FA is on",
             ),
             "400": BAD_INPUT,
@@ -204,7 +201,7 @@ OPENAPI_PATHS = {
     "/v1/auth/password-reset": _post(
         "Ask for a password-reset email (same answer whether or not the account exists)",
         {
-            "202": json_body(ref("Accepted"), "Accepted"),
+            "202": json_body(Accepted, "Accepted"),
             "400": BAD_INPUT,
             "429": problem("Too many reset requests from this network; see Retry-After"),
             "503": MAIL_BUSY,

@@ -13,7 +13,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from svccommon import platforms
 from svccommon.shapes import EMAIL_PATTERN, NAME_PATTERN, POSITIVE_USD_PATTERN
 
-from gateway.api.alerts_openapi import OPENAPI_PATHS, OPENAPI_SCHEMAS  # noqa: F401 (module contract)
+from gateway.api.alerts_models import (
+    Alert,
+    AlertDelivery,
+    AlertDestination,
+    Budget,
+    BudgetScope,
+    DeliveryAttempt,
+    Forecast,
+    ForecastLine,
+    MutedAlert,
+    NewDestinationAnswer,
+    PlatformForecast,
+    StoredAlertSettings,
+)
+from gateway.api.alerts_openapi import OPENAPI_PATHS  # noqa: F401 (module contract)
 from gateway.api.usage import Day
 from gateway.authn import require_account
 from gateway.jsonfmt import timestamp
@@ -121,25 +135,21 @@ def _budget_input(fields: dict[str, Any], into: pb.BudgetInput) -> pb.BudgetInpu
 
 def budget_json(b: pb.Budget) -> dict[str, Any]:
     s, st = b.settings, b.status
-    return {
-        "id": b.id,
-        "name": s.name,
-        "amount_usd": s.amount_usd,
-        "period": s.period,
-        "start_date": s.start_date or None,
-        "end_date": s.end_date or None,
-        "scope": {
-            "kind": s.scope.kind,
-            **({"platform": s.scope.platform} if s.scope.platform else {}),
-            **({"model": s.scope.model} if s.scope.model else {}),
-            **({"credential_id": s.scope.credential_id} if s.scope.credential_id else {}),
-        },
-        "thresholds": list(s.thresholds),
-        "forecast_thresholds": list(s.forecast_thresholds),
-        "email_owner": s.email_owner,
-        "emails": list(s.emails),
-        "destination_ids": list(s.destination_ids),
-        "status": {
+    scope = {k: v for k in ("platform", "model", "credential_id") if (v := getattr(s.scope, k))}
+    return Budget(
+        id=b.id,
+        name=s.name,
+        amount_usd=s.amount_usd,
+        period=s.period,
+        start_date=s.start_date or None,
+        end_date=s.end_date or None,
+        scope=BudgetScope(kind=s.scope.kind, **scope),  # only the names its kind has
+        thresholds=list(s.thresholds),
+        forecast_thresholds=list(s.forecast_thresholds),
+        email_owner=s.email_owner,
+        emails=list(s.emails),
+        destination_ids=list(s.destination_ids),
+        status={
             "period_start": st.period_start,
             "period_end": st.period_end,
             "spent_usd": st.spent_usd,
@@ -150,10 +160,10 @@ def budget_json(b: pb.Budget) -> dict[str, Any]:
             "projected_crossing": st.projected_crossing or None,
             "crossed": list(st.crossed),
         },
-        "muted_until": timestamp(b, "muted_until"),
-        "created_at": timestamp(b, "created_at"),
-        "updated_at": timestamp(b, "updated_at"),
-    }
+        muted_until=timestamp(b, "muted_until"),
+        created_at=timestamp(b, "created_at"),
+        updated_at=timestamp(b, "updated_at"),
+    ).dump()
 
 
 @bp.get("/v1/budgets")
@@ -229,36 +239,36 @@ class AlertPage(Page):
 
 
 def destination_json(d: pb.Destination) -> dict[str, Any]:
-    return {
-        "id": d.id,
-        "kind": d.kind,
-        "name": d.name,
-        "target": d.target,
-        "created_at": timestamp(d, "created_at"),
-        "last_status": d.last_status or None,
-        "last_delivery_at": timestamp(d, "last_delivery_at"),
-    }
+    return AlertDestination(
+        id=d.id,
+        kind=d.kind,
+        name=d.name,
+        target=d.target,
+        created_at=timestamp(d, "created_at"),
+        last_status=d.last_status or None,
+        last_delivery_at=timestamp(d, "last_delivery_at"),
+    ).dump()
 
 
 def delivery_json(d: pb.Delivery) -> dict[str, Any]:
-    return {
-        "id": d.id,
-        "alert_id": d.alert_id or None,
-        "channel": d.channel,
-        "destination_id": d.destination_id or None,
-        "status": d.status,
-        "attempts": [
-            {
-                "at": timestamp(a, "at"),
-                "status_code": a.status_code or None,
-                "error": a.error or None,
-                "duration_ms": a.duration_ms,
-            }
+    return AlertDelivery(
+        id=d.id,
+        alert_id=d.alert_id or None,
+        channel=d.channel,
+        destination_id=d.destination_id or None,
+        status=d.status,
+        attempts=[
+            DeliveryAttempt(
+                at=timestamp(a, "at"),
+                status_code=a.status_code or None,
+                error=a.error or None,
+                duration_ms=a.duration_ms,
+            )
             for a in d.attempts
         ],
-        "created_at": timestamp(d, "created_at"),
-        "next_attempt_at": timestamp(d, "next_attempt_at"),
-    }
+        created_at=timestamp(d, "created_at"),
+        next_attempt_at=timestamp(d, "next_attempt_at"),
+    ).dump()
 
 
 @bp.get("/v1/alert-destinations")
@@ -276,9 +286,10 @@ def create_destination(body: NewDestination):
         account_id=g.account_id, kind=body.kind, name=body.name, url=body.url
     )
     reply = _usage().call("CreateDestination", request)
-    response = jsonify(
+    created = NewDestinationAnswer(
         destination=destination_json(reply.destination), signing_secret=reply.signing_secret or None
     )
+    response = jsonify(created.dump())
     response.status_code = 201
     response.headers["Location"] = f"/v1/alert-destinations/{reply.destination.id}"
     response.headers["Cache-Control"] = "no-store"  # the signing secret is in it
@@ -324,20 +335,20 @@ def list_deliveries(destination_id: str, query: Page):
 
 
 def alert_json(a: pb.Alert) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "kind": a.kind,
-        "title": a.title,
-        "message": a.message,
-        "budget_id": a.budget_id or None,
-        "subject": a.subject or None,
-        "date": a.date,
-        "threshold": a.threshold or None,
-        "amount_usd": a.amount_usd,
-        "fired_at": timestamp(a, "fired_at"),
-        "acknowledged_at": timestamp(a, "acknowledged_at"),
-        "deliveries": a.deliveries,
-    }
+    return Alert(
+        id=a.id,
+        kind=a.kind,
+        title=a.title,
+        message=a.message,
+        budget_id=a.budget_id or None,
+        subject=a.subject or None,
+        date=a.date,
+        threshold=a.threshold or None,
+        amount_usd=a.amount_usd,
+        fired_at=timestamp(a, "fired_at"),
+        acknowledged_at=timestamp(a, "acknowledged_at"),
+        deliveries=a.deliveries,
+    ).dump()
 
 
 class Mute(_Strict):
@@ -373,7 +384,9 @@ def acknowledge_alert(alert_id: str):
 def mute_alert(alert_id: str, body: Mute):
     request = pb.MuteAlertRequest(account_id=g.account_id, alert_id=_id(alert_id, "alert"), days=body.days)
     reply = _usage().call("MuteAlert", request)
-    return jsonify(alert=alert_json(reply.alert), muted_until=timestamp(reply, "muted_until"))
+    return jsonify(
+        MutedAlert(alert=alert_json(reply.alert), muted_until=timestamp(reply, "muted_until")).dump()
+    )
 
 
 # --- anomaly settings and forecast ------------------------------------------------------
@@ -389,14 +402,14 @@ class AlertSettings(_Strict):
 
 
 def settings_json(s: pb.AlertSettings) -> dict[str, Any]:
-    return {
-        "anomalies_enabled": s.anomalies_enabled,
-        "sensitivity": s.sensitivity,
-        "min_usd": s.min_usd,
-        "email_owner": s.email_owner,
-        "emails": list(s.emails),
-        "destination_ids": list(s.destination_ids),
-    }
+    return StoredAlertSettings(
+        anomalies_enabled=s.anomalies_enabled,
+        sensitivity=s.sensitivity,
+        min_usd=s.min_usd,
+        email_owner=s.email_owner,
+        emails=list(s.emails),
+        destination_ids=list(s.destination_ids),
+    ).dump()
 
 
 @bp.get("/v1/alert-settings")
@@ -421,14 +434,13 @@ class ForecastQuery(_Strict):
 
 
 def _line(f: pb.ForecastLine) -> dict[str, Any]:
-    line = {
+    return {
         "actual_usd": f.actual_usd,
         "projected_usd": f.projected_usd,
         "low_usd": f.low_usd,
         "high_usd": f.high_usd,
         "method": f.method,
     }
-    return {"platform": f.platform, **line} if f.platform else line
 
 
 @bp.get("/v1/usage/forecast")
@@ -437,11 +449,12 @@ def _line(f: pb.ForecastLine) -> dict[str, Any]:
 def forecast(query: ForecastQuery):
     request = pb.GetForecastRequest(account_id=g.account_id, as_of=query.as_of or "")
     reply = _usage().call("GetForecast", request, timeout=60.0)
-    return jsonify(
+    answer = Forecast(
         currency="USD",
         period_start=reply.period_start,
         period_end=reply.period_end,
         as_of=reply.as_of,
-        total=_line(reply.total),
-        platforms=[_line(p) for p in reply.platforms],
+        total=ForecastLine(**_line(reply.total)),
+        platforms=[PlatformForecast(platform=p.platform, **_line(p)) for p in reply.platforms],
     )
+    return jsonify(answer.dump())

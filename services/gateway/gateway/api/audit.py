@@ -26,7 +26,7 @@ from gateway.api.audit_feed import (
     stream_csv,
     stream_json,
 )
-from gateway.api.audit_openapi import OPENAPI_PATHS, OPENAPI_SCHEMAS  # noqa: F401 (module contract)
+from gateway.api.audit_openapi import OPENAPI_PATHS  # noqa: F401 (module contract)
 from gateway.authn import require_account
 from gateway.openapi import query
 

@@ -20,6 +20,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from svccommon import context, cursors
 from svccommon.csvsafe import safe_cell
 
+from gateway.api.audit_models import AuditEvent, AuditTarget
 from gateway.problems import Problem
 
 Cursor = tuple[int, int, str]  # (seconds, nanos, id) of the last event seen
@@ -112,19 +113,19 @@ def all_pages(filters: Filters, page_size: int, first: Page) -> Iterator[pb.Audi
 
 def event_json(event: pb.AuditEvent) -> dict[str, Any]:
     at = event.at.ToDatetime(dt.UTC)
-    return {
-        "id": event.id,
-        "at": at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "actor": event.actor,
-        "action": event.action,
-        "target": {"type": event.target_type or None, "id": event.target_id or None},
-        "ip": event.ip or None,
-        "user_agent": event.user_agent or None,
-        "request_id": event.request_id or None,
-        "outcome": event.outcome,
-        "service": event.service,
-        "details": json.loads(event.details_json) if event.details_json else {},
-    }
+    return AuditEvent(
+        id=event.id,
+        at=at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        actor=event.actor,
+        action=event.action,
+        target=AuditTarget(type=event.target_type or None, id=event.target_id or None),
+        ip=event.ip or None,
+        user_agent=event.user_agent or None,
+        request_id=event.request_id or None,
+        outcome=event.outcome,
+        service=event.service,
+        details=json.loads(event.details_json) if event.details_json else {},
+    ).dump()
 
 
 def stream_json(events: Iterator[dict[str, Any]]) -> Iterator[str]:

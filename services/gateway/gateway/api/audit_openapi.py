@@ -1,39 +1,12 @@
-"""OpenAPI paths and schemas of the audit endpoints (gateway.api.audit)."""
+"""OpenAPI route metadata of the audit endpoints (gateway.api.audit); the event's schema comes
+from its response model (gateway.api.audit_models)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from gateway.openapi import page_of, problem, ref
-
-_NULLABLE = {"type": ["string", "null"]}
-
-OPENAPI_SCHEMAS: dict[str, Any] = {
-    "AuditEvent": {
-        "type": "object",
-        "required": ["id", "at", "actor", "action", "target", "ip", "user_agent", "request_id", "outcome"],
-        "properties": {
-            "id": {"type": "string"},
-            "at": {"type": "string", "format": "date-time", "description": "UTC, millisecond precision"},
-            "actor": {
-                "type": "string",
-                "description": "account:<id>, service:<name> (a service acting on its own), "
-                "operator:<who> or anonymous (not signed in yet)",
-            },
-            "action": {"type": "string", "description": "A dotted verb, e.g. credential.create"},
-            "target": {
-                "type": "object",
-                "properties": {"type": _NULLABLE, "id": _NULLABLE},
-            },
-            "ip": {**_NULLABLE, "description": "The client's address as the gateway saw it"},
-            "user_agent": _NULLABLE,
-            "request_id": {**_NULLABLE, "description": "The X-Request-ID of the request that caused it"},
-            "outcome": {"type": "string", "enum": ["success", "failure", "denied"]},
-            "service": {"type": "string", "description": "The service that recorded the event"},
-            "details": {"type": "object", "description": "Facts about the action (never secrets)"},
-        },
-    },
-}
+from gateway.api.audit_models import AuditEvent
+from gateway.openapi import page_of, problem
 
 _COMMON_ERRORS = {
     "400": problem("A malformed filter or cursor"),
@@ -45,7 +18,7 @@ OPENAPI_PATHS: dict[str, Any] = {
         "get": {
             "summary": "The account's audit events, newest first (kept 12 months)",
             "responses": {
-                "200": page_of("AuditEvent"),
+                "200": page_of(AuditEvent),
                 **_COMMON_ERRORS,
             },
         }
@@ -58,7 +31,7 @@ OPENAPI_PATHS: dict[str, Any] = {
                     "description": "A JSON array of events, or CSV with a header row (cells that a "
                     "spreadsheet would read as a formula start with ')",
                     "content": {
-                        "application/json": {"schema": {"type": "array", "items": ref("AuditEvent")}},
+                        "application/json": {"schema": {"type": "array", "items": AuditEvent}},
                         "text/csv": {"schema": {"type": "string"}},
                     },
                 },

@@ -9,9 +9,10 @@ from typing import Annotated, Any
 from aicosts.auth.v1 import auth_pb2
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictStr
 
+from gateway.api.accounts_models import Account, TokenPair
 from gateway.authn import auth_rpc
 from gateway.jsonfmt import timestamp
-from gateway.openapi import problem, ref
+from gateway.openapi import problem
 
 # The gateway's caps are generous; the auth service checks new passwords, names and addresses
 # and says what is wrong with a code per field (password_too_short, name_invalid, ...). The
@@ -79,25 +80,24 @@ def call_auth(method: str, message: Any) -> Any:
 
 
 def account_json(account: auth_pb2.Account) -> dict[str, Any]:
-    return {
-        "id": account.id,
-        "email": account.email,
-        "name": account.name,
-        "role": account.role,
-        "email_verified": account.email_verified,
-        "plan": account.plan,
-        "totp_enabled": account.totp_enabled,
-        "created_at": timestamp(account, "created_at"),
-    }
+    return Account(
+        id=account.id,
+        email=account.email,
+        name=account.name,
+        role=account.role,
+        email_verified=account.email_verified,
+        plan=account.plan,
+        totp_enabled=account.totp_enabled,
+        created_at=timestamp(account, "created_at"),
+    ).dump()
 
 
 def tokens_json(tokens: auth_pb2.TokenPair) -> dict[str, Any]:
-    return {
-        "access_token": tokens.access_token,
-        "refresh_token": tokens.refresh_token,
-        "token_type": "Bearer",
-        "expires_in": tokens.expires_in,
-    }
+    return TokenPair(
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        expires_in=tokens.expires_in,
+    ).dump()
 
 
 # --- OpenAPI ------------------------------------------------------------------------------------
@@ -106,57 +106,3 @@ BAD_INPUT = problem("Bad input: missing or malformed fields, a weak password or 
 RATE_LIMITED = problem("Too many failed attempts; see Retry-After (it grows with further failures)")
 MAIL_BUSY = problem("mail-queue-full: too many emails are waiting to be sent; see Retry-After")
 UNVERIFIED = problem("email-unverified: confirm the account's email address first")
-
-
-def _object(required: list[str], **properties: Any) -> dict[str, Any]:
-    return {"type": "object", "required": required, "properties": properties}
-
-
-_STR = {"type": "string"}
-
-OPENAPI_SCHEMAS: dict[str, Any] = {
-    "Account": _object(
-        ["id", "email", "name", "role", "email_verified", "plan", "totp_enabled", "created_at"],
-        id=_STR,
-        email={"type": "string", "format": "email"},
-        name=_STR,
-        role={"type": "string", "enum": ["owner"]},
-        email_verified={"type": "boolean"},
-        plan=_STR,
-        totp_enabled={"type": "boolean"},
-        created_at={"type": "string", "format": "date-time"},
-    ),
-    "AccountEnvelope": _object(["account"], account=ref("Account")),
-    "TokenPair": _object(
-        ["access_token", "refresh_token", "token_type", "expires_in"],
-        access_token={"type": "string", "description": "EdDSA-signed JWT, valid for expires_in seconds"},
-        refresh_token={"type": "string", "description": "Opaque; works once (each refresh rotates it)"},
-        token_type={"type": "string", "enum": ["Bearer"]},
-        expires_in={"type": "integer"},
-    ),
-    "MfaRequired": _object(
-        ["mfa_required", "mfa_token"],
-        mfa_required={"type": "boolean", "enum": [True]},
-        mfa_token={"type": "string", "description": "Send with a code to POST /v1/auth/login/mfa"},
-    ),
-    "BackupCodes": _object(
-        ["backup_codes"],
-        backup_codes={
-            "type": "array",
-            "items": _STR,
-            "minItems": 10,
-            "maxItems": 10,
-            "description": "Shown once",
-        },
-    ),
-    "Accepted": _object(["status", "detail"], status={"type": "string", "enum": ["accepted"]}, detail=_STR),
-    "TotpSetup": _object(
-        ["secret", "otpauth_uri", "qr_svg"],
-        secret={"type": "string", "description": "Base32 seed, for typing into an authenticator app"},
-        otpauth_uri=_STR,
-        qr_svg={
-            "type": "string",
-            "description": "The otpauth URI as a QR code: a standalone SVG document (usable as an image)",
-        },
-    ),
-}

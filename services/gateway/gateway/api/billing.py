@@ -15,9 +15,10 @@ from svccommon.channels import trailing_metadata
 from svccommon.plans import PLANS
 
 from gateway.api.auth_support import Body
+from gateway.api.billing_models import Plan, Redirect, StripeEvent, WebhookReceipt
 from gateway.authn import auth_rpc, require_account
 from gateway.bodies import body_limit
-from gateway.openapi import body, json_body, page_of, problem, ref
+from gateway.openapi import body, json_body, page_of, problem, raw_body
 from gateway.problems import Problem
 
 bp = Blueprint("billing", __name__)
@@ -53,7 +54,7 @@ def _auth(method: str, message: Any, timeout: float | None = None) -> Any:
 @bp.get("/v1/billing/plans")
 def list_plans():
     # Public: the pricing page shows it before anyone signs up.
-    return jsonify(items=[plan.to_dict() for plan in PLANS.values()], next_cursor=None)
+    return jsonify(items=[Plan.model_validate(p.to_dict()).dump() for p in PLANS.values()], next_cursor=None)
 
 
 @bp.post("/v1/billing/checkout")
@@ -62,14 +63,14 @@ def list_plans():
 def checkout(body: CheckoutBody):
     message = auth_pb2.CreateCheckoutSessionRequest(account_id=g.account_id, plan=body.plan)
     reply = _auth("CreateCheckoutSession", message, timeout=STRIPE_TIMEOUT_S)
-    return jsonify(url=reply.url, session_id=reply.session_id)
+    return jsonify(Redirect(url=reply.url, session_id=reply.session_id).dump())
 
 
 @bp.post("/v1/billing/portal")
 @require_account
 def portal():
     message = auth_pb2.CreatePortalSessionRequest(account_id=g.account_id)
-    return jsonify(url=_auth("CreatePortalSession", message, timeout=STRIPE_TIMEOUT_S).url)
+    return jsonify(Redirect(url=_auth("CreatePortalSession", message, timeout=STRIPE_TIMEOUT_S).url).dump())
 
 
 @bp.post("/v1/webhooks/stripe")
@@ -89,37 +90,8 @@ def stripe_webhook():
     )
     # The plan is auth's: usage follows auth's plan changes itself (usage/reconciler.py), so
     # nothing is left to do here once auth has answered.
-    return jsonify(received=True, result=reply.result)
+    return jsonify(WebhookReceipt(received=True, result=reply.result).dump())
 
-
-OPENAPI_SCHEMAS = {
-    "Plan": {
-        "type": "object",
-        "required": ["id", "name", "price_usd_month", "features"],
-        "properties": {
-            "id": {"type": "string", "examples": ["professional"]},
-            "name": {"type": "string"},
-            "price_usd_month": {"type": "string", "description": "USD per month, a decimal string"},
-            "max_credentials": {"type": ["integer", "null"], "description": "null: unlimited"},
-            "history_days": {"type": "integer", "description": "How far back syncs reach"},
-            "ai_parsing": {"type": "boolean"},
-            "csv_export": {"type": "boolean"},
-            "max_budgets": {"type": ["integer", "null"], "description": "null: unlimited"},
-            "alert_channels": {
-                "type": "array",
-                "items": {"type": "string", "enum": ["email", "webhook", "slack"]},
-                "description": "Where alerts may go",
-            },
-            "anomaly_detection": {"type": "boolean"},
-            "features": {"type": "array", "items": {"type": "string"}},
-        },
-    },
-    "Redirect": {
-        "type": "object",
-        "required": ["url"],
-        "properties": {"url": {"type": "string", "format": "uri"}, "session_id": {"type": "string"}},
-    },
-}
 
 _NOT_CONFIGURED = problem("Payments are not configured on this installation, or nothing to manage yet")
 _STRIPE_DOWN = problem("Stripe is not answering; try again later")
@@ -128,14 +100,14 @@ OPENAPI_PATHS = {
     "/v1/billing/plans": {
         "get": {
             "summary": "The plans on sale, with their limits and features",
-            "responses": {"200": page_of("Plan")},
+            "responses": {"200": page_of(Plan)},
         }
     },
     "/v1/billing/checkout": {
         "post": {
             "summary": "A Stripe Checkout link to subscribe to a paid plan",
             "responses": {
-                "200": json_body(ref("Redirect"), "Open this URL to pay"),
+                "200": json_body(Redirect, "Open this URL to pay"),
                 "400": problem("Not a paid plan"),
                 "422": _NOT_CONFIGURED,
                 "503": _STRIPE_DOWN,
@@ -146,7 +118,7 @@ OPENAPI_PATHS = {
         "post": {
             "summary": "A Stripe customer-portal link (invoices, payment method, cancel)",
             "responses": {
-                "200": json_body(ref("Redirect"), "Open this URL to manage the subscription"),
+                "200": json_body(Redirect, "Open this URL to manage the subscription"),
                 "422": _NOT_CONFIGURED,
                 "503": _STRIPE_DOWN,
             },
@@ -158,23 +130,10 @@ OPENAPI_PATHS = {
             "parameters": [
                 {"name": "Stripe-Signature", "in": "header", "required": True, "schema": {"type": "string"}}
             ],
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": {"type": "object"}}},
-            },
+            "requestBody": raw_body(StripeEvent, "application/json"),
             "responses": {
                 "200": json_body(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "received": {"type": "boolean"},
-                            "result": {
-                                "type": "string",
-                                "enum": ["applied", "ignored", "stale", "duplicate"],
-                            },
-                        },
-                    },
-                    "Received (replays and event types this service ignores too)",
+                    WebhookReceipt, "Received (replays and event types this service ignores too)"
                 ),
                 "400": problem("Bad or missing signature, stale timestamp, or not a Stripe event"),
                 "413": problem("The body is too large"),

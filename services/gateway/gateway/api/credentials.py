@@ -19,10 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from svccommon import platforms
 from svccommon.failpoints import failpoint
 
+from gateway.api.credentials_models import Credential, CredentialCreated
 from gateway.api.usage import sync_run_json
 from gateway.authn import require_account
 from gateway.jsonfmt import timestamp
-from gateway.openapi import body, json_body, page_of, problem, ref
+from gateway.openapi import body, envelope, json_body, page_of, problem
 from gateway.problems import Problem
 
 bp = Blueprint("credentials", __name__)
@@ -150,17 +151,21 @@ def _keyvault():
     return current_app.extensions["backends"]["keyvault"]
 
 
+def credential(c: kv.Credential) -> Credential:
+    return Credential(
+        id=c.id,
+        platform=c.platform,
+        label=c.label,
+        last4=c.last4,
+        status=c.status,
+        status_message=c.status_message or None,
+        created_at=timestamp(c, "created_at"),
+        last_sync_at=timestamp(c, "last_sync_at"),
+    )
+
+
 def credential_json(c: kv.Credential) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "platform": c.platform,
-        "label": c.label,
-        "last4": c.last4,
-        "status": c.status,
-        "status_message": c.status_message or None,
-        "created_at": timestamp(c, "created_at"),
-        "last_sync_at": timestamp(c, "last_sync_at"),
-    }
+    return credential(c).dump()
 
 
 def _credential_id(raw: str) -> str:
@@ -197,9 +202,10 @@ def create_credential(body: NewCredential):
         ),
     )
     failpoint("credential-stored")  # tests: usage's reconciler must still backfill the key
-    response = jsonify(
-        credential=credential_json(reply.credential), sync_run=_start_backfill(reply.credential.id)
+    created = CredentialCreated(
+        credential=credential(reply.credential), sync_run=_start_backfill(reply.credential.id)
     )
+    response = jsonify(created.dump())
     response.status_code = 201
     response.headers["Location"] = f"/v1/credentials/{reply.credential.id}"
     return response
@@ -267,35 +273,7 @@ def delete_credential(credential_id: str):
     return "", 204
 
 
-_TIME = {"type": ["string", "null"], "format": "date-time"}
-
-OPENAPI_SCHEMAS = {
-    "Credential": {
-        "type": "object",
-        "required": ["id", "platform", "label", "last4", "status", "created_at", "last_sync_at"],
-        "properties": {
-            "id": {"type": "string"},
-            "platform": {"type": "string"},
-            "label": {"type": "string"},
-            "last4": {
-                "type": "string",
-                "description": (
-                    "The key's last 4 characters (for a multi-field credential, of its non-secret id "
-                    "field, e.g. the AWS access key ID); the key is never returned"
-                ),
-            },
-            "status": {"type": "string", "enum": ["active", "invalid"]},
-            "status_message": {
-                "type": ["string", "null"],
-                "description": "Why the key is invalid, or why the plan pauses its scheduled syncs",
-            },
-            "created_at": {"type": "string", "format": "date-time"},
-            "last_sync_at": _TIME,
-        },
-    },
-}
-
-_ONE = json_body({"type": "object", "properties": {"credential": ref("Credential")}})
+_ONE = envelope(credential=Credential)
 _NOT_FOUND = problem("No such credential in this account")
 
 OPENAPI_PATHS = {
@@ -306,21 +284,7 @@ OPENAPI_PATHS = {
                 "characters of the key or of its id field are shown)"
             ),
             "responses": {
-                "201": json_body(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "credential": ref("Credential"),
-                            "sync_run": {
-                                "description": (
-                                    "The backfill of the key over the plan's history (null if usage is down)"
-                                ),
-                                "anyOf": [ref("SyncRun"), {"type": "null"}],
-                            },
-                        },
-                    },
-                    "Created",
-                ),
+                "201": json_body(CredentialCreated, "Created"),
                 "400": problem("Unknown platform, a key of the wrong kind, or a field that does not fit"),
                 "403": problem(
                     "plan-required: the plan holds no more keys (Free: 3); or email-unverified: "
@@ -332,7 +296,7 @@ OPENAPI_PATHS = {
         "get": {
             "summary": "The account's provider credentials",
             "responses": {
-                "200": page_of("Credential"),
+                "200": page_of(Credential),
             },
         },
     },

@@ -6,6 +6,7 @@ from __future__ import annotations
 from aicosts.auth.v1 import auth_pb2
 from flask import Blueprint, g, jsonify
 
+from gateway.api.accounts_models import AccountEnvelope, BackupCodes, EmailSent, TotpSetup
 from gateway.api.auth_support import (
     MAIL_BUSY,
     RATE_LIMITED,
@@ -19,7 +20,7 @@ from gateway.api.auth_support import (
     call_auth,
 )
 from gateway.authn import require_account
-from gateway.openapi import body, json_body, problem, ref
+from gateway.openapi import body, json_body, problem
 
 bp = Blueprint("me", __name__)
 
@@ -61,7 +62,7 @@ def update_me(body: NameBody):
 @require_account
 def resend_verification():
     call_auth("ResendVerification", auth_pb2.ResendVerificationRequest(account_id=g.account_id))
-    return jsonify(status="sent"), 202
+    return jsonify(EmailSent(status="sent").dump()), 202
 
 
 @bp.post("/v1/me/password")
@@ -84,7 +85,7 @@ def change_password(body: PasswordChangeBody):
 def totp_setup(body: PasswordBody):
     request = auth_pb2.SetupTotpRequest(account_id=g.account_id, password=body.password)
     reply = call_auth("SetupTotp", request)
-    return jsonify(secret=reply.secret, otpauth_uri=reply.otpauth_uri, qr_svg=reply.qr_svg)
+    return jsonify(TotpSetup(secret=reply.secret, otpauth_uri=reply.otpauth_uri, qr_svg=reply.qr_svg).dump())
 
 
 @bp.post("/v1/me/2fa/confirm")
@@ -95,7 +96,7 @@ def totp_confirm(body: PasswordAndCodeBody):
         account_id=g.account_id, session_id=g.claims.session_id, password=body.password, code=body.code
     )
     reply = call_auth("ConfirmTotp", request)
-    return jsonify(backup_codes=list(reply.backup_codes))
+    return jsonify(BackupCodes(backup_codes=list(reply.backup_codes)).dump())
 
 
 @bp.post("/v1/me/2fa/disable")
@@ -117,10 +118,10 @@ def backup_codes(body: PasswordAndCodeBody):
         account_id=g.account_id, session_id=g.claims.session_id, password=body.password, code=body.code
     )
     reply = call_auth("RegenerateBackupCodes", request)
-    return jsonify(backup_codes=list(reply.backup_codes))
+    return jsonify(BackupCodes(backup_codes=list(reply.backup_codes)).dump())
 
 
-_ACCOUNT = json_body(ref("AccountEnvelope"))
+_ACCOUNT = json_body(AccountEnvelope)
 _DONE = {"description": "Done"}
 _STATE = problem("2FA is not in a state that allows this (already on, not on, or no setup started)")
 
@@ -138,7 +139,7 @@ OPENAPI_PATHS = {
         "post": _op(
             "Send the verification email again",
             {
-                "202": json_body({"type": "object"}, "Sent"),
+                "202": json_body(EmailSent, "Sent"),
                 "422": problem("Already verified"),
                 "429": problem("Too many verification emails; see Retry-After"),
                 "503": MAIL_BUSY,
@@ -155,7 +156,7 @@ OPENAPI_PATHS = {
         "post": _op(
             "Start TOTP setup (the password is required; the email address must be confirmed): "
             "a new secret, its otpauth URI and QR code",
-            {"200": json_body(ref("TotpSetup")), "403": UNVERIFIED, "409": _STATE, "429": RATE_LIMITED},
+            {"200": json_body(TotpSetup), "403": UNVERIFIED, "409": _STATE, "429": RATE_LIMITED},
         ),
     },
     "/v1/me/2fa/confirm": {
@@ -164,7 +165,7 @@ OPENAPI_PATHS = {
             "minutes of setup); other sessions end, a notice is emailed; returns 10 backup codes, "
             "shown once",
             {
-                "200": json_body(ref("BackupCodes")),
+                "200": json_body(BackupCodes),
                 "403": UNVERIFIED,
                 "409": _STATE,
                 "422": _STATE,
@@ -182,7 +183,7 @@ OPENAPI_PATHS = {
         "post": _op(
             "Replace the backup codes (password and a code required; old codes stop working; other "
             "sessions end; a notice is emailed)",
-            {"200": json_body(ref("BackupCodes")), "422": _STATE, "429": RATE_LIMITED},
+            {"200": json_body(BackupCodes), "422": _STATE, "429": RATE_LIMITED},
         ),
     },
 }

@@ -4,18 +4,37 @@ Readiness and status report the backends' health as cached by gateway.healthcach
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from flask import Blueprint, Response, current_app, jsonify
 
+from gateway.answers import Answer
 from gateway.openapi import json_body, problem
 from gateway.problems import Problem
 
 bp = Blueprint("ops", __name__)
 
+# UNKNOWN: the gateway could not reach it; SERVICE_UNKNOWN: it does not know the service name.
+ServiceStatus = Literal["SERVING", "NOT_SERVING", "UNKNOWN", "SERVICE_UNKNOWN"]
+
+
+class Alive(Answer):
+    status: Literal["ok"]
+
+
+class Ready(Answer):
+    status: Literal["ready"]
+    services: dict[str, ServiceStatus]
+
+
+class Status(Answer):
+    services: dict[str, ServiceStatus]
+    region: str
+
 
 @bp.get("/healthz")
 def healthz():
-    return jsonify(status="ok")
+    return jsonify(Alive(status="ok").dump())
 
 
 @bp.get("/readyz")
@@ -24,13 +43,13 @@ def readyz():
     down = sorted(name for name, status in services.items() if status != "SERVING")
     if down:
         raise Problem(503, f"not serving: {', '.join(down)}", kind="not-ready", extra={"services": services})
-    return jsonify(status="ready", services=services)
+    return jsonify(Ready(status="ready", services=services).dump())
 
 
 @bp.get("/v1/status")
 def status():
     services = current_app.extensions["health"]()
-    return jsonify(services=services, region=current_app.config["AICOSTS"].region)
+    return jsonify(Status(services=services, region=current_app.config["AICOSTS"].region).dump())
 
 
 @bp.get("/openapi.json")
@@ -51,28 +70,15 @@ def security_txt():
     return Response(body, mimetype="text/plain")
 
 
-_STATUS_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "services": {
-            "type": "object",
-            "additionalProperties": {"type": "string", "enum": ["SERVING", "NOT_SERVING", "UNKNOWN"]},
-        },
-        "region": {"type": "string"},
-    },
-}
-
 OPENAPI_PATHS = {
-    "/healthz": {"get": {"summary": "Process is alive", "responses": {"200": json_body({"type": "object"})}}},
+    "/healthz": {"get": {"summary": "Process is alive", "responses": {"200": json_body(Alive)}}},
     "/readyz": {
         "get": {
             "summary": "Every backend answers its health check",
-            "responses": {"200": json_body({"type": "object"}), "503": problem("A backend is not serving")},
+            "responses": {"200": json_body(Ready), "503": problem("A backend is not serving")},
         }
     },
-    "/v1/status": {
-        "get": {"summary": "Backend status and region", "responses": {"200": json_body(_STATUS_SCHEMA)}}
-    },
+    "/v1/status": {"get": {"summary": "Backend status and region", "responses": {"200": json_body(Status)}}},
     "/openapi.json": {
         "get": {"summary": "This document", "responses": {"200": json_body({"type": "object"})}}
     },

@@ -10,10 +10,12 @@ from html import escape
 import grpc
 from aicosts.auth.v1 import auth_pb2
 from flask import Blueprint, Response, request
+from pydantic import BaseModel, Field
 from svccommon import context
 
 from gateway.api.auth_support import call_auth
 from gateway.errors import problem_from_grpc
+from gateway.openapi import raw_body
 from gateway.problems import Problem
 
 bp = Blueprint("pages", __name__)
@@ -169,11 +171,21 @@ def reset_password_submit():
     )
 
 
+class VerifyEmailForm(BaseModel):
+    """The confirmation page's form (read by the view, field by field: a missing one is empty)."""
+
+    token: str = Field(default="", description="The token from the emailed link")
+
+
+class ResetPasswordForm(BaseModel):
+    """The new-password page's form (read by the view, field by field: a missing one is empty)."""
+
+    token: str = Field(default="", description="The token from the emailed link")
+    new_password: str = ""
+    code: str = Field(default="", description="A 2FA or backup code, when 2FA is on")
+
+
 _HTML = {"content": {"text/html": {"schema": {"type": "string"}}}}
-_FORM = {
-    "required": True,
-    "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}},
-}
 
 OPENAPI_PATHS = {
     "/verify-email": {
@@ -183,7 +195,7 @@ OPENAPI_PATHS = {
         },
         "post": {
             "summary": "Confirm the email address (form post from that page)",
-            "requestBody": _FORM,
+            "requestBody": raw_body(VerifyEmailForm),
             "responses": {
                 "200": {"description": "Confirmed", **_HTML},
                 "400": {"description": "Bad link", **_HTML},
@@ -197,7 +209,7 @@ OPENAPI_PATHS = {
         },
         "post": {
             "summary": "Set the new password (form post from that page)",
-            "requestBody": _FORM,
+            "requestBody": raw_body(ResetPasswordForm),
             "responses": {
                 "200": {"description": "Changed", **_HTML},
                 "400": {"description": "Refused", **_HTML},

@@ -11,7 +11,8 @@ from aicosts.parser.v1 import parser_pb2 as pb
 from flask import Blueprint, current_app, g, jsonify, request
 from pydantic import BaseModel, Field
 
-from gateway.api.uploads_openapi import OPENAPI_PATHS, OPENAPI_SCHEMAS  # noqa: F401 (module contract)
+from gateway.api.uploads_models import Upload, UploadRecord
+from gateway.api.uploads_openapi import OPENAPI_PATHS  # noqa: F401 (module contract)
 from gateway.authn import require_account
 from gateway.bodies import LARGE, body_limit
 from gateway.openapi import query
@@ -36,40 +37,40 @@ def _parser_call(method: str, message: Any, timeout: float | None = None) -> Any
     return current_app.extensions["backends"]["parser"].call(method, message, timeout=timeout)
 
 
-def _record_json(r: pb.Record) -> dict[str, Any]:
-    return {
-        "date": r.date,
-        "platform": r.platform,
-        "model": r.model,
-        "cost_usd": r.cost_usd,
-        "units": dict(r.units),
-        "line_items": [
+def _record(r: pb.Record) -> UploadRecord:
+    return UploadRecord(
+        date=r.date,
+        platform=r.platform,
+        model=r.model,
+        cost_usd=r.cost_usd,
+        units=dict(r.units),
+        line_items=[
             {"name": i.name, "quantity": i.quantity or None, "unit": i.unit, "cost_usd": i.cost_usd}
             for i in r.line_items
         ],
-        "estimated": r.estimated,
-    }
+        estimated=r.estimated,
+    )
 
 
 def upload_json(u: pb.Upload) -> dict[str, Any]:
-    return {
-        "id": u.id,
-        "filename": u.filename,
-        "size": u.size,
-        "content_type": u.content_type,
-        "platform": u.platform,
-        "status": u.status,
-        "parser": u.parser,
-        "records_preview": [_record_json(r) for r in u.records_preview],
-        "record_count": u.record_count,
-        "total_cost_usd": u.total_cost_usd,
-        "warnings": list(u.warnings),
-        "columns_used": dict(u.columns_used),
-        "records_imported": u.records_imported if u.status == "imported" else None,
-        "error": u.error or None,
-        "created_at": u.created_at or None,
-        "imported_at": u.imported_at or None,
-    }
+    return Upload(
+        id=u.id,
+        filename=u.filename,
+        size=u.size,
+        content_type=u.content_type,
+        platform=u.platform,
+        status=u.status,
+        parser=u.parser,
+        records_preview=[_record(r) for r in u.records_preview],
+        record_count=u.record_count,
+        total_cost_usd=u.total_cost_usd,
+        warnings=list(u.warnings),
+        columns_used=dict(u.columns_used),
+        records_imported=u.records_imported if u.status == "imported" else None,
+        error=u.error or None,
+        created_at=u.created_at or None,
+        imported_at=u.imported_at or None,
+    ).dump()
 
 
 def _upload_id(raw: str) -> str:

@@ -1,86 +1,19 @@
-"""OpenAPI paths and schemas of the billing-file endpoints (gateway.api.uploads)."""
+"""OpenAPI route metadata of the billing-file endpoints (gateway.api.uploads); the answers' and
+the form's schemas come from their models (gateway.api.uploads_models)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from gateway.openapi import json_body, page_of, problem, ref
+from gateway.api.uploads_models import Upload, UploadEnvelope, UploadForm
+from gateway.openapi import json_body, page_of, problem, raw_body
 
-_MONEY = {"type": "string", "pattern": r"^\d+(\.\d+)?$", "description": "USD, exact decimal"}
-_TIME = {"type": ["string", "null"], "format": "date-time"}
 _COMMON_ERRORS = {
     "404": problem("No such upload in this account"),
     "503": problem("A backend is unavailable"),
 }
 
-OPENAPI_SCHEMAS: dict[str, Any] = {
-    "UploadRecord": {
-        "type": "object",
-        "required": ["date", "platform", "model", "cost_usd", "units", "line_items", "estimated"],
-        "properties": {
-            "date": {"type": "string", "format": "date"},
-            "platform": {"type": "string"},
-            "model": {"type": "string"},
-            "cost_usd": _MONEY,
-            "units": {"type": "object", "additionalProperties": {"type": "integer"}},
-            "line_items": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["name", "quantity", "unit", "cost_usd"],
-                    "properties": {
-                        "name": {"type": "string"},
-                        "quantity": {"type": ["string", "null"], "description": "Exact decimal"},
-                        "unit": {"type": "string"},
-                        "cost_usd": _MONEY,
-                    },
-                },
-            },
-            "estimated": {"type": "boolean"},
-        },
-    },
-    "Upload": {
-        "type": "object",
-        "required": [
-            "id",
-            "filename",
-            "size",
-            "platform",
-            "status",
-            "parser",
-            "records_preview",
-            "total_cost_usd",
-        ],
-        "properties": {
-            "id": {"type": "string"},
-            "filename": {"type": "string", "description": "As uploaded; for display only"},
-            "size": {"type": "integer"},
-            "content_type": {"type": "string"},
-            "platform": {"type": "string"},
-            "status": {"type": "string", "enum": ["parsing", "parsed", "failed", "imported"]},
-            "parser": {
-                "type": "string",
-                "description": "openai_cost_csv, openai_usage_csv, anthropic_cost_csv, anthropic_usage_csv, "
-                "generic_table or openai_extraction",
-            },
-            "records_preview": {"type": "array", "items": ref("UploadRecord")},
-            "record_count": {"type": "integer", "description": "All records (the preview may show fewer)"},
-            "total_cost_usd": _MONEY,
-            "warnings": {"type": "array", "items": {"type": "string"}},
-            "columns_used": {
-                "type": "object",
-                "additionalProperties": {"type": "string"},
-                "description": "Generic tables: role (date, cost_usd, model, ...) → the file's column header",
-            },
-            "records_imported": {"type": ["integer", "null"]},
-            "error": {"type": ["string", "null"]},
-            "created_at": _TIME,
-            "imported_at": _TIME,
-        },
-    },
-}
-
-_UPLOAD = json_body({"type": "object", "required": ["upload"], "properties": {"upload": ref("Upload")}})
+_UPLOAD = json_body(UploadEnvelope)
 
 OPENAPI_PATHS: dict[str, Any] = {
     "/v1/uploads": {
@@ -91,24 +24,7 @@ OPENAPI_PATHS: dict[str, Any] = {
                 "plan; PDFs and other layouts are read with OpenAI on the Professional plan. Nothing reaches "
                 "usage until POST /v1/uploads/{upload_id}/import."
             ),
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "multipart/form-data": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["file"],
-                            "properties": {
-                                "file": {"type": "string", "format": "binary"},
-                                "platform": {
-                                    "type": "string",
-                                    "description": "A platform id (GET /v1/platforms)",
-                                },
-                            },
-                        }
-                    }
-                },
-            },
+            "requestBody": raw_body(UploadForm, "multipart/form-data"),
             "responses": {
                 "202": _UPLOAD,
                 "400": problem("Missing file or bad platform"),
@@ -126,7 +42,7 @@ OPENAPI_PATHS: dict[str, Any] = {
         "get": {
             "summary": "The account's uploads, newest first",
             "responses": {
-                "200": page_of("Upload"),
+                "200": page_of(Upload),
                 "400": problem("Bad limit or cursor"),
             },
         },

@@ -11,7 +11,17 @@ from aicosts.usage.v1 import usage_pb2 as pb
 from flask import Blueprint, Response, current_app, g, jsonify, stream_with_context
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gateway.api.usage_openapi import OPENAPI_PATHS, OPENAPI_SCHEMAS  # noqa: F401 (module contract)
+from gateway.api.usage_models import (
+    LineItem,
+    MonthToDate,
+    Others,
+    PeriodTotal,
+    SyncRun,
+    UsageGroup,
+    UsageRecord,
+    UsageSummary,
+)
+from gateway.api.usage_openapi import OPENAPI_PATHS  # noqa: F401 (module contract)
 from gateway.authn import require_account
 from gateway.jsonfmt import timestamp
 from gateway.openapi import body, query
@@ -147,51 +157,51 @@ class RunsQuery(_Page):
 
 
 def sync_run_json(run: pb.SyncRun) -> dict[str, Any]:
-    return {
-        "id": run.id,
-        "credential_id": run.credential_id,
-        "platform": run.platform,
-        "status": run.status,
-        "reason": run.reason,
-        "from": run.from_date,
-        "to": run.to_date,
-        "days": run.days,
-        "days_total": run.days_total,
-        "records": run.records,
-        "error": run.error or None,
-        "failed_days": [{"date": f.date, "error": f.error} for f in run.failed_days],
-        "unavailable_days": [
+    return SyncRun(
+        id=run.id,
+        credential_id=run.credential_id,
+        platform=run.platform,
+        status=run.status,
+        reason=run.reason,
+        from_=run.from_date,
+        to=run.to_date,
+        days=run.days,
+        days_total=run.days_total,
+        records=run.records,
+        error=run.error or None,
+        failed_days=[{"date": f.date, "error": f.error} for f in run.failed_days],
+        unavailable_days=[
             {"from": u.from_date, "to": u.to_date, "reason": u.reason} for u in run.unavailable_days
         ],
-        "kept_days": [{"date": k.date, "reason": k.error} for k in run.kept_days],
-        "notice": run.notice or None,
-        "queued_at": timestamp(run, "queued_at"),
-        "started_at": timestamp(run, "started_at"),
-        "finished_at": timestamp(run, "finished_at"),
-    }
+        kept_days=[{"date": k.date, "reason": k.error} for k in run.kept_days],
+        notice=run.notice or None,
+        queued_at=timestamp(run, "queued_at"),
+        started_at=timestamp(run, "started_at"),
+        finished_at=timestamp(run, "finished_at"),
+    ).dump()
 
 
 def record_json(r: pb.UsageRecord) -> dict[str, Any]:
-    return {
-        "date": r.date,
-        "platform": r.platform,
-        "model": r.model,
-        "source": r.source,
-        "cost_usd": r.cost_usd,
-        "units": dict(sorted(r.units.items())),
-        "line_items": [
-            {"name": i.name, "quantity": i.quantity or None, "unit": i.unit, "cost_usd": i.cost_usd}
+    return UsageRecord(
+        date=r.date,
+        platform=r.platform,
+        model=r.model,
+        source=r.source,
+        cost_usd=r.cost_usd,
+        units=dict(sorted(r.units.items())),
+        line_items=[
+            LineItem(name=i.name, quantity=i.quantity or None, unit=i.unit, cost_usd=i.cost_usd)
             for i in r.line_items
         ],
-        "provisional": r.provisional,
-        "estimated": r.estimated,
-        "credential_id": r.credential_id or None,
-        "upload_id": r.upload_id or None,
-        "project": r.project or None,
-        "api_key": r.api_key or None,
-        "warnings": list(r.warnings),
-        "synced_at": timestamp(r, "synced_at"),
-    }
+        provisional=r.provisional,
+        estimated=r.estimated,
+        credential_id=r.credential_id or None,
+        upload_id=r.upload_id or None,
+        project=r.project or None,
+        api_key=r.api_key or None,
+        warnings=list(r.warnings),
+        synced_at=timestamp(r, "synced_at"),
+    ).dump()
 
 
 @bp.post("/v1/credentials/<credential_id>/sync")
@@ -247,48 +257,45 @@ def usage_summary(query: SummaryQuery):
         ),
         timeout=QUERY_TIMEOUT_S,
     )
-    body: dict[str, Any] = {
-        "from": reply.from_date,
-        "to": reply.to_date,
-        "currency": reply.currency,
-        "total_cost_usd": reply.total_cost_usd,
-        "units": dict(sorted(reply.units.items())),
-        "records": reply.records,
-        "provisional": reply.provisional,
-        "estimated": reply.estimated,
-        "groups": [_group_json(group, query.group_by) for group in reply.groups],
+    summary = UsageSummary(
+        from_=reply.from_date,
+        to=reply.to_date,
+        currency=reply.currency,
+        total_cost_usd=reply.total_cost_usd,
+        units=dict(sorted(reply.units.items())),
+        records=reply.records,
+        provisional=reply.provisional,
+        estimated=reply.estimated,
+        groups=[_group(group, query.group_by) for group in reply.groups],
+        **({"others": _others(reply)} if query.top else {}),  # absent without top
+    )
+    return jsonify(summary.dump())
+
+
+def _others(reply: pb.GetUsageSummaryResponse) -> Others | None:
+    return Others(groups=reply.others_groups, **_totals(reply.others)) if reply.others_groups else None
+
+
+def _totals(group: pb.UsageGroup | pb.PeriodTotal) -> dict[str, Any]:
+    return {
+        "cost_usd": group.cost_usd,
+        "units": dict(sorted(group.units.items())),
+        "records": group.records,
+        "provisional": group.provisional,
+        "estimated": group.estimated,
     }
-    if query.top:
-        others = _group_json(reply.others, []) if reply.others_groups else None
-        body["others"] = others and {**others, "groups": reply.others_groups}
-    return jsonify(body)
 
 
-def _group_json(group: pb.UsageGroup, names: Sequence[str]) -> dict[str, Any]:
-    item: dict[str, Any] = {name: getattr(group, name) for name in names}
+def _group(group: pb.UsageGroup, names: Sequence[str]) -> UsageGroup:
+    keys: dict[str, Any] = {name: getattr(group, name) for name in names}
     for name in ("project", "api_key"):
         if name in names:  # the provider's current name of the id (null: none known, or unattributed)
-            item[f"{name}_name"] = getattr(group, f"{name}_name") or None
-    item.update(
-        cost_usd=group.cost_usd,
-        units=dict(sorted(group.units.items())),
-        records=group.records,
-        provisional=group.provisional,
-        estimated=group.estimated,
-    )
-    return item
+            keys[f"{name}_name"] = getattr(group, f"{name}_name") or None
+    return UsageGroup(**keys, **_totals(group))
 
 
-def _period_json(period: pb.PeriodTotal) -> dict[str, Any]:
-    return {
-        "from": period.from_date,
-        "to": period.to_date,
-        "cost_usd": period.cost_usd,
-        "units": dict(sorted(period.units.items())),
-        "records": period.records,
-        "provisional": period.provisional,
-        "estimated": period.estimated,
-    }
+def _period(period: pb.PeriodTotal) -> PeriodTotal:
+    return PeriodTotal(from_=period.from_date, to=period.to_date, **_totals(period))
 
 
 @bp.get("/v1/usage/month-to-date")
@@ -300,15 +307,14 @@ def usage_month_to_date(query: MonthToDateQuery):
         pb.GetMonthToDateRequest(account_id=g.account_id, filter=query.filter(), as_of=query.to or ""),
         timeout=QUERY_TIMEOUT_S,
     )
-    return jsonify(
-        {
-            "currency": reply.currency,
-            "current": _period_json(reply.current),
-            "previous": _period_json(reply.previous),
-            "change_usd": reply.change_usd,
-            "change_ratio": reply.change_ratio or None,
-        }
+    answer = MonthToDate(
+        currency=reply.currency,
+        current=_period(reply.current),
+        previous=_period(reply.previous),
+        change_usd=reply.change_usd,
+        change_ratio=reply.change_ratio or None,
     )
+    return jsonify(answer.dump())
 
 
 @bp.get("/v1/usage/records")
