@@ -20,7 +20,7 @@ from support.audit import wait_for_events
 from support.billing import upgrade
 from support.outbox import messages, wait_for
 from support.usage_api import add_credential, sync_and_wait, wait_for_runs
-from support.webhook_receiver import WebhookReceiver
+from testkit.webhook_receiver import WebhookReceiver
 
 TODAY = dt.datetime.now(dt.UTC).date()
 
