@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from support.fakes import ProviderFakes
-from support.fakes.stripe_api import FakeStripe
-from support.mongo import mongo_server
 from support.stack import Stack, make_stack
+from testkit.fakes import ProviderFakes
+from testkit.fakes.stripe_api import FakeStripe
+from testkit.mongo import mongo_server
 
 
 @pytest.fixture(scope="session")

@@ -7,12 +7,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-import time
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 from support.browser import screenshot
 from support.usage_api import add_credential
+from testkit.waiting import wait_until
 
 FIXTURES = Path(__file__).resolve().parents[2] / "services" / "parser" / "tests" / "fixtures"
 
@@ -52,20 +52,19 @@ def test_the_log_lists_key_and_upload_events_and_a_filter_narrows_it(
 
     # The page lists what the API lists. Sync events are written in the background, so the two
     # are compared once a page load and the API call around it agree on the count.
-    for _ in range(10):
-        before = len(
-            http.get(f"{stack.base_url}/v1/audit-events", headers=account.headers, timeout=30).json()["items"]
-        )
+    def audit_count() -> int:
+        answer = http.get(f"{stack.base_url}/v1/audit-events", headers=account.headers, timeout=30)
+        return len(answer.json()["items"])
+
+    def page_and_api_agree() -> tuple[int, int] | None:
+        before = audit_count()
         page.reload()
         expect(rows(page).first).to_be_visible()
         shown = rows(page).count()
-        after = len(
-            http.get(f"{stack.base_url}/v1/audit-events", headers=account.headers, timeout=30).json()["items"]
-        )
-        if before == after:
-            break
-        time.sleep(0.5)
-    assert shown == before == after
+        return (shown, before) if audit_count() == before else None
+
+    shown, listed = wait_until(page_and_api_agree, 15, 0.5, "the page and the API to agree on the events")
+    assert shown == listed
 
     page.get_by_label("Action").select_option(label="Billing files")
     page.get_by_role("button", name="Apply filters").click()

@@ -184,7 +184,7 @@ def test_connect_aws_through_one_input_per_field(
     # the secret one as a password input that is emptied after the submit.
     from decimal import Decimal
 
-    from support.fakes import CostRow
+    from testkit.fakes import CostRow
 
     page = signed_in_page
     aws = provider_fakes.aws_bedrock.tenant()

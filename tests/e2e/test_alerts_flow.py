@@ -15,12 +15,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from pymongo import MongoClient
 from support.accounts import new_account
 from support.audit import wait_for_events
 from support.billing import upgrade
 from support.outbox import messages, wait_for
 from support.usage_api import add_credential, sync_and_wait, wait_for_runs
-from support.webhook_receiver import WebhookReceiver
+from testkit.waiting import wait_until
+from testkit.webhook_receiver import WebhookReceiver
 
 TODAY = dt.datetime.now(dt.UTC).date()
 
@@ -48,16 +50,43 @@ def _budget_mails(stack: Any, account: Any) -> list[str]:
     return sorted(m.subject for m in messages(stack, account.email) if "Budget" in m.subject)
 
 
-def _settle(stack: Any, account: Any, receiver: WebhookReceiver, mails: int, hooks: int) -> None:
-    """Wait for the expected count, then a little longer: an extra alert would show up too."""
+def _alerts_quiet(mongo_uri: str, account_id: str) -> bool:
+    """Usage has nothing left to do for the account: no alert evaluation due or running, and no
+    delivery pending (read from usage's own collections in the session database)."""
+    client: MongoClient = MongoClient(mongo_uri, tz_aware=True)
+    try:
+        db = client["aicosts_usage"]
+        evaluation = db["alert_evaluations"].find_one({"_id": account_id}) or {}
+        pending = db["alert_deliveries"].count_documents({"account_id": account_id, "status": "pending"})
+    finally:
+        client.close()
+    return evaluation.get("due_at") is None and evaluation.get("lease_owner") is None and pending == 0
+
+
+def _deliveries(mongo_uri: str, account_id: str) -> int:
+    client: MongoClient = MongoClient(mongo_uri, tz_aware=True)
+    try:
+        return client["aicosts_usage"]["alert_deliveries"].count_documents({"account_id": account_id})
+    finally:
+        client.close()
+
+
+def _settle(
+    stack: Any, mongo_uri: str, account: Any, receiver: WebhookReceiver, mails: int, hooks: int
+) -> None:
+    """Wait for the expected count, then until usage is quiet: an extra alert would have been
+    evaluated and its deliveries sent by then, so the counts the caller asserts are final."""
     wait_for(stack, account.email, "Budget", count=mails, timeout_s=60)
     receiver.wait_for(hooks, timeout_s=60)
-    time.sleep(3)
+    wait_until(
+        lambda: _alerts_quiet(mongo_uri, account.account_id), 60, 0.2, "usage to finish its alert work"
+    )
+    assert _deliveries(mongo_uri, account.account_id) == mails + hooks
 
 
 @pytest.mark.slow
 def test_budget_thresholds_fire_once_each_by_email_and_signed_webhook(
-    stack: Any, http: Any, provider_fakes: Any, stripe_fake: Any
+    stack: Any, mongo_uri: str, http: Any, provider_fakes: Any, stripe_fake: Any
 ) -> None:
     account = new_account(stack)
     upgrade(stack, stripe_fake, account)  # webhooks are Professional
@@ -97,7 +126,7 @@ def test_budget_thresholds_fire_once_each_by_email_and_signed_webhook(
         openai.load_costs([{"date": TODAY, "amount": "84.99", "line_item": "gpt-4o, input"}])
         credential = add_credential(http, stack, account, "openai", openai.api_key)
         wait_for_runs(http, stack, account, credential["id"])
-        _settle(stack, account, receiver, mails=2, hooks=2)
+        _settle(stack, mongo_uri, account, receiver, mails=2, hooks=2)
         assert _budget_mails(stack, account) == [
             "[AICosts] Budget 'AI total' at 50%",
             "[AICosts] Budget 'AI total' at 80%",
@@ -112,12 +141,12 @@ def test_budget_thresholds_fire_once_each_by_email_and_signed_webhook(
         assert "$84.99 of $100.00" in mail.text and "/alerts" in mail.text
 
         sync_and_wait(http, stack, account, credential["id"])  # the same bill again: nothing new
-        time.sleep(3)
+        _settle(stack, mongo_uri, account, receiver, mails=2, hooks=2)
         assert len(_budget_mails(stack, account)) == 2 and len(receiver.received) == 2
 
         openai.load_costs([{"date": TODAY, "amount": "15.01", "line_item": "o3, output"}])
         sync_and_wait(http, stack, account, credential["id"])  # now $100.00: 100% crossed
-        _settle(stack, account, receiver, mails=3, hooks=3)
+        _settle(stack, mongo_uri, account, receiver, mails=3, hooks=3)
         assert _budget_mails(stack, account)[
             -1
         ] == "[AICosts] Budget 'AI total' at 100%" or "at 100%" in " ".join(_budget_mails(stack, account))

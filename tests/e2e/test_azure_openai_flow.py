@@ -12,7 +12,7 @@ from typing import Any
 
 from support.accounts import new_account
 from support.cloud_flow import CloudFlow
-from support.fakes import AzureCostRow
+from testkit.fakes import AzureCostRow
 
 TODAY = dt.datetime.now(dt.UTC).date()
 

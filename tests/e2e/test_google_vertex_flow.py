@@ -13,8 +13,8 @@ from typing import Any
 
 from support.accounts import new_account
 from support.cloud_flow import CloudFlow
-from support.fakes import BillingRow
-from support.fakes.google_bigquery import at, other_private_key
+from testkit.fakes import BillingRow
+from testkit.fakes.google_bigquery import at, other_private_key
 
 TODAY = dt.datetime.now(dt.UTC).date()
 

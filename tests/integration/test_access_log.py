@@ -7,6 +7,7 @@ import time
 
 from gateway.healthcache import MAX_AGE_S
 from support import logs
+from testkit.waiting import wait_until
 
 ACCESS_FIELDS = {
     "time",
@@ -60,6 +61,9 @@ def test_access_line_has_fields_and_no_credentials(stack, http):
 def test_request_id_reaches_backend_log_lines(stack, http):
     time.sleep(MAX_AGE_S)  # past the cached health answer, so this request probes every backend
     http.get(f"{stack.base_url}/readyz", headers={"X-Request-ID": "follow-me-42"})
-    time.sleep(0.5)
-    services = {r["service"] for r in logs.records(stack) if r.get("request_id") == "follow-me-42"}
-    assert {"gateway", "auth", "keyvault", "usage", "parser"} <= services
+    wanted = {"gateway", "auth", "keyvault", "usage", "parser"}
+
+    def services() -> set[str]:
+        return {r["service"] for r in logs.records(stack) if r.get("request_id") == "follow-me-42"}
+
+    wait_until(lambda: wanted <= services(), 10, 0.1, f"log lines with the request id from {wanted}")

@@ -15,12 +15,12 @@ from pymongo import MongoClient
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 from support.ports import free_ports
-from support.vaults import OPENAI_KEY, make_vault
 from svccommon import audit as audit_module
 from svccommon import context
 from svccommon.audit import TTL_INDEX, AuditLog
 from svccommon.config import ConfigError, load_common
 from svccommon.interceptors import AccessInterceptor
+from testkit.vaults import OPENAI_KEY, make_vault
 
 DAY_S = 86400
 ACCOUNT = "c" * 32

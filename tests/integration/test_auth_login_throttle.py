@@ -99,7 +99,7 @@ def test_retry_after_grows_with_every_further_failure(stack):
             wait = int(throttled.headers["Retry-After"])
             assert 1 <= wait <= 10, wait  # a short wait, not a lock-out
             waits.append(wait)
-            time.sleep(wait + 0.2)
+            time.sleep(wait + 0.2)  # the Retry-After the server named is what is under test
             assert _login(stack, client, account.email, WRONG).status_code == 401  # one more try
     finally:
         client.close()

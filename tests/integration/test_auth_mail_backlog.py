@@ -26,8 +26,8 @@ from support.accounts import (
     strong_password,
     unique_email,
 )
-from support.fakes.sendgrid import FakeSendGrid
 from support.ports import free_ports
+from testkit.fakes.sendgrid import FakeSendGrid
 
 QUEUE_MAX = 3
 MAIL_WORKERS = 2  # auth's MailQueue default

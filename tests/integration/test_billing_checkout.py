@@ -10,8 +10,8 @@ from typing import Any
 import requests
 from support.accounts import auth_db, new_account
 from support.billing import checkout, upgrade
-from support.fakes.stripe_api import FakeStripe
 from svccommon.plans import PLANS
+from testkit.fakes.stripe_api import FakeStripe
 
 PROBLEM = "application/problem+json"
 

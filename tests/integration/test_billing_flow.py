@@ -16,8 +16,8 @@ import requests
 from integration.test_uploads_ai import ai_gateway, fake, upload_pdf  # noqa: F401 (fixtures)
 from support.accounts import new_account
 from support.billing import deliver_event, plan_of
-from support.fakes.openai_compat import FakeOpenAICompat, charge
-from support.fakes.stripe_api import FakeStripe
+from testkit.fakes.openai_compat import FakeOpenAICompat, charge
+from testkit.fakes.stripe_api import FakeStripe
 
 
 def test_upgrade_unlocks_ai_parsing_and_cancelling_locks_it_again(

@@ -14,8 +14,8 @@ import pytest
 import requests
 from support.accounts import new_account
 from support.billing import deliver_event, plan_of, upgrade
-from support.fakes.stripe_api import FakeStripe
 from support.usage_api import add_credential
+from testkit.fakes.stripe_api import FakeStripe
 
 REPO_FIXTURES = "services/parser/tests/fixtures"
 TODAY = dt.datetime.now(dt.UTC).date()

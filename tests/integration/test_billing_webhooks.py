@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from support.accounts import auth_db, new_account
 from support.billing import checkout, deliver, deliver_event, plan_of, upgrade
-from support.fakes.stripe_api import FakeStripe, sign
+from testkit.fakes.stripe_api import FakeStripe, sign
 
 PROBLEM = "application/problem+json"
 

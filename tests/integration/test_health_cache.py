@@ -63,7 +63,7 @@ def test_a_burst_of_health_calls_probes_each_backend_once_per_worker(stack):
 
 
 def test_the_cached_answer_is_renewed_after_its_window(stack):
-    time.sleep(MAX_AGE_S)
+    time.sleep(MAX_AGE_S)  # the cache's window is what this test is about: wait it out
     request_id = f"renew-{uuid.uuid4().hex[:12]}"
     assert _get(stack, "/readyz", request_id) == 200
     assert _wait_for_probes(stack, {request_id}) == Counter({name: 1 for name in BACKENDS})

@@ -15,8 +15,8 @@ import sys
 import pytest
 from keyvault import admin, keyring
 from keyvault.secretbox import SecretRef
-from support.vaults import Vault, make_vault, replica_of
 from svccommon.errors import Unavailable
+from testkit.vaults import Vault, make_vault, replica_of
 
 KEYS = [f"sk-admin-rotation-{i:016d}" for i in range(4)]
 

@@ -8,8 +8,8 @@ from bson.binary import Binary
 from keyvault import keyring, policy
 from keyvault.rewrap import rewrap_credentials
 from keyvault.secretbox import SecretRef
-from support.vaults import OPENAI_KEY, Vault, make_vault
 from svccommon.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from testkit.vaults import OPENAI_KEY, Vault, make_vault
 
 ACCOUNT, OTHER = "acct-a", "acct-b"
 

@@ -19,7 +19,7 @@ import pytest
 import requests
 from support.accounts import auth_db, new_account
 from support.ai_gateway import AiGateway, running_ai_gateway
-from support.fakes.openai_compat import FakeOpenAICompat, charge
+from testkit.fakes.openai_compat import FakeOpenAICompat, charge
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = REPO_ROOT / "services" / "parser" / "tests" / "fixtures"

@@ -18,7 +18,7 @@ import pytest
 import requests
 from support.accounts import auth_db, new_account
 from support.ai_gateway import AiGateway, running_ai_gateway
-from support.fakes.openai_compat import charge
+from testkit.fakes.openai_compat import charge
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INVOICE = (REPO_ROOT / "services" / "parser" / "tests" / "fixtures" / "invoice.pdf").read_bytes()

@@ -17,7 +17,7 @@ from pymongo import MongoClient
 from support.accounts import new_account
 from support.billing import upgrade
 from support.keyring_admin import admin, retire, service_job
-from support.webhook_receiver import WebhookReceiver
+from testkit.webhook_receiver import WebhookReceiver
 
 
 def sealed_version(mongo_uri: str, destination_id: str) -> int:

@@ -16,7 +16,7 @@ import pytest
 import requests
 from support.accounts import auth_db, new_account, random_loopback_ip, session_from
 from support.billing import checkout, plan_of
-from support.fakes.stripe_api import FakeStripe, sign
+from testkit.fakes.stripe_api import FakeStripe, sign
 
 PROBLEM = "application/problem+json"
 LIMIT = 30  # AUTH_WEBHOOK_MAX_FAILURES, default (the session stack sets none)

@@ -81,7 +81,7 @@ def test_dockerignore_keeps_state_venvs_and_tests_out():
         for line in (ROOT / ".dockerignore").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     }
-    for entry in ("var/", ".venv/", "tests/", "**/tests/", ".git/"):
+    for entry in ("var/", ".venv/", "tests/", "**/tests/", "services/common/testkit/", ".git/"):
         assert entry in ignored, f".dockerignore lacks {entry}"
 
 

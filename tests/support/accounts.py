@@ -53,12 +53,12 @@ def _check(response: requests.Response, status: int) -> dict:
 def _post(client, url: str, body: dict) -> requests.Response:
     """POST, trying again after a 503 as the API asks clients to (a gateway worker whose channel to
     a just-started backend is still backing off answers 503 for a moment after the stack is up)."""
-    for _ in range(3):
+    deadline = time.monotonic() + 5
+    while True:
         response = client.post(url, json=body, timeout=30)
-        if response.status_code != 503:
-            break
-        time.sleep(1)
-    return response
+        if response.status_code != 503 or time.monotonic() >= deadline:
+            return response
+        time.sleep(0.25)
 
 
 def signup(

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from devstack.__main__ import stack_env
+from testkit.fakes.openai_compat import FakeOpenAICompat
 
 from support import processes
-from support.fakes.openai_compat import FakeOpenAICompat
 from support.ports import free_ports
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import requests
-
-from support.fakes.stripe_api import FakeStripe
+from testkit.fakes.stripe_api import FakeStripe
 
 
 def checkout(stack: Any, account: Any, plan: str = "professional") -> dict[str, Any]:

@@ -1,9 +1,12 @@
 """A process running the shared gRPC lifecycle (svccommon.grpcserver.serve) with one slow
-method, so a test can send SIGTERM while a call is in flight."""
+method, so a test can send SIGTERM while a call is in flight. The method touches
+$SLOW_STARTED_FILE when a call starts."""
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import grpc
 from svccommon import logs
@@ -12,6 +15,10 @@ from svccommon.grpcserver import ServiceBinding, serve
 
 
 def _sleep(request: bytes, context: grpc.ServicerContext) -> bytes:
+    # Tells the test the call is running here (it then sends SIGTERM mid-call).
+    started = os.environ.get("SLOW_STARTED_FILE")
+    if started:
+        Path(started).touch()
     time.sleep(float(request.decode() or "1"))
     return b"done"
 

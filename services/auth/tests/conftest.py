@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pymongo import MongoClient
 from pymongo.database import Database
-from support.mongo import mongo_server
+from testkit.mongo import mongo_server
 
 
 @dataclass

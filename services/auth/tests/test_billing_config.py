@@ -8,9 +8,9 @@ from auth.billing import Billing
 from auth.config import load
 from auth.webhooks import Webhooks
 from devstack import secrets
-from support.fakes.stripe_api import PRICE_PROFESSIONAL, SECRET_KEY, WEBHOOK_SECRET
 from svccommon.config import ConfigError
 from svccommon.errors import FailedPrecondition, InvalidArgument
+from testkit.fakes.stripe_api import PRICE_PROFESSIONAL, SECRET_KEY, WEBHOOK_SECRET
 
 STRIPE = {
     "STRIPE_SECRET_KEY": SECRET_KEY,

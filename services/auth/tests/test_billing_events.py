@@ -12,8 +12,8 @@ import pytest
 from auth.stripe_api import UNAVAILABLE, StripeApi
 from auth.stripe_config import load_stripe
 from auth.stripe_events import Subject, change_of, subject
-from support.fakes.stripe_api import PRICE_PROFESSIONAL, FakeStripe
 from svccommon.errors import Unavailable
+from testkit.fakes.stripe_api import PRICE_PROFESSIONAL, FakeStripe
 
 ACCOUNT = "a" * 32
 

@@ -60,7 +60,7 @@ def now_ms() -> dt.datetime:
 def _just_before(since: dt.datetime) -> dt.datetime:
     """`at > this` is `at >= since` for millisecond times. (The embedded development database
     treats $gte on a descending compound index as $gt; $gt itself is right everywhere:
-    tests/integration/test_db_contract.py::test_audit_gte_on_descending_index.)"""
+    tests/integration/db_contract/test_audit.py::test_audit_gte_on_descending_index.)"""
     ceiling = since + dt.timedelta(microseconds=(-since.microsecond) % 1000)
     if ceiling - dt.datetime.min.replace(tzinfo=ceiling.tzinfo) < dt.timedelta(milliseconds=1):
         return ceiling  # datetime's first instant, where no event is stored: `at >` it is right

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from keyvault import policy
 from keyvault.secretbox import SecretRef
-from support.mongo import mongo_server
-from support.vaults import Vault, make_vault
 from svccommon.errors import PermissionDenied
+from testkit.mongo import mongo_server
+from testkit.vaults import Vault, make_vault
 
 ACCOUNT, DESTINATION = "acct-a", "0123456789abcdef0123456789abcdef"
 SECRET = b'{"url": "https://hooks.example.org/x", "signing_secret": "whsec_abc"}'

@@ -13,7 +13,7 @@ from parser.config import Limits
 from parser.config import load_limits as limits_from_env
 from pymongo import MongoClient
 from pymongo.database import Database
-from support.mongo import mongo_server
+from testkit.mongo import mongo_server
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

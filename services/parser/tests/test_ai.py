@@ -13,7 +13,7 @@ from parser.ai.schema import RESPONSE_SCHEMA
 from parser.config import OpenAIConfig
 from parser.parse import FileToParse, Parser
 from parser.problems import AiNotConfigured, AiUnavailable, PlanRequired, TooLarge, Unreadable
-from support.fakes.openai_compat import FakeOpenAICompat, charge, records_content
+from testkit.fakes.openai_compat import FakeOpenAICompat, charge, records_content
 
 INVOICE = "ACME AI Inc.\nInvoice INV-7\nJune 2025\nGPT usage 10.00\nEmbeddings 2.50\nTotal: $12.50\n"
 INJECTION = (

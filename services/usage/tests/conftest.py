@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from pymongo import MongoClient
 from pymongo.database import Database
-from support.mongo import mongo_server
+from testkit.mongo import mongo_server
 
 
 @pytest.fixture(scope="session")

@@ -64,7 +64,7 @@ class RecordFilter:
         # account_id + date range is the prefix of the unique index: no collection scan. The
         # range is half-open ($lt the next day), right on every engine without a hint; the
         # embedded database drops the last day of an unhinted $lte range
-        # (test_db_contract.py::test_day_range_gte_lte_without_hint).
+        # (db_contract/test_records.py::test_day_range_gte_lte_without_hint).
         q: dict[str, Any] = {
             "account_id": self.account_id,
             "date": {"$gte": self.first.isoformat(), "$lt": (self.last + dt.timedelta(days=1)).isoformat()},

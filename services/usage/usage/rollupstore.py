@@ -58,7 +58,7 @@ class RollupStore:
 
     def ticket(self, account_id: str) -> int:
         # Of two upserts racing to create the stamp, the embedded database can answer the loser
-        # with no document although its $inc applied (test_db_contract.py::
+        # with no document although its $inc applied (db_contract/test_rollups.py::
         # test_ticket_counter_first_upserts_racing); asking again gets a fresh, higher ticket.
         for _ in range(5):
             stamp = self.stamps.find_one_and_update(

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from support.fakes import SleepRecorder
+from testkit.fakes import SleepRecorder
 from usage.connectors.http import HttpClient
 
 NOW = datetime(2026, 9, 30, 12, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from support.fakes import FakeAnthropic
+from testkit.fakes import FakeAnthropic
 from usage.connectors.anthropic_admin import AnthropicConnector
 from usage.connectors.base import UnexpectedShape
 from usage.records import (

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 import requests
-from support.fakes import CostRow, FakeCostExplorer
 from svccommon import platforms
+from testkit.fakes import CostRow, FakeCostExplorer
 from usage.connectors import InvalidCredential, ProviderUnavailable, connector_for
 from usage.connectors.aws_bedrock import AwsBedrockConnector, model_from_usage_type, token_unit
 from usage.records import UNATTRIBUTED_MODEL, total_cost

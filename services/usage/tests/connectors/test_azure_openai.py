@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 import requests
-from support.fakes import AzureCostRow, FakeAzureCostManagement
 from svccommon import platforms
+from testkit.fakes import AzureCostRow, FakeAzureCostManagement
 from usage.connectors import InvalidCredential, ProviderUnavailable, connector_for
 from usage.connectors.azure_openai import AzureOpenAIConnector, meter_tokens, scope_path
 from usage.records import UNATTRIBUTED_MODEL, total_cost

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from support.fakes import FakeAnthropic, FakeDeepgram, FakeElevenLabs, FakeOpenAI, FakeOpenRouter
+from testkit.fakes import FakeAnthropic, FakeDeepgram, FakeElevenLabs, FakeOpenAI, FakeOpenRouter
 from usage.connectors import (
     CONNECTORS,
     PLATFORMS,

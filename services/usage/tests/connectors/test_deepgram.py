@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from support.fakes import FakeDeepgram
+from testkit.fakes import FakeDeepgram
 from usage.connectors.base import UnexpectedShape
 from usage.connectors.deepgram import DeepgramConnector, line_item_model
 from usage.records import merge_records, total_cost

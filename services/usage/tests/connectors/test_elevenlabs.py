@@ -1,5 +1,5 @@
 """ElevenLabs: characters and credits per model per day, whole workspace; cost only from a known
-price table. The fake follows the official SDK (tests/support/fakes/elevenlabs.py)."""
+price table. The fake follows the official SDK (services/common/testkit/fakes/elevenlabs.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from support.fakes import FakeElevenLabs
+from testkit.fakes import FakeElevenLabs
 from usage.connectors.base import InvalidCredential, ProviderRejected, UnexpectedShape
 from usage.connectors.elevenlabs import ElevenLabsConnector, genai_character_price
 from usage.records import PRICE_UNKNOWN, WORKSPACE_USAGE_NOT_INCLUDED

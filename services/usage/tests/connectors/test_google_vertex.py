@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 import requests
-from support.fakes.google_bigquery import BillingRow, FakeBigQuery, at, other_private_key
 from svccommon import platforms
+from testkit.fakes.google_bigquery import BillingRow, FakeBigQuery, at, other_private_key
 from usage.connectors import InvalidCredential, ProviderUnavailable, connector_for
 from usage.connectors.google_vertex import SERVICES, GoogleVertexConnector, model_from_sku, unit_for
 from usage.records import UNATTRIBUTED_MODEL, total_cost

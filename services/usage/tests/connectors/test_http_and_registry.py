@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from support.fakes import FakeOpenRouter, SleepRecorder
+from testkit.fakes import FakeOpenRouter, SleepRecorder
 from usage.connectors import CONNECTORS, PLATFORMS, connector_for, get_platform, list_platforms
 from usage.connectors.base import BASE_URL_ENV_PREFIX, base_url_for
 from usage.connectors.errors import AuthRejected, ProviderRejected, ProviderUnavailable, UnexpectedShape

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from support.fakes import FakeOpenAI
+from testkit.fakes import FakeOpenAI
 from usage.connectors.base import ProviderRejected, UnexpectedShape
 from usage.connectors.openai_admin import OpenAIConnector, split_line_item
 from usage.records import UNATTRIBUTED_MODEL, merge_records, total_cost

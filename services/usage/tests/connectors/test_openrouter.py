@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from support.fakes import FakeOpenRouter
+from testkit.fakes import FakeOpenRouter
 from usage.connectors.base import ProviderRejected, UnexpectedShape
 from usage.connectors.openrouter import OpenRouterConnector
 from usage.records import BYOK_BILLED_UPSTREAM, total_cost

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from support.fakes import FakeAnthropic, FakeOpenAI
+from testkit.fakes import FakeAnthropic, FakeOpenAI
 from usage.connectors import connector_for
 from usage.connectors.base import UnexpectedShape
 from usage.records import total_cost

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from support.fakes import ProviderFakes
 from svccommon.units import canonical_units
+from testkit.fakes import ProviderFakes
 from usage.connectors import CONNECTORS
 
 # The base URL each provider's official SDK uses by default (docs/providers.md): the value an

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 from pymongo.database import Database
-from support.fakes import ProviderFakes, SleepRecorder
+from testkit.fakes import ProviderFakes, SleepRecorder
 from usage.connectors import Connector, HttpClient, connector_for
 from usage.credentials import CredentialGone, CredentialInfo
 from usage.imports import RecordImporter

@@ -11,9 +11,9 @@ from typing import Any
 
 import bson
 import pytest
-from support.alert_rig import CRED_B, AlertRig, settings
-from support.webhook_receiver import WebhookReceiver
 from svccommon.errors import InvalidField, PlanRequired
+from testkit.alert_rig import CRED_B, AlertRig, settings
+from testkit.webhook_receiver import WebhookReceiver
 from usage.alerts.convert import destination as destination_message
 from usage.alerts.settings import AlertSettings
 

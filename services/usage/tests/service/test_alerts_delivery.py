@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from support.alert_rig import AlertRig, drain, settings
-from support.webhook_receiver import WebhookReceiver
+from testkit.alert_rig import AlertRig, drain, settings
+from testkit.webhook_receiver import WebhookReceiver
 from usage import outbound
 from usage.alertmail import AlertMailError
 from usage.alerts.alertstore import AlertStore

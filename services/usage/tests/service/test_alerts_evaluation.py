@@ -9,8 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from support.alert_rig import CRED_B, AlertRig, drain, settings
-from support.webhook_receiver import WebhookReceiver
+from testkit.alert_rig import CRED_B, AlertRig, drain, settings
+from testkit.webhook_receiver import WebhookReceiver
 from usage.alerts.budgets import Scope
 from usage.alerts.settings import AlertSettings
 

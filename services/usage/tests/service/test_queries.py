@@ -172,7 +172,8 @@ def test_pages_cover_every_record_once_in_key_order(data: Any) -> None:
 
 def test_queries_use_the_record_index(data: Any) -> None:
     # With a platform filter too, MongoDB still uses the index; the embedded database scans the
-    # collection (tests/integration/test_db_contract.py::test_planner_uses_record_index_without_hint).
+    # collection: tests/integration/db_contract/test_records.py::
+    # test_planner_uses_record_index_without_hint.
     flt = data.queries.make_filter(data.account, "", "")
     plan = str(data.records.explain(flt)["queryPlanner"]["winningPlan"])
     assert "IXSCAN" in plan and "record_key" in plan and "COLLSCAN" not in plan

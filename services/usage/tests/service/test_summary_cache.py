@@ -177,7 +177,8 @@ def test_month_to_date_against_the_same_days_of_last_month(harness: Any) -> None
 
 def test_racing_first_tickets_of_a_new_account_all_succeed(harness: Any) -> None:
     """Two rebuilds of an account with no stamp yet race to create it (the embedded database can
-    answer the loser with no document: test_db_contract.py::test_ticket_counter_first_upserts_racing)."""
+    answer the loser with no document:
+    tests/integration/db_contract/test_rollups.py::test_ticket_counter_first_upserts_racing)."""
     store = harness.records.rollup_store
     for attempt in range(40):
         account = f"{attempt:032x}"

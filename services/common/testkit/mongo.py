@@ -34,8 +34,7 @@ def mongo_server(tmp: Path) -> Iterator[str]:
             yield container.get_connection_url()
         return
     from devstack.db import start
-
-    from support.ports import free_ports
+    from devstack.ports import free_ports
 
     print("\n[tests] database: embedded SecantusDB (no Docker engine answered)")
     server = start("127.0.0.1", free_ports(1)[0], tmp)
