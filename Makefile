@@ -65,7 +65,7 @@ browser:
 # then types (mypy over the production code; it reads the generated protobuf stubs).
 lint: $(PROTO_STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/lint-imports
+	PYTHONPATH=services/common $(BIN)/lint-imports  # testkit (tests only) is not installed
 	$(BIN)/mypy
 
 k8s-check: $(STAMP)

@@ -15,7 +15,7 @@ from support.accounts import new_account
 from support.billing import upgrade
 from support.documented import assert_documented
 from support.spend_data import connect_with_data
-from support.webhook_receiver import WebhookReceiver
+from testkit.webhook_receiver import WebhookReceiver
 
 FIXTURES = Path(__file__).resolve().parents[2] / "services" / "parser" / "tests" / "fixtures"
 

@@ -37,9 +37,9 @@ from pymongo.database import Database
 from support import processes
 from support.accounts import new_account
 from support.billing import deliver_event, plan_of, upgrade
-from support.fakes.stripe_api import FakeStripe
 from support.ports import free_ports
 from support.usage_api import add_credential
+from testkit.fakes.stripe_api import FakeStripe
 
 pytestmark = pytest.mark.slow  # starts three more processes next to the session stack
 

@@ -8,8 +8,8 @@ import datetime as dt
 
 import pytest
 from keyvault.rewrap import rewrap_credentials
-from support.vaults import OPENAI_KEY, Vault, make_vault
 from svccommon.errors import InvalidArgument, NotFound
+from testkit.vaults import OPENAI_KEY, Vault, make_vault
 
 ACCOUNT = "acct-tomb"
 

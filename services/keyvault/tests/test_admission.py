@@ -11,13 +11,13 @@ import grpc
 import pytest
 from aicosts.auth.v1 import auth_pb2_grpc
 from devstack.ports import free_ports
-from support.mongo import mongo_server
-from support.vaults import Vault, make_vault
 from svccommon.accountinfo import AccountInfo
 from svccommon.channels import Backend
 from svccommon.errors import EmailUnverified, InvalidArgument, PlanRequired, Unavailable
 from svccommon.plans import FREE, PROFESSIONAL
 from svccommon.standing import UNVERIFIED_KIND, Standing
+from testkit.mongo import mongo_server
+from testkit.vaults import Vault, make_vault
 
 ACCOUNT = "acct-admission"
 KEYS = [f"sk-admin-admission-test-{i:012d}" for i in range(5)]
