@@ -265,7 +265,7 @@ def test_rewrap_job_reseals_every_seed_and_codes_keep_working(stack, http, db, t
     """python -m auth.rewrap's job, run as the auth identity against the real keyvault."""
     from auth.rewrap import rewrap_all
     from auth.secretbox import KeyvaultSecretBox
-    from auth.store.secrets import EncryptedFields
+    from auth.store.accounts import EncryptedFields
     from support.grpc_clients import identity_files
 
     account = new_account(stack)

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 from auth.billing import plan_changes
-from auth.store.billing import BillingStore
+from auth.store.accounts import BillingFields
 from pymongo import MongoClient
 from svccommon.errors import InvalidArgument
 
@@ -17,16 +17,16 @@ T0 = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
 
 
 @pytest.fixture()
-def store(mongo_uri: str) -> BillingStore:
+def store(mongo_uri: str) -> BillingFields:
     client: MongoClient = MongoClient(mongo_uri, tz_aware=True)
-    billing = BillingStore(client[f"authtest_{uuid.uuid4().hex[:12]}"])
+    billing = BillingFields(client[f"authtest_{uuid.uuid4().hex[:12]}"])
     billing.ensure_indexes()
     for account in ("acct-a", "acct-b", "acct-c"):
         billing.accounts.insert_one({"_id": account, "plan": "free"})
     return billing
 
 
-def test_the_plan_and_its_change_time_are_one_write(store: BillingStore) -> None:
+def test_the_plan_and_its_change_time_are_one_write(store: BillingFields) -> None:
     store.apply("acct-a", T0, {"billing.subscription_status": "incomplete"}, T0)
     assert "plan_changed_at" not in store.get("acct-a")
     store.apply("acct-a", T0, {"plan": "professional"}, T0 + dt.timedelta(seconds=1))
@@ -39,7 +39,7 @@ def test_the_plan_and_its_change_time_are_one_write(store: BillingStore) -> None
     assert store.get("acct-a")["plan_changed_at"] == T0 + dt.timedelta(seconds=1)
 
 
-def test_plan_changes_page_in_change_order_each_account_once(store: BillingStore) -> None:
+def test_plan_changes_page_in_change_order_each_account_once(store: BillingFields) -> None:
     same = T0 + dt.timedelta(seconds=5)
     store.apply("acct-b", T0, {"plan": "professional"}, same)
     store.apply("acct-a", T0, {"plan": "professional"}, same)  # same instant: by id

@@ -13,7 +13,7 @@ from svccommon.plans import PLANS, effective_plan
 from auth import accounts
 from auth.core import Core, Doc
 from auth.errors import EmailUnverified, FieldInvalid
-from auth.store.billing import BillingStore
+from auth.store.accounts import BillingFields
 from auth.stripe_api import CheckoutSession, StripeApi
 from auth.stripe_config import StripeConfig
 from auth.webhooks import Webhooks
@@ -22,7 +22,7 @@ NOT_CONFIGURED = "payments are not configured on this installation"
 DEFAULT_CHANGES_PAGE, MAX_CHANGES_PAGE = 100, 500
 
 
-def plan_changes(store: BillingStore, after: tuple[dt.datetime, str] | None, limit: int) -> list[Doc]:
+def plan_changes(store: BillingFields, after: tuple[dt.datetime, str] | None, limit: int) -> list[Doc]:
     """Accounts whose plan changed, in change order, for usage's reconciler (ListPlanChanges)."""
     if not 0 <= limit <= MAX_CHANGES_PAGE:
         raise FieldInvalid("limit", f"limit must be between 1 and {MAX_CHANGES_PAGE}", "limit_invalid")
@@ -33,7 +33,7 @@ def plan_changes(store: BillingStore, after: tuple[dt.datetime, str] | None, lim
 
 class Billing:
     def __init__(
-        self, core: Core, store: BillingStore, cfg: StripeConfig | None, api: StripeApi | None = None
+        self, core: Core, store: BillingFields, cfg: StripeConfig | None, api: StripeApi | None = None
     ) -> None:
         self.core = core
         self.store = store

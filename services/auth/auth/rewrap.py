@@ -1,5 +1,5 @@
 """python -m auth.rewrap: re-encrypt every keyvault ciphertext auth stores (confirmed and pending
-TOTP seeds, auth.store.secrets) under the keyvault's current key version (RewrapSecret: auth
+TOTP seeds, auth.store.accounts.secrets) under the keyvault's current key version (RewrapSecret: auth
 never sees a plaintext seed), so an old key version can be retired.
 
 It runs as a census: keyvault starts one, every stored value is re-encrypted, and then auth
@@ -20,7 +20,7 @@ from svccommon.config import load_or_exit
 
 from auth.config import load
 from auth.secretbox import KeyvaultSecretBox
-from auth.store.secrets import EncryptedFields
+from auth.store.accounts import EncryptedFields
 
 log = logging.getLogger("auth.rewrap")
 

@@ -22,7 +22,8 @@ from auth.ratelimit import LoginLimiter
 from auth.secretbox import KeyvaultSecretBox
 from auth.service import AuthServicer
 from auth.store import Stores
-from auth.store.billing import BillingStore
+from auth.store.accounts import BillingFields
+from auth.store.stripe_events import StripeEvents
 from auth.store.webhook_failures import WebhookFailureCounter
 from auth.stripe_api import StripeApi
 from auth.stripe_config import StripeConfig, WebhookLimits
@@ -106,14 +107,15 @@ def build_core(cfg: Config, db: Database) -> Core:
 
 
 def build_payments(core: Core, db: Database, cfg: StripeConfig | None) -> Payments:
-    store = BillingStore(db)
+    store, events = BillingFields(db), StripeEvents(db)
     store.ensure_indexes()
+    events.ensure_indexes()
     failures = WebhookFailureCounter(db)
     failures.ensure_indexes()
     limits = cfg.webhook_limits if cfg is not None else WebhookLimits()
     guard = WebhookGuard(core, failures, limits.max_failures, limits.window_s)
     api = StripeApi(cfg) if cfg is not None else None
-    return Payments(Billing(core, store, cfg, api), Webhooks(core, store, cfg, guard, api))
+    return Payments(Billing(core, store, cfg, api), Webhooks(core, store, events, cfg, guard, api))
 
 
 def bindings(cfg: Config, db: Database) -> list[ServiceBinding]:

@@ -23,7 +23,8 @@ from svccommon.failpoints import failpoint
 from svccommon.plans import effective_plan
 
 from auth.core import Core, Doc
-from auth.store.billing import BillingStore, Claim
+from auth.store.accounts import BillingFields
+from auth.store.stripe_events import Claim, StripeEvents
 from auth.stripe_api import StripeApi
 from auth.stripe_config import StripeConfig
 from auth.stripe_events import Change, change_of, subject
@@ -56,13 +57,15 @@ class Webhooks:
     def __init__(
         self,
         core: Core,
-        store: BillingStore,
+        store: BillingFields,
+        events: StripeEvents,
         cfg: StripeConfig | None,
         guard: WebhookGuard,
         api: StripeApi | None = None,
     ) -> None:
         self.core = core
         self.store = store
+        self.events = events
         self.cfg = cfg
         self.guard = guard
         self.api = api or (StripeApi(cfg) if cfg is not None else None)
@@ -73,7 +76,7 @@ class Webhooks:
         self.guard.admit()
         event = self._verified(payload, signature, self.cfg.webhook_secret)
         event_id, event_type, created = event["id"], event["type"], event["created"]
-        claim, seen = self.store.claim(event_id, event_type, created, self.core.utcnow())
+        claim, seen = self.events.claim(event_id, event_type, created, self.core.utcnow())
         if claim is Claim.BUSY:
             raise Unavailable("this event is being processed; Stripe delivers it again later")
         if claim is Claim.DONE:
@@ -83,13 +86,13 @@ class Webhooks:
             try:
                 result = self._apply(event)
             except Exception:
-                self.store.release(event_id)  # Stripe's retry processes it again
+                self.events.release(event_id)  # Stripe's retry processes it again
                 raise
             # A crash here leaves the plan written (with its change time, which usage follows)
             # and the event claimed: Stripe's retry takes the stale claim over and re-applies
-            # idempotently (BillingStore.apply keeps the newest subscription state).
+            # idempotently (BillingFields.apply keeps the newest subscription state).
             failpoint("stripe-plan-written")
-            self.store.finish(event_id, result.result, result.account_id, self.core.utcnow())
+            self.events.finish(event_id, result.result, result.account_id, self.core.utcnow())
         self._audit("success", event_id, event_type, result.account_id, result=result.result)
         return result
 

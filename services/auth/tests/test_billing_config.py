@@ -113,7 +113,7 @@ def test_production_needs_https(env) -> None:
 
 def test_without_stripe_settings_payments_say_so() -> None:
     # Nothing else is touched before the check, so no database or core is needed here.
-    billing, webhooks = Billing(None, None, None), Webhooks(None, None, None, None)  # type: ignore[arg-type]
+    billing, webhooks = Billing(None, None, None), Webhooks(None, None, None, None, None)  # type: ignore[arg-type]
     with pytest.raises(FailedPrecondition, match="payments are not configured on this installation"):
         billing.checkout("a" * 32, "professional")
     with pytest.raises(FailedPrecondition, match="payments are not configured on this installation"):

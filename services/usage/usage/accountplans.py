@@ -69,7 +69,7 @@ class AccountPlans:
     def apply(self, account_id: str, renote: bool = False) -> Applied:
         """Pause and resume the account's targets to fit its plan; idempotent. `renote` writes the
         keys' notes again even where the pause is not new (a note lost to a keyvault outage)."""
-        targets = self.store.targets_of(account_id)
+        targets = self.store.targets.of_account(account_id)
         plan_id = self.store.plan_of(account_id)
         if plan_id is None:  # never reported: nothing to enforce yet
             return Applied([t["credential_id"] for t in targets], [])
@@ -79,7 +79,7 @@ class AccountPlans:
         message = pause_message(plan.id) if over else ""
         newly_paused = {t["credential_id"]: message for t in over if not t.get("paused")}
         resumed = [t["credential_id"] for t in keep if t.get("paused")]
-        self.store.set_limits(account_id, plan.history_days, newly_paused, resumed, self.clock())
+        self.store.targets.set_limits(account_id, plan.history_days, newly_paused, resumed, self.clock())
         for credential_id in [t["credential_id"] for t in over] if renote else newly_paused:
             self._note(account_id, credential_id, message)
         for credential_id in resumed:

@@ -122,7 +122,7 @@ class SyncEngine:
         if not self.interval:
             return 0
         enqueued = 0
-        while (target := self.runs.claim_due_target(now, self.interval)) is not None:
+        while (target := self.runs.targets.claim_due(now, self.interval)) is not None:
             account_id, credential_id = target["account_id"], target["credential_id"]
             if self.runs.active_run(account_id, credential_id) is not None:
                 continue  # already queued or running: that run covers it

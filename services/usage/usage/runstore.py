@@ -1,4 +1,4 @@
-"""Sync runs (a small job queue) and sync targets (credentials synced on a schedule) in Mongo.
+"""Sync runs (a small job queue) in Mongo; the sync targets they serve are usage.targetstore's.
 
 Runs move queued → running → succeeded | partial | failed. Any replica may claim a queued run;
 the claim is one atomic update, and a partial unique index allows one running run per
@@ -19,6 +19,8 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
+
+from usage.targetstore import TargetStore
 
 ACTIVE = ("queued", "running")
 FINISHED = ("succeeded", "partial", "failed")
@@ -41,7 +43,7 @@ def now_ms() -> dt.datetime:
 class RunStore:
     def __init__(self, db: Database) -> None:
         self.runs: Collection = db["sync_runs"]
-        self.targets: Collection = db["sync_targets"]
+        self.targets = TargetStore(db)  # the credentials synced on a schedule
 
     def ensure_indexes(self) -> None:
         self.runs.create_index([("status", ASCENDING), ("queued_at", ASCENDING)])
@@ -55,8 +57,7 @@ class RunStore:
             partialFilterExpression={"status": "running"},
             name="one_running_run_per_credential",
         )
-        self.targets.create_index([("account_id", ASCENDING), ("credential_id", ASCENDING)], unique=True)
-        self.targets.create_index([("status", ASCENDING), ("next_sync_at", ASCENDING)])
+        self.targets.ensure_indexes()
 
     # --- runs -------------------------------------------------------------------
 
@@ -242,37 +243,3 @@ class RunStore:
             ]
         cursor = self.runs.find(query).sort([("queued_at", DESCENDING), ("_id", DESCENDING)]).limit(limit)
         return list(cursor)
-
-    # --- targets ----------------------------------------------------------------
-
-    def register_target(
-        self, account_id: str, credential_id: str, platform: str, next_sync_at: dt.datetime, now: dt.datetime
-    ) -> None:
-        self.targets.update_one(
-            {"account_id": account_id, "credential_id": credential_id},
-            {
-                "$set": {"platform": platform, "status": "active", "next_sync_at": next_sync_at},
-                "$setOnInsert": {"registered_at": now, "synced_until": None, "retry_from": None},
-            },
-            upsert=True,
-        )
-
-    def get_target(self, account_id: str, credential_id: str) -> dict[str, Any] | None:
-        return self.targets.find_one({"account_id": account_id, "credential_id": credential_id})
-
-    def update_target(self, account_id: str, credential_id: str, fields: dict[str, Any]) -> None:
-        self.targets.update_one({"account_id": account_id, "credential_id": credential_id}, {"$set": fields})
-
-    def forget_target(self, account_id: str, credential_id: str) -> bool:
-        result = self.targets.delete_one({"account_id": account_id, "credential_id": credential_id})
-        return result.deleted_count == 1
-
-    def claim_due_target(self, now: dt.datetime, interval: dt.timedelta) -> dict[str, Any] | None:
-        """One active target whose next sync is due, pushed one interval ahead (atomic: one replica wins).
-        Targets the account's plan pauses (usage.accountplans) are skipped."""
-        return self.targets.find_one_and_update(
-            {"status": "active", "paused": {"$ne": True}, "next_sync_at": {"$lte": now}},
-            {"$set": {"next_sync_at": now + interval}},
-            sort=[("next_sync_at", ASCENDING)],
-            return_document=ReturnDocument.BEFORE,
-        )

@@ -186,7 +186,7 @@ class SyncJob:
         try:
             platform, api_key = self.credentials.reveal(account_id, credential_id)
         except CredentialGone:
-            self.runs.forget_target(account_id, credential_id)
+            self.runs.targets.forget(account_id, credential_id)
             outcome.error = "The credential was deleted; nothing was synced."
             return outcome
         except KeyvaultUnavailable:
@@ -288,14 +288,14 @@ class SyncJob:
             self.credentials.mark_invalid(account_id, credential_id, message)
         except (CredentialGone, KeyvaultUnavailable, Exception) as exc:  # the run result says it anyway
             log.warning("could not mark credential invalid", extra={"error_type": type(exc).__name__})
-        self.runs.update_target(account_id, credential_id, {"status": "invalid"})
+        self.runs.targets.update(account_id, credential_id, {"status": "invalid"})
 
     def _after(self, run: dict[str, Any], outcome: Outcome, key_note: str) -> None:
         """Remember how far this credential is synced, and tell keyvault when a sync worked (with
         the days the provider cannot give, so the key says it too)."""
         account_id, credential_id = run["account_id"], run["credential_id"]
         answered = outcome.stored + [d for d, _ in outcome.kept]
-        target = self.runs.get_target(account_id, credential_id)
+        target = self.runs.targets.get(account_id, credential_id)
         if target is not None:
             fields: dict[str, Any] = {"last_run_id": run["_id"]}
             if answered:
@@ -304,7 +304,7 @@ class SyncJob:
             # Kept days are asked again by the next scheduled sync, which confirms or refills them.
             again = [d for d, _ in outcome.failed] + [d for d, _ in outcome.kept]
             fields["retry_from"] = min(again).isoformat() if again else None
-            self.runs.update_target(account_id, credential_id, fields)
+            self.runs.targets.update(account_id, credential_id, fields)
         try:
             if answered:
                 self.credentials.mark_synced(account_id, credential_id, self.clock(), key_note)

@@ -88,7 +88,7 @@ class SyncController:
             if existing["account_id"] != account_id:
                 raise NotFound("credential not found")
             return existing  # a key is backfilled once, whoever asks (gateway fast path, reconciler)
-        self.runs.register_target(account_id, credential_id, credential.platform, now + self.interval, now)
+        self.runs.targets.register(account_id, credential_id, credential.platform, now + self.interval, now)
         if self.plans is not None:
             applied = self.plans.apply(account_id)
             if credential_id in applied.paused:
@@ -113,7 +113,7 @@ class SyncController:
         check_id(account_id, "account_id")
         check_id(credential_id, "credential_id")
         now = self.clock()
-        forgotten = self.runs.forget_target(account_id, credential_id)
+        forgotten = self.runs.targets.forget(account_id, credential_id)
         if self.plans is not None:
             self.plans.apply(account_id)  # a slot is free: the oldest paused key resumes
         cancelled = self.runs.cancel_queued(account_id, credential_id, FORGOTTEN, now)

@@ -117,7 +117,7 @@ def set_ttl_monitor(client: MongoClient, seconds: int) -> int | None:
 
 def test_ttl_indexes_expire_documents(client, db):
     """svccommon.audit (retention_ttl, and its collMod when AUDIT_RETENTION_DAYS changes),
-    auth.store sessions/tokens/counters (expiry_ttl, expireAfterSeconds=0) and auth.store.billing
+    auth.store sessions/tokens/counters (expiry_ttl, expireAfterSeconds=0) and auth.store.stripe_events
     (retention_ttl): the TTL monitor deletes expired documents and keeps the others."""
     now = now_ms()
     created = db["audit_created"]

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 from auth.store import Stores
-from auth.store.billing import BillingStore
+from auth.store.accounts import BillingFields
+from auth.store.stripe_events import StripeEvents
 from auth.store.throttle import HOLD_S, ThrottleStore
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
@@ -163,11 +164,13 @@ def test_alert_email_records_are_read_by_id_list_and_written_once(db):
 
 
 def test_billing_guards_and_event_claims(db):
-    """auth.store.billing: {field: {$exists: false}} as a set-once guard; the newest-state guard
-    {$or: [{$exists: false}, null, {$lte: read_at}]} on a date with ReturnDocument.BEFORE; the sparse
-    customer index; webhook claims (insert, DuplicateKeyError, stale takeover with $lt, release)."""
+    """auth.store.accounts.billing and auth.store.stripe_events: {field: {$exists: false}} as a
+    set-once guard; the newest-state guard {$or: [{$exists: false}, null, {$lte: read_at}]} on a date
+    with ReturnDocument.BEFORE; the sparse customer index; webhook claims (insert, DuplicateKeyError,
+    stale takeover with $lt, release)."""
     Stores.of(db).ensure_indexes()
-    BillingStore(db).ensure_indexes()
+    BillingFields(db).ensure_indexes()
+    StripeEvents(db).ensure_indexes()
     accounts, events = db["accounts"], db["stripe_events"]
     now = now_ms()
     accounts.insert_many([{"_id": "a1", "email_key": "1@x"}, {"_id": "a2", "email_key": "2@x"}])

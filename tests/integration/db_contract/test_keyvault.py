@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
-from auth.store.secrets import EncryptedFields
+from auth.store.accounts import EncryptedFields
 from auth.store.webhook_failures import WebhookFailureCounter
 from bson.binary import Binary
 from keyvault.store import CredentialStore
@@ -138,7 +138,7 @@ def test_repeated_audit_events_and_webhook_failure_counters(db):
 
 
 def test_encrypted_field_census_of_auth(db):
-    """auth.store.secrets: {$or: [{field: {$type: binData}}]} over two nested fields with a
+    """auth.store.accounts.secrets: {$or: [{field: {$type: binData}}]} over two nested fields with a
     projection of both, and a compare-and-set on one nested Binary field."""
     accounts = db["accounts"]
     accounts.insert_many(

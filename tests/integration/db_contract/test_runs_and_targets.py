@@ -167,7 +167,7 @@ def test_newest_first_pages_after_cursor(db, store, collection, field):
 
 
 def test_due_target_claim_and_registration(db):
-    """usage.runstore (register_target, claim_due_target): $set + $setOnInsert upserts on the
+    """usage.targetstore (register, claim_due): $set + $setOnInsert upserts on the
     unique (account_id, credential_id); find_one_and_update with sort on next_sync_at,
     {$lte: now} inclusive, paused {$ne: true} matching a missing field, returning the old doc."""
     RunStore(db).ensure_indexes()
@@ -213,7 +213,7 @@ def test_due_target_claim_and_registration(db):
 
 
 def test_plan_targets_and_limits(db):
-    """usage.planstore (set_plan, targets_of, set_limits): _id upsert of the plan, targets
+    """usage.planstore (set_plan), usage.targetstore (of_account, set_limits): _id upsert of the plan, targets
     sorted by (registered_at, credential_id), update_many by account and by credential $in."""
     RunStore(db).ensure_indexes()
     plans, targets = db["account_plans"], db["sync_targets"]

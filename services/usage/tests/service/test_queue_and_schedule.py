@@ -74,8 +74,8 @@ def make_engine(harness: Any, interval_s: int = 3600, workers: int = 1) -> SyncE
 
 def test_due_targets_get_one_scheduled_run(harness: Any) -> None:
     harness.connect("openai", CRED)
-    harness.runs.register_target(harness.account, CRED, "openai", harness.clock(), harness.clock())
-    harness.runs.update_target(harness.account, CRED, {"synced_until": harness.day(1).isoformat()})
+    harness.runs.targets.register(harness.account, CRED, "openai", harness.clock(), harness.clock())
+    harness.runs.targets.update(harness.account, CRED, {"synced_until": harness.day(1).isoformat()})
     engine = make_engine(harness)
     assert engine.housekeeping_pass() == 1
     assert engine.housekeeping_pass() == 0  # pushed one interval ahead
@@ -87,7 +87,7 @@ def test_due_targets_get_one_scheduled_run(harness: Any) -> None:
     )
     harness.clock.advance(hours=2)
     assert engine.housekeeping_pass() == 0  # due again, but its run is still queued
-    harness.runs.update_target(harness.account, CRED, {"status": "invalid"})
+    harness.runs.targets.update(harness.account, CRED, {"status": "invalid"})
     harness.clock.advance(hours=2)
     assert engine.housekeeping_pass() == 0  # invalid keys are not retried on a schedule
 
@@ -121,7 +121,7 @@ def test_start_sync_validates_and_reuses_a_covering_run(harness: Any) -> None:
     assert (backfill["from_date"], backfill["days_total"]) == (harness.day(89).isoformat(), 90)
     assert harness.syncs.start(harness.account, CRED, "", "", "manual")["_id"] == backfill["_id"]
     cancelled, _ = harness.syncs.forget(harness.account, CRED, delete_records=False)
-    assert cancelled == 1 and harness.runs.get_target(harness.account, CRED) is None
+    assert cancelled == 1 and harness.runs.targets.get(harness.account, CRED) is None
     assert harness.runs.get(harness.account, backfill["_id"])["status"] == "failed"
 
 

@@ -160,11 +160,11 @@ def test_a_deleted_key_is_forgotten_once(setup: Setup) -> None:
     setup.stored(KEYS[0])
     reconciler = setup.reconciler()
     reconciler.reconcile_once()
-    assert setup.harness.runs.get_target(setup.harness.account, KEYS[0]) is not None
+    assert setup.harness.runs.targets.get(setup.harness.account, KEYS[0]) is not None
     setup.stored(KEYS[0], deleted=True)
     reconciler.reconcile_once()
     reconciler.reconcile_once()
-    assert setup.harness.runs.get_target(setup.harness.account, KEYS[0]) is None
+    assert setup.harness.runs.targets.get(setup.harness.account, KEYS[0]) is None
     run = setup.backfills(KEYS[0])[0]
     assert run["status"] == "failed" and "deleted" in run["error"]  # cancelled while queued
     assert setup.audit.actions.count(("usage.credential_forgotten", KEYS[0])) == 1
@@ -194,7 +194,7 @@ def test_a_plan_change_pauses_the_keys_beyond_the_plan(setup: Setup) -> None:
     setup.plan_feed.add(PlanChange(account, FREE.id, setup.harness.clock()))
     for _ in range(2):
         reconciler.reconcile_once()
-        targets = {t["credential_id"]: t for t in PlanStore(setup.harness.db).targets_of(account)}
+        targets = {t["credential_id"]: t for t in PlanStore(setup.harness.db).targets.of_account(account)}
         assert PlanStore(setup.harness.db).plan_of(account) == FREE.id
         assert [k for k in KEYS[:4] if targets[k].get("paused")] == [KEYS[3]]
     assert setup.cursors.load("plans") is not None

@@ -93,7 +93,7 @@ def test_invalid_key_marks_the_credential_and_fails_the_run(harness: Any) -> Non
     assert "Admin API key" in run["error"] and tenant.api_key not in run["error"]
     status, message = harness.credentials.status[(harness.account, CRED)]
     assert status == "invalid" and "sk-ant-admin" in message
-    assert harness.runs.get_target(harness.account, CRED)["status"] == "invalid"
+    assert harness.runs.targets.get(harness.account, CRED)["status"] == "invalid"
     assert len(run["failed_days"]) == 30
 
 
@@ -106,7 +106,7 @@ def test_outage_fails_the_run_and_keeps_earlier_data(harness: Any) -> None:
     assert run["status"] == "failed"
     assert "OpenAI is not answering (HTTP 503" in run["error"] and "kept" in run["error"]
     assert total(harness) == Decimal("4.00")
-    target = harness.runs.get_target(harness.account, CRED)
+    target = harness.runs.targets.get(harness.account, CRED)
     assert target["status"] == "active" and target["retry_from"] == harness.day(29).isoformat()
 
 
@@ -154,7 +154,7 @@ def test_deleted_credential_fails_the_run_and_stops_scheduling(harness: Any) -> 
     claimed = harness.runs.claim(harness.owner, harness.clock())
     assert harness.job().execute(claimed) == "failed"
     assert "deleted" in harness.runs.get(harness.account, run["_id"])["error"]
-    assert harness.runs.get_target(harness.account, CRED) is None
+    assert harness.runs.targets.get(harness.account, CRED) is None
 
 
 def test_stopping_gives_the_run_back_to_the_queue(harness: Any) -> None:

@@ -56,7 +56,7 @@ def test_openrouter_backfill_names_the_days_it_cannot_give_and_succeeds(harness:
     assert status == "active" and harness.day(31).isoformat() in message and "30 completed" in message
 
     # The next scheduled sync has nothing to retry and again asks only inside the window.
-    target = harness.runs.get_target(harness.account, CRED)
+    target = harness.runs.targets.get(harness.account, CRED)
     assert target["retry_from"] is None
     harness.clock.advance(days=1)
     first, last = scheduled_range(target, harness.clock().date())
@@ -83,7 +83,7 @@ def test_an_empty_answer_keeps_stored_costs_until_confirmed(harness: Any) -> Non
     [kept] = day_records(harness, day)
     assert PROVIDER_ANSWERED_EMPTY in kept["warnings"]
     assert total(harness) == Decimal("1.75")  # the rollups still hold the day
-    assert harness.runs.get_target(harness.account, CRED)["retry_from"] == frm  # asked again next time
+    assert harness.runs.targets.get(harness.account, CRED)["retry_from"] == frm  # asked again next time
 
     second = harness.sync(CRED, frm=frm, to=frm)  # a later run: confirmed empty
     assert second["status"] == "succeeded" and second["kept_days"] == []

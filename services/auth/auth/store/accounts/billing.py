@@ -1,54 +1,29 @@
-"""Billing state in auth's database: the `billing` part of an account (Stripe customer and
-subscription, when the last applied subscription state was read from Stripe) and `stripe_events`,
-one document per webhook event id (the _id unique index is what makes a replay a no-op, even
-when two deliveries race).
-
-An event is claimed before it is processed and marked done after; a failed attempt releases its
-claim so Stripe's retry processes it again, and a claim left by a crashed process is taken over
-once it is older than CLAIM_STALE_S.
-
-A plan write also sets `plan_changed_at` in the same update, so the plan and its change time
-are committed together: usage's reconciler follows them (`plan_changes_after`, the
-ListPlanChanges RPC) and cannot miss a committed plan change, whatever happens to the webhook
-delivery afterwards."""
+"""The `billing` part of an account (Stripe customer and subscription, when the last applied
+subscription state was read from Stripe) and its plan, with `plan_changed_at` set in the same
+update as the plan: the plan and its change time are committed together, so usage's reconciler,
+which follows them (`plan_changes_after`, the ListPlanChanges RPC), cannot miss a committed plan
+change, whatever happens to the webhook delivery afterwards."""
 
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
 
 Doc = dict[str, Any]
-CLAIM_STALE_S = 120
-EVENT_RETENTION_DAYS = 90  # Stripe retries a delivery for up to 3 days
 
 
-class Claim(enum.Enum):
-    NEW = "new"  # this caller processes the event
-    DONE = "done"  # processed before: a replay
-    BUSY = "busy"  # another delivery of it is being processed right now
-
-
-class BillingStore:
+class BillingFields:
     def __init__(self, db: Database) -> None:
         self.accounts: Collection = db["accounts"]
-        self.events: Collection = db["stripe_events"]
 
     def ensure_indexes(self) -> None:
         self.accounts.create_index(
             [("plan_changed_at", ASCENDING), ("_id", ASCENDING)], sparse=True, name="plan_changes"
         )
-        # The event id is the _id (unique by definition); this only ages old ids out.
-        self.events.create_index(
-            "received_at", expireAfterSeconds=EVENT_RETENTION_DAYS * 86400, name="retention_ttl"
-        )
-
-    # --- accounts -------------------------------------------------------------------------
 
     def get(self, account_id: str) -> Doc | None:
         return self.accounts.find_one({"_id": account_id}) if account_id else None
@@ -107,43 +82,3 @@ class BillingStore:
             }
         cursor = self.accounts.find(query, {"plan": 1, "plan_changed_at": 1})
         return list(cursor.sort([("plan_changed_at", ASCENDING), ("_id", ASCENDING)]).limit(limit))
-
-    # --- webhook events -------------------------------------------------------------------
-
-    def claim(
-        self, event_id: str, event_type: str, created: int, now: dt.datetime
-    ) -> tuple[Claim, Doc | None]:
-        try:
-            self.events.insert_one(
-                {
-                    "_id": event_id,
-                    "type": event_type,
-                    "created": created,
-                    "state": "processing",
-                    "received_at": now,
-                    "claimed_at": now,
-                }
-            )
-            return Claim.NEW, None
-        except DuplicateKeyError:
-            pass
-        stale = now - dt.timedelta(seconds=CLAIM_STALE_S)
-        taken = self.events.find_one_and_update(
-            {"_id": event_id, "state": "processing", "claimed_at": {"$lt": stale}},
-            {"$set": {"claimed_at": now}},
-        )
-        if taken is not None:
-            return Claim.NEW, None
-        doc = self.events.find_one({"_id": event_id})
-        if doc is None:  # released by a failed attempt just now: let Stripe's retry take it
-            return Claim.BUSY, None
-        return (Claim.DONE if doc.get("state") == "done" else Claim.BUSY), doc
-
-    def finish(self, event_id: str, result: str, account_id: str, now: dt.datetime) -> None:
-        self.events.update_one(
-            {"_id": event_id},
-            {"$set": {"state": "done", "result": result, "account_id": account_id or None, "done_at": now}},
-        )
-
-    def release(self, event_id: str) -> None:
-        self.events.delete_one({"_id": event_id, "state": "processing"})
