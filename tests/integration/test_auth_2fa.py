@@ -263,8 +263,8 @@ def test_mfa_token_is_single_use_and_not_a_bearer_token(stack, http):
 
 def test_rewrap_job_reseals_every_seed_and_codes_keep_working(stack, http, db, tmp_path):
     """python -m auth.rewrap's job, run as the auth identity against the real keyvault."""
+    from auth.clients.keyvault_secretbox import KeyvaultSecretBox
     from auth.rewrap import rewrap_all
-    from auth.secretbox import KeyvaultSecretBox
     from auth.store.accounts import EncryptedFields
     from support.grpc_clients import identity_files
 

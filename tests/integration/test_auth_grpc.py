@@ -12,7 +12,7 @@ from aicosts.common.v1 import service_info_pb2
 from support import outbox
 from support.accounts import new_account
 from support.grpc_clients import channel_as, identity_files
-from usage.alertmail import AlertMailError, AuthAlertMailer
+from usage.clients.auth_mail import AlertMailError, AuthAlertMailer
 
 # The services that ask auth for an account's plan and verified state (svccommon.accountinfo).
 ACCOUNT_READERS = ("usage", "keyvault", "parser")
@@ -76,7 +76,7 @@ def test_no_other_identity_may_read_an_account(stub_as, identity):
 
 @pytest.fixture(scope="module")
 def alert_mailer_as(stack, tmp_path_factory):
-    """usage's alert-mail client (usage/alertmail.py), presenting the given identity."""
+    """usage's alert-mail client (usage/clients/auth_mail.py), presenting the given identity."""
     mailers = []
 
     def make(identity: str) -> AuthAlertMailer:

@@ -14,11 +14,11 @@ from email_validator import EmailNotValidError, validate_email
 from svccommon import context
 from svccommon.audit import AuditLog, Outcome
 
+from auth.clients.keyvault_secretbox import SecretBox
 from auth.errors import FieldInvalid
 from auth.hashing import PasswordHasher
 from auth.mailer import MailQueue
 from auth.ratelimit import LoginLimiter
-from auth.secretbox import SecretBox
 from auth.store import Stores
 
 Doc = dict[str, Any]

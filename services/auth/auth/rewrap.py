@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from svccommon import logs, mongo
 from svccommon.config import load_or_exit
 
+from auth.clients.keyvault_secretbox import KeyvaultSecretBox
 from auth.config import load
-from auth.secretbox import KeyvaultSecretBox
 from auth.store.accounts import EncryptedFields
 
 log = logging.getLogger("auth.rewrap")

@@ -14,12 +14,12 @@ from svccommon.interceptors import ANY_SERVICE
 
 from auth.accounts import UNVERIFIED_TTL_S
 from auth.billing import Billing, Payments
+from auth.clients.keyvault_secretbox import KeyvaultSecretBox
 from auth.config import Config, EmailConfig
 from auth.core import Core, to_utc
 from auth.hashing import PasswordHasher
 from auth.mailer import Mailer, MailQueue, OutboxMailer, SendGridMailer
 from auth.ratelimit import LoginLimiter
-from auth.secretbox import KeyvaultSecretBox
 from auth.service import AuthServicer
 from auth.store import Stores
 from auth.store.accounts import BillingFields

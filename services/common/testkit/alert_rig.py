@@ -14,7 +14,6 @@ from typing import Any
 from svccommon.audit import AuditLog
 from svccommon.plans import FREE, PROFESSIONAL, Plan
 from usage import outbound
-from usage.alertmail import AlertMailError
 from usage.alerts.alertstore import AlertStore
 from usage.alerts.budgets import BudgetSettings, Scope, check_settings
 from usage.alerts.budgetstore import BudgetStore
@@ -26,6 +25,7 @@ from usage.alerts.evalqueue import EvaluationQueue
 from usage.alerts.evaluator import Evaluator
 from usage.alerts.sender import Sender
 from usage.alerts.settingsstore import SettingsStore
+from usage.clients.auth_mail import AlertMailError
 from usage.records import UsageRecord
 
 CRED_A, CRED_B = "a" * 32, "b" * 32

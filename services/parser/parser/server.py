@@ -14,13 +14,13 @@ from svccommon.grpcserver import ServiceBinding
 from svccommon.interceptors import ANY_SERVICE
 
 from parser.ai.extract import Extractor
+from parser.clients.usage_import import UsageImporter
 from parser.config import Config
 from parser.parse import Parser
 from parser.service import ParserServicer
 from parser.storage import LocalStorage
 from parser.store import UploadStore
 from parser.uploads import Uploads
-from parser.usage_client import UsageImporter
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from svccommon.errors import InvalidArgument
 from svccommon.plans import UnknownPlan, cheapest_plan, effective_plan, get_plan
 
-from usage.credentials import Credentials
+from usage.clients.keyvault_credentials import Credentials
 from usage.planstore import PlanStore
 
 log = logging.getLogger(__name__)

@@ -39,7 +39,7 @@ class ProviderHttp:
 class Config:
     common: CommonConfig
     keyvault_addr: str
-    auth_addr: str  # alert emails are sent by auth (usage/alertmail.py)
+    auth_addr: str  # alert emails are sent by auth (usage/clients/auth_mail.py)
     sync_interval_s: int  # 0: no scheduled syncs
     sync_workers: int
     sync_stale_s: int

@@ -16,7 +16,6 @@ from svccommon.plans import Plan
 
 from usage import outbound
 from usage.accountplans import AccountPlans
-from usage.alertmail import AlertMailer, AuthAlertMailer
 from usage.alerts.alertstore import AlertStore
 from usage.alerts.budgetstore import BudgetStore
 from usage.alerts.commands import AlertCommands
@@ -25,16 +24,17 @@ from usage.alerts.destinationstore import DestinationStore
 from usage.alerts.dispatcher import Dispatcher
 from usage.alerts.evalqueue import EvaluationQueue
 from usage.alerts.evaluator import Evaluator
-from usage.alerts.sealing import DestinationSecrets
 from usage.alerts.sender import Sender
 from usage.alerts.settingsstore import SettingsStore
+from usage.clients.auth_mail import AlertMailer, AuthAlertMailer
+from usage.clients.auth_plan_changes import PlanChangesFromAuth
+from usage.clients.keyvault_credentials import Credentials, KeyvaultCredentialChanges, KeyvaultCredentials
+from usage.clients.keyvault_sealing import DestinationSecrets
 from usage.config import Config
 from usage.connectors import Connector, HttpClient, connector_for
-from usage.credentials import Credentials, KeyvaultCredentialChanges, KeyvaultCredentials
 from usage.cursorstore import CursorStore
 from usage.engine import SyncEngine
 from usage.imports import RecordImporter
-from usage.plan_changes import PlanChangesFromAuth
 from usage.planstore import PlanStore
 from usage.queries import UsageQueries
 from usage.reconciler import Reconciler, ReconcilerLoop

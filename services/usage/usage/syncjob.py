@@ -25,6 +25,7 @@ from svccommon import context
 from svccommon.audit import AuditLog
 from svccommon.audit import Outcome as AuditOutcome
 
+from usage.clients.keyvault_credentials import CredentialGone, Credentials, KeyvaultUnavailable
 from usage.connectors import (
     PLATFORMS,
     Connector,
@@ -35,7 +36,6 @@ from usage.connectors import (
     UnexpectedShape,
 )
 from usage.connectors.base import iter_days
-from usage.credentials import CredentialGone, Credentials, KeyvaultUnavailable
 from usage.recordstore import RecordStore
 from usage.runstore import RunStore
 

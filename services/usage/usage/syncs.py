@@ -14,8 +14,8 @@ from svccommon.plans import Plan, cheapest_plan
 
 from usage import limits, plangates
 from usage.accountplans import AccountPlans
+from usage.clients.keyvault_credentials import CredentialGone, Credentials, KeyvaultUnavailable
 from usage.connectors import CONNECTORS
-from usage.credentials import CredentialGone, Credentials, KeyvaultUnavailable
 from usage.recordstore import RecordStore
 from usage.runstore import RunStore
 from usage.syncjob import platform_name

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import pytest
 from pymongo.database import Database
 from testkit.fakes import ProviderFakes, SleepRecorder
+from usage.clients.keyvault_credentials import CredentialGone, CredentialInfo
 from usage.connectors import Connector, HttpClient, connector_for
-from usage.credentials import CredentialGone, CredentialInfo
 from usage.imports import RecordImporter
 from usage.queries import UsageQueries
 from usage.recordstore import RecordStore

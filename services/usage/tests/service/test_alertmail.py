@@ -1,4 +1,4 @@
-"""usage/alertmail.py: what reaches auth, what a caller gets back, and which of auth's refusals are
+"""usage/clients/auth_mail.py: what reaches auth, what a caller gets back, and which of auth's refusals are
 worth retrying. The real gRPC edge (usage may call, the gateway may not) is tested in
 tests/integration/test_auth_grpc.py; here auth's answers are stand-ins."""
 
@@ -9,7 +9,7 @@ from typing import Any
 import grpc
 import pytest
 from aicosts.auth.v1 import auth_pb2
-from usage.alertmail import AlertMailError, AuthAlertMailer
+from usage.clients.auth_mail import AlertMailError, AuthAlertMailer
 
 
 class Refusal(grpc.RpcError):

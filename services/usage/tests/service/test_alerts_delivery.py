@@ -16,10 +16,10 @@ import pytest
 from testkit.alert_rig import AlertRig, drain, settings
 from testkit.webhook_receiver import WebhookReceiver
 from usage import outbound
-from usage.alertmail import AlertMailError
 from usage.alerts.alertstore import AlertStore
 from usage.alerts.settings import AlertSettings
 from usage.backoff import FIRST_DELAY, JITTER
+from usage.clients.auth_mail import AlertMailError
 
 MONDAY = dt.datetime(2026, 10, 12, 12, 0, tzinfo=dt.UTC)
 

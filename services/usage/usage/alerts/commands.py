@@ -25,9 +25,9 @@ from usage.alerts.deliverystore import DeliveryStore
 from usage.alerts.destinations import MAX_PER_ACCOUNT, check_destination
 from usage.alerts.destinationstore import DestinationStore
 from usage.alerts.messages import test_payloads
-from usage.alerts.sealing import DestinationSecrets
 from usage.alerts.settings import AlertSettings
 from usage.alerts.settingsstore import SettingsStore
+from usage.clients.keyvault_sealing import DestinationSecrets
 from usage.forecast import Forecast, forecast_period, projected_crossing
 from usage.queries import UsageQueries
 from usage.syncs import check_id

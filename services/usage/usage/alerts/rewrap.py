@@ -24,7 +24,7 @@ from svccommon import logs, mongo
 from svccommon.config import load_or_exit
 
 from usage.alerts.destinationstore import DestinationStore
-from usage.alerts.sealing import DestinationSecrets
+from usage.clients.keyvault_sealing import DestinationSecrets
 from usage.config import load
 
 log = logging.getLogger("usage.alerts.rewrap")

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from usage import outbound, signing
-from usage.alertmail import AlertMailer, AlertMailError
 from usage.alerts.destinationstore import DestinationStore
-from usage.alerts.sealing import DestinationSecrets
+from usage.clients.auth_mail import AlertMailer, AlertMailError
+from usage.clients.keyvault_sealing import DestinationSecrets
 
 log = logging.getLogger(__name__)
 

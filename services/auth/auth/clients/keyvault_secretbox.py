@@ -16,7 +16,7 @@ from svccommon.config import TlsFiles
 from svccommon.errors import Unavailable
 from svccommon.pbtime import timestamp
 
-log = logging.getLogger("auth.secretbox")
+log = logging.getLogger("auth.clients.keyvault_secretbox")
 
 PURPOSE = "totp_secret"
 KEYVAULT_SERVICE = "aicosts.keyvault.v1.KeyVaultService"

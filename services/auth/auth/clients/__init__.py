@@ -1,0 +1,1 @@
+"""auth's clients of the other services it calls (keyvault: sealing TOTP secrets)."""

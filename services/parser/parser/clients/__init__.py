@@ -1,0 +1,1 @@
+"""The parser's clients of the other services it calls (usage: importing records)."""
