@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from svccommon.config import ConfigError, env_file, env_int, env_str
+from svccommon.config import ConfigError, env_int, env_str, secret_setting
 
 DEFAULT_API_BASE = "https://api.stripe.com"
 SECRETS = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")
@@ -43,12 +43,7 @@ class StripeConfig:
 
 def _secret(env: Mapping[str, str], name: str) -> str:
     """<NAME>_FILE (a mounted secret) wins over <NAME>; "" when neither is set."""
-    if env.get(f"{name}_FILE", "").strip():
-        value = env_file(env, f"{name}_FILE").read_text().strip()
-        if not value:
-            raise ConfigError(f"{name}_FILE points to an empty file")
-        return value
-    return env.get(name, "").strip()
+    return secret_setting(env, f"{name}_FILE", name)
 
 
 def _url(env: Mapping[str, str], name: str, default: str, production: bool) -> str:

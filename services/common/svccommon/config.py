@@ -74,6 +74,17 @@ def env_file(env: Mapping[str, str], name: str, default: str | None = None) -> P
     return path
 
 
+def secret_setting(env: Mapping[str, str], file_name: str, name: str) -> str:
+    """A secret from the file `file_name` names (a mounted secret, which wins) or from the variable
+    `name` (for local use); "" when neither is set. An empty file is a mistake, not "unset"."""
+    if env.get(file_name, "").strip():
+        value = env_file(env, file_name).read_text().strip()
+        if not value:
+            raise ConfigError(f"{file_name} points to an empty file")
+        return value
+    return env.get(name, "").strip()
+
+
 @dataclass(frozen=True)
 class TlsFiles:
     ca: Path

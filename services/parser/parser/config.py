@@ -11,11 +11,11 @@ from svccommon.config import (
     CommonConfig,
     ConfigError,
     backend_address,
-    env_file,
     env_float,
     env_int,
     env_str,
     load_common,
+    secret_setting,
 )
 
 MIB = 1024 * 1024
@@ -80,12 +80,7 @@ class Config:
 
 def _openai_key(env: Mapping[str, str]) -> str:
     # A mounted secret file wins; the SDK's standard OPENAI_API_KEY is accepted for local use.
-    if env.get("PARSER_OPENAI_API_KEY_FILE", "").strip():
-        key = env_file(env, "PARSER_OPENAI_API_KEY_FILE").read_text().strip()
-        if not key:
-            raise ConfigError("PARSER_OPENAI_API_KEY_FILE points to an empty file")
-        return key
-    return env.get("OPENAI_API_KEY", "").strip()
+    return secret_setting(env, "PARSER_OPENAI_API_KEY_FILE", "OPENAI_API_KEY")
 
 
 def load_openai(env: Mapping[str, str], production: bool) -> OpenAIConfig:
