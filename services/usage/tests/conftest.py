@@ -12,11 +12,17 @@ from testkit.mongo import mongo_server
 
 
 @pytest.fixture(scope="session")
-def usage_mongo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MongoClient]:
+def usage_mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The session database's address (tests that put a proxy in front of it need it)."""
     with mongo_server(tmp_path_factory.mktemp("usage-db")) as uri:
-        client: MongoClient = MongoClient(uri, tz_aware=True, uuidRepresentation="standard")
-        yield client
-        client.close()
+        yield uri
+
+
+@pytest.fixture(scope="session")
+def usage_mongo(usage_mongo_uri: str) -> Iterator[MongoClient]:
+    client: MongoClient = MongoClient(usage_mongo_uri, tz_aware=True, uuidRepresentation="standard")
+    yield client
+    client.close()
 
 
 @pytest.fixture

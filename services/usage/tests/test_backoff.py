@@ -6,7 +6,7 @@ import datetime as dt
 import random
 
 import pytest
-from usage.backoff import RETRY_WINDOW, base_delay, next_attempt
+from usage.backoff import RETRY_WINDOW, base_delay, next_attempt, step_delay
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -61,3 +61,13 @@ def test_gives_up_when_the_next_try_would_pass_the_window() -> None:
     late = T0 + RETRY_WINDOW - dt.timedelta(minutes=30)
     assert next_attempt(T0, 30, late, Fixed(0.0)) is None
     assert next_attempt(T0, 1, late, Fixed(0.0)) == late + dt.timedelta(seconds=30)
+
+
+def test_step_delays_double_from_the_first_up_to_the_cap_with_jitter() -> None:
+    delays = [step_delay(n, 0.5, 4.0, Fixed(0.0)) for n in range(1, 7)]
+    assert delays == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+    assert step_delay(1, 0.5, 4.0, Fixed(0.1)) == pytest.approx(0.55)
+    assert step_delay(3, 0.5, 4.0, Fixed(-0.1)) == pytest.approx(1.8)
+    assert step_delay(10_000, 0.5, 4.0, Fixed(0.0)) == 4.0
+    with pytest.raises(ValueError):
+        step_delay(0, 0.5, 4.0)

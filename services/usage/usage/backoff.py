@@ -1,7 +1,8 @@
-"""When to try a failed notification delivery again: exponential backoff with jitter, within a day.
+"""Exponential backoff with jitter: when to try a failed notification delivery again (within a
+day), and how long a sync step waits before asking a slow peer again (``step_delay``, seconds).
 
-30 s after the first failure, then 1 min, 2 min, 4 min, ... at most 1 h apart, each +-10% so that many
-deliveries failing together (a receiver's outage) do not all come back at the same moment.
+Deliveries: 30 s after the first failure, then 1 min, 2 min, 4 min, ... at most 1 h apart, each +-10%
+so that many deliveries failing together (a receiver's outage) do not all come back at the same moment.
 """
 
 from __future__ import annotations
@@ -37,3 +38,12 @@ def next_attempt(
     if when - first_attempt_at > RETRY_WINDOW:
         return None
     return when
+
+
+def step_delay(attempts: int, first_s: float, max_s: float, rng: Uniform = random) -> float:
+    """Seconds to wait after `attempts` failed attempts (1 or more) at one step of a sync run:
+    `first_s` doubling up to `max_s`, +-JITTER (the workers that met the same slow peer spread out)."""
+    if attempts < 1:
+        raise ValueError("attempts counts the attempts already made: 1 or more")
+    delay = min(first_s * 2 ** min(attempts - 1, 16), max_s)
+    return delay * (1 + rng.uniform(-JITTER, JITTER))

@@ -8,6 +8,9 @@ and end with a status the user can act on.
 - An empty answer for a day with stored records keeps them and flags the day (``kept_days``);
   only a second empty answer, in a later run, erases them (``usage.emptydays``).
 - 401/403: the credential is marked invalid in keyvault with the connector's message.
+- A peer that answers late (keyvault, the database) is asked again within the run, a few times
+  with backoff (usage.stepretry): one slow answer never fails a backfill. A key store silent
+  through every attempt fails the run with its days listed, so the next sync asks for them again.
 - Provider outage: the run ends (partial when some days were stored, else failed) and the
   days not reached are listed as failed; the next scheduled sync retries from the first one.
   Days outside the provider's window are not failures: they are listed as unavailable.
@@ -24,6 +27,7 @@ from typing import Any
 from svccommon import context
 from svccommon.audit import AuditLog
 from svccommon.audit import Outcome as AuditOutcome
+from svccommon.mongo import answered_late
 
 from usage.clients.keyvault_credentials import CredentialGone, Credentials, KeyvaultUnavailable
 from usage.connectors import (
@@ -35,9 +39,10 @@ from usage.connectors import (
     ProviderUnavailable,
     UnexpectedShape,
 )
-from usage.connectors.base import iter_days
+from usage.connectors.base import DayResult, iter_days
 from usage.recordstore import RecordStore
 from usage.runstore import RunStore
+from usage.stepretry import StepRetry
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +103,7 @@ class SyncJob:
         stopping: Callable[[], bool] = lambda: False,
         audit: AuditLog | None = None,
         on_changed: Callable[[str], None] | None = None,
+        retry: StepRetry | None = None,
     ) -> None:
         self.runs = runs
         self.records = records
@@ -108,6 +114,15 @@ class SyncJob:
         self.clock = clock
         self.stopping = stopping
         self.audit = audit
+        self.retry = retry or StepRetry()
+
+    def _db(self, what: str, step: Callable[[], Any]) -> Any:
+        """A database step (each one idempotent: a day is replaced whole) asked again when late."""
+        return self.retry.call(what, step, answered_late)
+
+    def _kv(self, what: str, step: Callable[[], Any]) -> Any:
+        """A keyvault call (reveal, status write: idempotent) asked again when late or unavailable."""
+        return self.retry.call(what, step, lambda exc: isinstance(exc, KeyvaultUnavailable))
 
     def execute(self, run: dict[str, Any]) -> str:
         """Run a claimed run; returns its final status ("queued" when given back on shutdown)."""
@@ -132,7 +147,13 @@ class SyncJob:
             notice = " ".join(filter(None, [unavailable, _empty_text(platform, outcome)]))
             if outcome.stored:
                 self._changed(run["account_id"])
-            self.runs.finish(run["_id"], self.owner, status, error, self.clock(), unreached, spans, notice)
+            finished_at = self.clock()
+            self._db(
+                "finish the run",
+                lambda: self.runs.finish(
+                    run["_id"], self.owner, status, error, finished_at, unreached, spans, notice
+                ),
+            )
             self._after(run, outcome, unavailable)
             log.info(
                 "sync finished",
@@ -183,19 +204,27 @@ class SyncJob:
         account_id, credential_id = run["account_id"], run["credential_id"]
         first, last = dt.date.fromisoformat(run["from_date"]), dt.date.fromisoformat(run["to_date"])
         outcome = Outcome()
+        done: set[dt.date] = set()
         try:
-            platform, api_key = self.credentials.reveal(account_id, credential_id)
+            platform, api_key = self._kv(
+                "reveal the key", lambda: self.credentials.reveal(account_id, credential_id)
+            )
         except CredentialGone:
-            self.runs.targets.forget(account_id, credential_id)
+            self._db("forget the target", lambda: self.runs.targets.forget(account_id, credential_id))
             outcome.error = "The credential was deleted; nothing was synced."
             return outcome
         except KeyvaultUnavailable:
-            outcome.error = "The key store did not answer; the sync will be retried."
+            # Every day is listed as not reached, so the target's retry_from brings the whole
+            # range (a 90-day backfill, not just the scheduled window) into the next sync.
+            outcome.error = (
+                f"The key store did not answer after {self.retry.attempts} attempts; nothing was synced. "
+                "The next sync retries these days."
+            )
+            self._list_unreached(outcome, self.connectors(run["platform"]), first, last, done)
             return outcome
         if platform != run["platform"]:
             outcome.error = "The credential no longer matches this platform; nothing was synced."
             return outcome
-        done: set[dt.date] = set()
         days = [d.isoformat() for d in iter_days(first, last)]
         connector = self.connectors(platform)
         try:
@@ -214,18 +243,25 @@ class SyncJob:
         except ConnectorError as exc:
             outcome.error = _scrub(f"{platform_name(platform)}: {exc}", api_key)
         if outcome.error:
-            today = self.clock().date()
-            for day in iter_days(first, min(last, today)):
-                if day in done:
-                    continue
-                reason = connector.unavailable_reason(day, today)
-                if reason:
-                    outcome.unavailable.append((day, reason))  # would not have been asked anyway
-                else:
-                    outcome.unreached.append((day, outcome.error))
-            outcome.unavailable.sort()
-            outcome.failed.extend(outcome.unreached)
+            self._list_unreached(outcome, connector, first, last, done)
         return outcome
+
+    def _list_unreached(
+        self, outcome: Outcome, connector: Connector, first: dt.date, last: dt.date, done: set[dt.date]
+    ) -> None:
+        """After a whole-run error: the days not answered fail with it (outside the provider's
+        window they are only unavailable: they would not have been asked anyway)."""
+        today = self.clock().date()
+        for day in iter_days(first, min(last, today)):
+            if day in done:
+                continue
+            reason = connector.unavailable_reason(day, today)
+            if reason:
+                outcome.unavailable.append((day, reason))
+            else:
+                outcome.unreached.append((day, outcome.error))
+        outcome.unavailable.sort()
+        outcome.failed.extend(outcome.unreached)
 
     def _fetch_and_store(
         self,
@@ -239,40 +275,70 @@ class SyncJob:
     ) -> None:
         """Each day the provider answers is stored at once; a day it could not give fails alone."""
         account_id, credential_id, platform = run["account_id"], run["credential_id"], connector.platform
-        marks = self.records.empty_days.between(account_id, credential_id, first, last)
+        marks = self._db(
+            "read the empty days",
+            lambda: self.records.empty_days.between(account_id, credential_id, first, last),
+        )
         for result in connector.fetch(api_key, first, last):
             if self.stopping():
                 raise Interrupted()
             done.add(result.day)
-            iso = result.day.isoformat()
             if result.unavailable:
                 outcome.unavailable.append((result.day, result.unavailable))
                 continue
-            if result.error is not None:  # what `not result.ok` means
-                message = _scrub(day_error(platform, result.error), api_key)
-                self.runs.progress(run["_id"], self.owner, self.clock(), failed=(iso, message))
-                outcome.failed.append((result.day, message))
-                continue
-            if not result.records and self.records.synced_records(
-                account_id, credential_id, platform, result.day
-            ):
-                if marks.get(iso) in (None, run["_id"]):  # the first empty answer (this run may be resumed)
-                    self.records.empty_days.mark(
-                        account_id, credential_id, result.day, run["_id"], self.clock()
-                    )
-                    self.records.flag_day(account_id, credential_id, platform, result.day)
-                    message = kept_message(platform)
-                    self.runs.progress(run["_id"], self.owner, self.clock(), kept=(iso, message))
-                    outcome.kept.append((result.day, message))
-                    continue
-                outcome.erased.append(result.day)  # empty again in a later run: the day is empty
-            n = self.records.replace_day(
-                account_id, credential_id, platform, result.day, result.records, run["_id"], self.clock()
+            self._take_day(run, platform, api_key, result, marks, outcome)
+
+    def _take_day(
+        self,
+        run: dict[str, Any],
+        platform: str,
+        api_key: str,
+        result: DayResult,
+        marks: dict[str, str],
+        outcome: Outcome,
+    ) -> None:
+        """Store one answered day (or record why not); every write is asked again when late."""
+        account_id, credential_id, iso = run["account_id"], run["credential_id"], result.day.isoformat()
+        day, now = result.day, self.clock()
+        if result.error is not None:  # what `not result.ok` means
+            message = _scrub(day_error(platform, result.error), api_key)
+            self._db(
+                "record a failed day",
+                lambda: self.runs.progress(run["_id"], self.owner, now, failed=(iso, message)),
+            )
+            outcome.failed.append((day, message))
+            return
+        if not result.records and self._db(
+            "read a stored day",
+            lambda: self.records.synced_records(account_id, credential_id, platform, day),
+        ):
+            if marks.get(iso) in (None, run["_id"]):  # the first empty answer (this run may be resumed)
+                message = kept_message(platform)
+
+                def keep() -> None:
+                    self.records.empty_days.mark(account_id, credential_id, day, run["_id"], now)
+                    self.records.flag_day(account_id, credential_id, platform, day)
+
+                self._db("keep a day answered empty", keep)
+                self._db(
+                    "record a kept day",
+                    lambda: self.runs.progress(run["_id"], self.owner, now, kept=(iso, message)),
+                )
+                outcome.kept.append((day, message))
+                return
+            outcome.erased.append(day)  # empty again in a later run: the day is empty
+
+        def store() -> int:
+            stored = self.records.replace_day(
+                account_id, credential_id, platform, day, result.records, run["_id"], now
             )
             if iso in marks:
-                self.records.empty_days.clear(account_id, credential_id, result.day)
-            self.runs.progress(run["_id"], self.owner, self.clock(), records=n)
-            outcome.stored.append(result.day)
+                self.records.empty_days.clear(account_id, credential_id, day)
+            return stored
+
+        n = self._db("store a day", store)
+        self._db("record progress", lambda: self.runs.progress(run["_id"], self.owner, now, records=n))
+        outcome.stored.append(day)
 
     def _refresh_names(self, account_id: str, credential_id: str, connector: Connector, api_key: str) -> None:
         """The provider's current names of its projects and keys (usage.attribution). Records
@@ -285,17 +351,23 @@ class SyncJob:
 
     def _mark_invalid(self, account_id: str, credential_id: str, message: str) -> None:
         try:
-            self.credentials.mark_invalid(account_id, credential_id, message)
+            self._kv(
+                "mark the key invalid",
+                lambda: self.credentials.mark_invalid(account_id, credential_id, message),
+            )
         except (CredentialGone, KeyvaultUnavailable, Exception) as exc:  # the run result says it anyway
             log.warning("could not mark credential invalid", extra={"error_type": type(exc).__name__})
-        self.runs.targets.update(account_id, credential_id, {"status": "invalid"})
+        self._db(
+            "pause the target",
+            lambda: self.runs.targets.update(account_id, credential_id, {"status": "invalid"}),
+        )
 
     def _after(self, run: dict[str, Any], outcome: Outcome, key_note: str) -> None:
         """Remember how far this credential is synced, and tell keyvault when a sync worked (with
         the days the provider cannot give, so the key says it too)."""
         account_id, credential_id = run["account_id"], run["credential_id"]
         answered = outcome.stored + [d for d, _ in outcome.kept]
-        target = self.runs.targets.get(account_id, credential_id)
+        target = self._db("read the target", lambda: self.runs.targets.get(account_id, credential_id))
         if target is not None:
             fields: dict[str, Any] = {"last_run_id": run["_id"]}
             if answered:
@@ -304,12 +376,20 @@ class SyncJob:
             # Kept days are asked again by the next scheduled sync, which confirms or refills them.
             again = [d for d, _ in outcome.failed] + [d for d, _ in outcome.kept]
             fields["retry_from"] = min(again).isoformat() if again else None
-            self.runs.targets.update(account_id, credential_id, fields)
+            self._db(
+                "advance the target", lambda: self.runs.targets.update(account_id, credential_id, fields)
+            )
         try:
             if answered:
-                self.credentials.mark_synced(account_id, credential_id, self.clock(), key_note)
+                at = self.clock()
+                self._kv(
+                    "record the sync on the key",
+                    lambda: self.credentials.mark_synced(account_id, credential_id, at, key_note),
+                )
             elif key_note and not outcome.error:
-                self.credentials.note(account_id, credential_id, key_note)
+                self._kv(
+                    "note on the key", lambda: self.credentials.note(account_id, credential_id, key_note)
+                )
         except Exception as exc:  # status is informative; the data is stored already
             log.warning("could not record the sync in keyvault", extra={"error_type": type(exc).__name__})
 
