@@ -87,7 +87,7 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         keyvault_addr=backend_address(env, "keyvault"),
         auth_addr=backend_address(env, "auth"),
         sync_interval_s=env_int(env, "USAGE_SYNC_INTERVAL_SECONDS", DEFAULT_SYNC_INTERVAL_S, minimum=0),
-        sync_workers=env_int(env, "USAGE_SYNC_WORKERS", 2, minimum=1, maximum=32),
+        sync_workers=env_int(env, "USAGE_SYNC_WORKERS", 4, minimum=1, maximum=32),
         sync_stale_s=env_int(env, "USAGE_SYNC_STALE_SECONDS", 300, minimum=10),
         provider_http=ProviderHttp(
             max_attempts=env_int(env, "USAGE_PROVIDER_MAX_ATTEMPTS", 5, minimum=1, maximum=10),

@@ -1,6 +1,10 @@
 """Background work inside the usage service: sync workers and the housekeeping loop.
 
 - Workers claim queued runs from Mongo (any replica may) and execute them one at a time.
+- A provider that hangs or throttles holds a worker until its timeouts and retries run out, so no
+  provider may hold every worker of a process (at most workers - 1), and one account's keys of
+  one provider are synced one at a time (they share the provider's fate and its rate limit): the
+  other providers, and other accounts, keep being synced meanwhile.
 - Housekeeping, every few seconds: heartbeat this process's running runs, queue again the
   runs of processes that died (stale heartbeat), and enqueue scheduled syncs for targets
   that are due (every USAGE_SYNC_INTERVAL_SECONDS; 0 turns scheduling off).
@@ -50,8 +54,9 @@ class SyncEngine:
         self.clock = clock
         self.tick_s = max(0.5, min(30.0, stale_s / 4, interval_s / 10 if interval_s else 30.0))
         self._threads: list[threading.Thread] = []
-        self._running: dict[str, str] = {}  # worker name -> run id
-        self._lock = threading.Lock()
+        self._running: dict[str, tuple[str, str, str]] = {}  # worker -> (run id, account, platform)
+        self._lock = threading.Lock()  # also held across a claim, so the caps below hold exactly
+        self.platform_cap = max(1, workers - 1)
 
     def start(self) -> None:
         for i in range(self.workers):
@@ -72,7 +77,7 @@ class SyncEngine:
         for thread in self._threads:
             thread.join(timeout_s / max(1, len(self._threads)))
         with self._lock:
-            unfinished = list(self._running.values())
+            unfinished = [run_id for run_id, _, _ in self._running.values()]
         if unfinished:
             released = self.runs.release(unfinished, self.owner)
             log.info("sync runs given back to the queue", extra={"runs": released})
@@ -86,7 +91,7 @@ class SyncEngine:
         name = threading.current_thread().name
         while not self._stop.is_set():
             try:
-                run = self.runs.claim(self.owner, self.clock())
+                run = self._claim(name)
             except Exception as exc:  # the database is away: wait, then try again
                 log.error("claiming a sync run failed", extra={"error_type": type(exc).__name__})
                 self._stop.wait(ERROR_PAUSE_S)
@@ -95,13 +100,26 @@ class SyncEngine:
                 self._wake.wait(IDLE_POLL_S)
                 self._wake.clear()
                 continue
-            with self._lock:
-                self._running[name] = run["_id"]
             try:
                 self.job.execute(run)
             finally:
                 with self._lock:
                     self._running.pop(name, None)
+
+    def _claim(self, name: str) -> dict | None:
+        """The next run this worker may take: none of a platform already on `platform_cap` of this
+        process's workers, nor of an (account, platform) already being synced here."""
+        with self._lock:
+            busy = list(self._running.values())
+            per_platform: dict[str, int] = {}
+            for _, _, platform in busy:
+                per_platform[platform] = per_platform.get(platform, 0) + 1
+            full = {p for p, n in per_platform.items() if n >= self.platform_cap}
+            pairs = {(account, platform) for _, account, platform in busy}
+            run = self.runs.claim(self.owner, self.clock(), skip_platforms=full, skip_account_platforms=pairs)
+            if run is not None:
+                self._running[name] = (run["_id"], run["account_id"], run["platform"])
+            return run
 
     def _housekeep(self) -> None:
         while not self._stop.is_set():

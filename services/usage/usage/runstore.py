@@ -123,11 +123,23 @@ class RunStore:
         query = {"account_id": account_id, "credential_id": credential_id, "status": {"$in": list(ACTIVE)}}
         return self.runs.find_one(query, sort=[("queued_at", DESCENDING)])
 
-    def claim(self, owner: str, now: dt.datetime, scan: int = 20) -> dict[str, Any] | None:
-        """Atomically take the oldest queued run whose credential has no running run."""
-        for candidate in (
-            self.runs.find({"status": "queued"}, {"_id": 1}).sort("queued_at", ASCENDING).limit(scan)
-        ):
+    def claim(
+        self,
+        owner: str,
+        now: dt.datetime,
+        scan: int = 20,
+        skip_platforms: Iterable[str] = (),
+        skip_account_platforms: Iterable[tuple[str, str]] = (),
+    ) -> dict[str, Any] | None:
+        """Atomically take the oldest queued run whose credential has no running run, passing over
+        runs of the platforms and (account, platform) pairs the caller has enough workers on."""
+        query: dict[str, Any] = {"status": "queued"}
+        if skip_platforms:
+            query["platform"] = {"$nin": sorted(skip_platforms)}
+        pairs = [{"account_id": a, "platform": p} for a, p in sorted(skip_account_platforms)]
+        if pairs:
+            query["$nor"] = pairs
+        for candidate in self.runs.find(query, {"_id": 1}).sort("queued_at", ASCENDING).limit(scan):
             try:
                 run = self.runs.find_one_and_update(
                     {"_id": candidate["_id"], "status": "queued"},

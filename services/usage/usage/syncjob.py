@@ -91,6 +91,19 @@ def day_error(platform: str, error: ConnectorError) -> str:
     return f"{name}: {error}"
 
 
+def unavailable_message(platform: str, error: ProviderUnavailable) -> str:
+    """An outage and a spent rate limit read differently: the second is the key's own quota,
+    which other tools using the key (or its organisation) share."""
+    name = platform_name(platform)
+    kept = "Data already stored is kept; the next sync retries."
+    if error.rate_limited:
+        return (
+            f"{name} is limiting this key's requests ({error.detail}). {kept} "
+            "Other tools that use this key or its organisation share the same rate limit."
+        )
+    return f"{name} is not answering ({error.detail}). {kept}"
+
+
 class SyncJob:
     def __init__(
         self,
@@ -235,11 +248,7 @@ class SyncJob:
             outcome.error = exc.message_for_user
             self._mark_invalid(account_id, credential_id, exc.message_for_user)
         except ProviderUnavailable as exc:
-            outcome.error = _scrub(
-                f"{platform_name(platform)} is not answering ({exc.detail}). Data already stored is kept; "
-                "the next sync retries.",
-                api_key,
-            )
+            outcome.error = _scrub(unavailable_message(platform, exc), api_key)
         except ConnectorError as exc:
             outcome.error = _scrub(f"{platform_name(platform)}: {exc}", api_key)
         if outcome.error:

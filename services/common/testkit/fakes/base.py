@@ -3,7 +3,8 @@
 A fake is a stdlib ``ThreadingHTTPServer`` on ``127.0.0.1:0`` in a thread.
 Subclasses implement ``authorized`` and ``route``; the base class adds request
 recording, failure injection (429 with Retry-After, 503 throughout, any
-status) and exact JSON numbers (``Decimal`` values are written verbatim).
+status; and the standing faults of a bad provider: ``hang``, ``garbage``,
+``server_errors``, ``rate_limited``) and exact JSON numbers (``Decimal`` values are written verbatim).
 
     with FakeOpenAI() as fake:
         fake.load_costs([...])
@@ -28,6 +29,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar, Self
 from urllib.parse import parse_qs, urlsplit
 
+# What a broken proxy in front of a provider answers with a 200: HTML, a truncated JSON start, a byte
+# that is not UTF-8.
+GARBAGE = b'<html><body>502 Bad Gateway</body></html>\n{"data": [{"amount": 1.0\xff'
 _DECIMAL_MARK = re.compile(r'"__decimal__([-0-9.eE+]+)__"')
 
 
@@ -96,6 +100,9 @@ class FakeProviderServer:
         self._thread: threading.Thread | None = None
         self._root: FakeProviderServer | None = None  # set on tenants: the fake that serves them
         self._tenants: list[FakeProviderServer] = []
+        self._hang_s: float | None = None  # set: every request is held this long (None: answered)
+        self._garbage = False  # every request answered 200 with a body that is not JSON
+        self._released = threading.Event()  # set on stop: held requests let go at once
 
     def tenant(self, api_key: str | None = None) -> Self:
         """A separate data set with its own key (a fresh one by default), served by this fake."""
@@ -133,6 +140,8 @@ class FakeProviderServer:
         return self
 
     def stop(self) -> None:
+        for fake in [self, *self._tenants]:
+            fake._released.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -169,6 +178,36 @@ class FakeProviderServer:
     ) -> None:
         with self._lock:
             self._failures.append(_Failure(status, times, headers or {}, body))
+
+    def server_errors(self) -> None:
+        """500 on every request from now on (an outage that lasts)."""
+        self.fail(500, times=None, body=self.error_body(500, "internal server error"))
+
+    def rate_limited(self, retry_after: str = "1") -> None:
+        """429 with ``Retry-After`` on every request from now on (a key whose quota is spent)."""
+        self.fail(
+            429, times=None, headers={"Retry-After": retry_after}, body=self.error_body(429, "rate limited")
+        )
+
+    def hang(self, seconds: float = 3600.0) -> None:
+        """Hold every request ``seconds`` before answering (a provider that accepts connections
+        and never answers); stop() or ``heal()`` lets held requests go."""
+        with self._lock:
+            self._released.clear()
+            self._hang_s = seconds
+
+    def garbage(self) -> None:
+        """200 on every request, with a body that is not JSON (a proxy's error page, a truncated
+        answer): nothing in it may ever be stored as a number."""
+        with self._lock:
+            self._garbage = True
+
+    def heal(self) -> None:
+        """Back to normal: standing faults and injected failures are cleared, held requests go."""
+        with self._lock:
+            self._hang_s, self._garbage = None, False
+            self._failures.clear()
+        self._released.set()
 
     def serve_raw(self, path: str, body: Any, status: int = 200) -> None:
         """Answer ``path`` (relative to the prefix) with a fixed body, e.g. an unknown shape."""
@@ -224,6 +263,11 @@ class FakeProviderServer:
         query = parse_qs(parts.query, keep_blank_values=True)
         with self._lock:
             self.requests.append(SeenRequest(method, path, query, headers))
+            hang_s, garbage = self._hang_s, self._garbage
+        if hang_s is not None and not self._released.wait(hang_s):
+            return 504, {}, self.error_body(504, "held too long")  # the client gave up long ago
+        if garbage:
+            return 200, {"Content-Type": "text/html"}, GARBAGE
         failure = self._take_failure()
         if failure is not None:
             return failure.status, failure.headers, failure.body
@@ -245,14 +289,18 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         headers = {k.lower(): v for k, v in self.headers.items()}
         status, extra, body = self.fake._dispatch("GET", self.path, headers)
-        payload = dumps(body)
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in extra.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
+        payload = body if isinstance(body, bytes) else dumps(body)
+        try:
+            self.send_response(status)
+            if "Content-Type" not in extra:
+                self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in extra.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+        except OSError:
+            pass  # a held request's client timed out and left
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass  # keep test output clean

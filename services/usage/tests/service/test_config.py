@@ -18,7 +18,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 def test_defaults(env: dict[str, str]) -> None:
     cfg = load(env)
-    assert cfg.sync_interval_s == 21600 and cfg.sync_workers == 2 and cfg.sync_stale_s == 300
+    assert cfg.sync_interval_s == 21600 and cfg.sync_workers == 4 and cfg.sync_stale_s == 300
     assert cfg.provider_http.max_attempts == 5 and cfg.provider_http.backoff_s == 1.0
     assert cfg.provider_base_urls == {} and cfg.keyvault_addr == "127.0.0.1:50052"
     assert cfg.auth_addr == "127.0.0.1:50051"

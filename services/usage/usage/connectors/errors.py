@@ -26,11 +26,18 @@ class InvalidCredential(ConnectorError):
 
 
 class ProviderUnavailable(ConnectorError):
-    """Network errors, 5xx or 429 persisted after bounded retries: try again later."""
+    """Network errors, 5xx or 429 persisted after bounded retries: try again later.
 
-    def __init__(self, detail: str) -> None:
+    ``rate_limited``: the provider answered, with 429 (the key's quota, not an outage);
+    ``retry_after_s``: how long it asked us to wait, when it said so."""
+
+    def __init__(
+        self, detail: str, *, rate_limited: bool = False, retry_after_s: float | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.rate_limited = rate_limited
+        self.retry_after_s = retry_after_s
 
 
 class ProviderRejected(ConnectorError):

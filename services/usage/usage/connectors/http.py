@@ -59,19 +59,26 @@ class HttpClient:
     def get_json(self, url: str, *, headers: Mapping[str, str], params: Params | None = None) -> Any:
         """Return the decoded body; numbers with a fraction come back as Decimal."""
         all_headers = {"User-Agent": self._user_agent, "Accept": "application/json", **headers}
-        last_problem = ""
+        last_problem, rate_limited, hinted = "", False, None
         for attempt in range(1, self.max_attempts + 1):
             try:
                 resp = self._session.get(url, headers=all_headers, params=params, timeout=self._timeout)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                last_problem = f"network error ({type(exc).__name__})"
+            except requests.Timeout as exc:
+                # Say which deadline passed: "no answer" is what the user can act on (or wait out).
+                connect = isinstance(exc, requests.ConnectTimeout)
+                limit = self._timeout[0] if connect else self._timeout[1]
+                last_problem = f"no {'connection' if connect else 'answer'} within {limit:g} s"
+                delay, rate_limited, hinted = self._backoff(attempt), False, None
+            except requests.ConnectionError:
+                last_problem, rate_limited, hinted = "could not connect", False, None
                 delay = self._backoff(attempt)
             else:
                 status = resp.status_code
                 if status in (401, 403):
                     raise AuthRejected(status, error_detail(resp))
                 if status in RETRYABLE_STATUSES:
-                    last_problem = f"HTTP {status}"
+                    last_problem, rate_limited = f"HTTP {status}", status == 429
+                    hinted = parse_retry_after(resp.headers.get("Retry-After"))
                     delay = self._retry_delay(resp, attempt)
                 elif status >= 400:
                     raise ProviderRejected(status, error_detail(resp))
@@ -80,7 +87,11 @@ class HttpClient:
             # The path only: query strings may carry account identifiers.
             if not self.wait_before_retry(attempt, _path(url), last_problem, delay):
                 break
-        raise ProviderUnavailable(f"{last_problem} after {self.max_attempts} attempts ({_path(url)})")
+        raise ProviderUnavailable(
+            f"{last_problem} after {self.max_attempts} attempts ({_path(url)})",
+            rate_limited=rate_limited,
+            retry_after_s=hinted,
+        )
 
     @property
     def timeout(self) -> tuple[float, float]:
