@@ -41,6 +41,10 @@ class FakeOpenAI(FakeProviderServer):
     ``load_costs([{"date": "2026-09-01", "amount": "12.50", "line_item": "gpt-4o, input",
     "quantity": 1000, "quantity_unit": "tokens", "project_id": "proj_a"}])``; a row
     with a ``"result"`` key is served verbatim (for unknown shapes).
+
+    ``utc_offset_hours``: the provider's days begin at local midnight in that offset (-8: buckets
+    start at 08:00 UTC; +9: at 15:00 UTC the day before); rows are loaded by the provider's own
+    date, and every bucket overlapping the asked range is served.
     """
 
     path_prefix = "/v1"
@@ -53,6 +57,7 @@ class FakeOpenAI(FakeProviderServer):
         # project id -> {key id -> name}. Tests rename them between syncs (ids stay).
         self.project_names: dict[str, str] = {}
         self.key_names: dict[str, dict[str, str]] = {}
+        self.utc_offset_hours = 0
 
     def load_costs(self, rows: list[dict[str, Any]]) -> None:
         for row in rows:
@@ -98,14 +103,22 @@ class FakeOpenAI(FakeProviderServer):
         limit = int(query.get("limit", ["7"])[0])
         first = datetime.fromtimestamp(start, UTC).date()
         stop = datetime.fromtimestamp(end - 1, UTC).date()
+        shift = -self.utc_offset_hours * 3600  # local midnight, in UTC seconds from the UTC one
+        if shift:  # the provider's own days that overlap [start, end)
+            around = days_between(
+                date.fromordinal(first.toordinal() - 1), date.fromordinal(stop.toordinal() + 2)
+            )
+            days = [d for d in around if unix(d) + shift < end and unix(d) + shift + _DAY > start]
+        else:
+            days = days_between(first, date.fromordinal(stop.toordinal() + 1))
         buckets = [
             {
                 "object": "bucket",
-                "start_time": unix(day),
-                "end_time": unix(day) + _DAY,
+                "start_time": unix(day) + shift,
+                "end_time": unix(day) + shift + _DAY,
                 "results": list(self._rows[stream].get(day, [])),
             }
-            for day in days_between(first, date.fromordinal(stop.toordinal() + 1))
+            for day in days
         ]
         chunk, cursor = self.page(buckets, limit, query.get("page", [None])[0])
         return 200, {"object": "page", "data": chunk, "has_more": cursor is not None, "next_page": cursor}

@@ -156,3 +156,14 @@ def test_sends_version_header(http: Any, clock: Any) -> None:
         headers = fake.requests[0].headers
     assert headers["anthropic-version"] == "2023-06-01" and headers["x-api-key"] == fake.api_key
     assert "aicosts" in headers["user-agent"].lower()
+
+
+def test_a_bucket_lands_on_the_day_that_holds_most_of_it_whatever_its_offset() -> None:
+    from usage.connectors.anthropic_admin import rfc3339_day
+
+    # The provider's 2026-09-28 begun at its local midnight, in UTC and in two offsets.
+    for start in ("2026-09-28T00:00:00Z", "2026-09-28T00:00:00-08:00", "2026-09-28T00:00:00+09:00"):
+        assert rfc3339_day(start) == date(2026, 9, 28), start
+    assert rfc3339_day("2026-09-28T08:00:00Z") == date(2026, 9, 28)  # 08:00 UTC days (US Pacific)
+    assert rfc3339_day("2026-09-27T15:00:00Z") == date(2026, 9, 28)  # Tokyo's day, written in UTC
+    assert rfc3339_day("2028-02-29T00:00:00Z") == date(2028, 2, 29)

@@ -18,7 +18,7 @@ from ..records import (
     cents_to_usd,
     to_count,
 )
-from .base import Connector, DayBuckets, UnexpectedShape, day_start
+from .base import Connector, DayBuckets, UnexpectedShape, bucket_day, day_start
 
 # Paths below the API root (https://api.anthropic.com, the Anthropic SDK's default base URL).
 COST_PATH = "/v1/organizations/cost_report"
@@ -37,7 +37,7 @@ def rfc3339_day(value: Any) -> date:
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).date()
+    return bucket_day(parsed)
 
 
 def _rfc3339(day: date) -> str:

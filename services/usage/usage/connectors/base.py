@@ -308,11 +308,20 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
+def bucket_day(start: datetime) -> date:
+    """The UTC day a daily bucket starting at ``start`` belongs to: the one holding most of it
+    (its middle, start + 12 h). Not the day of its start: a provider whose days begin at local
+    midnight starts a bucket at 08:00 UTC (US Pacific, same date) or at 15:00 UTC the day before
+    (Tokyo); by its start the Tokyo day would land a day early, by its middle every day lands on
+    the date the provider gives it."""
+    return (start.astimezone(UTC) + timedelta(hours=12)).date()
+
+
 def unix_day(seconds: Any) -> date:
-    """The UTC day a bucket starting at ``seconds`` belongs to."""
+    """The UTC day a daily bucket starting at ``seconds`` belongs to (``bucket_day``)."""
     if isinstance(seconds, bool) or not isinstance(seconds, int):
         raise TypeError(f"expected integer unix seconds, got {seconds!r}")
-    return datetime.fromtimestamp(seconds, UTC).date()
+    return bucket_day(datetime.fromtimestamp(seconds, UTC))
 
 
 def _for_day(error: ConnectorError, day: date) -> ConnectorError:
