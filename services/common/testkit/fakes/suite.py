@@ -19,11 +19,13 @@ from .openai_admin import FakeOpenAI
 from .openrouter import FakeOpenRouter
 
 # Provider calls from the test stack fail fast: a 503 throughout must not cost a test
-# minutes of back-off. Production keeps the connector defaults.
+# minutes of back-off, nor a hanging fake minutes of waiting (the fakes answer in milliseconds;
+# 8 s leaves room for a loaded machine). Production keeps the connector defaults.
 FAST_RETRY_ENV = {
     "USAGE_PROVIDER_MAX_ATTEMPTS": "2",
     "USAGE_PROVIDER_BACKOFF_SECONDS": "0.05",
     "USAGE_PROVIDER_RETRY_AFTER_MAX_SECONDS": "0.2",
+    "USAGE_PROVIDER_TIMEOUT_SECONDS": "8",
 }
 
 
