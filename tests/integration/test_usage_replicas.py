@@ -1,13 +1,15 @@
 """Two usage replicas on one database: each keeps its own in-memory summary cache, and a write
 acknowledged through one is in the very next summary answered by the other (no waiting, no
 cache expiry). The second replica is a real `python -m usage` process started as `make run`
-starts the first one; both are called over mTLS as the parser (writes) and the gateway (reads)."""
+starts the first one; both are called over mTLS as the parser (writes) and the gateway (reads).
+Two more replicas, both running the scheduler, sync a key once per interval and never both."""
 
 from __future__ import annotations
 
 import datetime as dt
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -18,10 +20,13 @@ from aicosts.usage.v1 import usage_pb2 as pb
 from aicosts.usage.v1 import usage_pb2_grpc
 from devstack.__main__ import stack_env
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from pymongo import MongoClient
 from support import processes
 from support.accounts import new_account
 from support.grpc_clients import channel_as, identity_files
 from support.ports import free_ports
+from support.usage_api import add_credential
+from testkit.waiting import wait_until
 
 DAY = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2)).isoformat()
 
@@ -98,3 +103,84 @@ def test_a_write_through_one_replica_is_in_the_next_summary_of_the_other(
     deleted = pb.DeleteImportedRecordsRequest(account_id=account, upload_id=f"{0:032d}")
     assert replicas["second"]["write"].DeleteImportedRecords(deleted, timeout=30).deleted == 1
     assert total("first") == total("second") == expected - Decimal(1) / 8
+
+
+SCHEDULE_S = 3  # USAGE_SYNC_INTERVAL_SECONDS of the two scheduling replicas below
+
+
+@pytest.fixture(scope="module")
+def scheduling_replicas(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Two more `python -m usage` processes, both scheduling every SCHEDULE_S seconds, on a database
+    of their own (the session's keys are not theirs to sync); the reconciler is off so only the
+    targets a test registers there are synced. Yields that database."""
+    log_dir = tmp_path_factory.mktemp("usage-schedulers")
+    name = f"usage_schedulers_{uuid.uuid4().hex[:8]}"
+    started = []
+    for port in free_ports(2):
+        env = stack_env(dict(stack.env))
+        env.update(
+            {
+                "USAGE_PORT": str(port),
+                "USAGE_ADDR": f"127.0.0.1:{port}",
+                "MONGODB_DATABASE": name,
+                "USAGE_SYNC_INTERVAL_SECONDS": str(SCHEDULE_S),
+                "USAGE_RECONCILE_INTERVAL_SECONDS": "0",
+            }
+        )
+        started.append(processes.start(f"usage-{port}", [sys.executable, "-m", "usage"], env, log_dir))
+        _wait_serving(stack, f"127.0.0.1:{port}", started[-1:], log_dir)
+    client: MongoClient = MongoClient(stack.env["MONGODB_URI"], tz_aware=True)
+    try:
+        yield client[name]
+    finally:
+        processes.stop(started)
+        client.drop_database(name)
+        client.close()
+
+
+def test_two_schedulers_sync_a_key_once_per_interval_never_both(
+    stack: Any, http: Any, provider_fakes: Any, scheduling_replicas: Any
+) -> None:
+    account = new_account(stack)
+    tenant = provider_fakes.openai.tenant()
+    tenant.load_costs([{"date": DAY, "amount": "1.25", "line_item": "gpt-4o, input"}])
+    credential = add_credential(http, stack, account, "openai", tenant.api_key)["id"]
+    db = scheduling_replicas
+    now = dt.datetime.now(dt.UTC)
+    db["sync_targets"].insert_one(
+        {
+            "account_id": account.account_id,
+            "credential_id": credential,
+            "platform": "openai",
+            "status": "active",
+            "next_sync_at": now,
+            "registered_at": now,
+            "synced_until": DAY,
+            "retry_from": None,
+        }
+    )
+    wanted = 5
+
+    def finished() -> list[dict]:
+        runs = list(db["sync_runs"].find({"credential_id": credential}).sort("queued_at", 1))
+        done = [r for r in runs if r["status"] in ("succeeded", "partial", "failed")]
+        return runs if len(done) >= wanted else []
+
+    runs = wait_until(finished, timeout_s=SCHEDULE_S * wanted + 30, what=f"{wanted} scheduled syncs")
+    db["sync_targets"].update_one({"credential_id": credential}, {"$set": {"status": "invalid"}})  # stop here
+    done = [r for r in runs if r["status"] != "queued" and r["status"] != "running"][:wanted]
+    assert {r["reason"] for r in done} == {"scheduled"}
+    assert {r["status"] for r in done} == {"succeeded"}, [r["error"] for r in done]
+    queued = [r["queued_at"] for r in runs]
+    gaps = [(b - a).total_seconds() for a, b in zip(queued, queued[1:], strict=False)]
+    # Never both: no two runs within one interval (next_sync_at moves one interval ahead atomically)...
+    assert min(gaps) >= SCHEDULE_S - 0.01, gaps
+    # ...and every interval: the next run is queued within a housekeeping tick (0.5 s) of being due.
+    assert max(gaps) <= SCHEDULE_S + 1.5, gaps
+    for before, after in zip(done, done[1:], strict=False):
+        assert before["finished_at"] <= after["started_at"]  # one at a time
+    total = wait_until(
+        lambda: db["usage_records"].count_documents({"credential_id": credential}) or None,
+        what="the scheduled syncs' records",
+    )
+    assert total == 1  # synced five times, stored once
