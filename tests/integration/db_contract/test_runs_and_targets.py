@@ -34,7 +34,8 @@ def run_doc(run_id: str, credential: str, queued_at: dt.datetime, status: str = 
 
 
 def test_run_queue_claim(db):
-    """usage.runstore (claim): the oldest queued ids (sort + limit + projection), then an atomic
+    """usage.runstore (claim): the oldest queued ids (sort + limit + projection; optionally passing
+    over platforms with $nin and (account, platform) pairs with $nor), then an atomic
     find_one_and_update {_id, status: queued} with $set + $inc returning the new document; the
     partial unique index (one running run per credential) refuses a second running run of a
     credential with DuplicateKeyError, and a run already taken is not taken twice."""
@@ -53,6 +54,20 @@ def test_run_queue_claim(db):
         d for d in runs.find({"status": "queued"}, {"_id": 1}).sort("queued_at", ASCENDING).limit(20)
     ]
     assert candidates == [{"_id": "r-1"}, {"_id": "r-2"}, {"_id": "r-3"}]
+    # A worker passing over the platforms and (account, platform) pairs its process is busy with:
+    # platform $nin, and $nor over {account_id, platform} pairs.
+    runs.update_many({}, {"$set": {"platform": "openai"}})
+    runs.update_one({"_id": "r-2"}, {"$set": {"platform": "anthropic"}})
+    passing_over = {
+        "status": "queued",
+        "platform": {"$nin": ["anthropic"]},
+        "$nor": [{"account_id": "acct-other", "platform": "openai"}],
+    }
+    found = runs.find(passing_over, {"_id": 1}).sort("queued_at", ASCENDING).limit(20)
+    assert list(found) == [{"_id": "r-1"}, {"_id": "r-3"}]
+    account = runs.find_one({"_id": "r-1"})["account_id"]
+    passing_over["$nor"] = [{"account_id": account, "platform": "openai"}]
+    assert list(runs.find(passing_over, {"_id": 1})) == []
     now = now_ms()
 
     def claim(run_id: str) -> dict[str, Any] | None:
