@@ -20,13 +20,16 @@ from .test_sync_runs import load_openai, stored, total
 
 CRED = "f" * 32
 READ_TIMEOUT_S = 1.0
+HOLD_S = 4.0  # the read deadline in the workers test: a hanging sync holds its worker 2 x 4 s
 
 
-def connector(harness: Any, sleeps: SleepRecorder | None = None) -> Any:
+def connector(
+    harness: Any, sleeps: SleepRecorder | None = None, read_timeout_s: float = READ_TIMEOUT_S
+) -> Any:
     """Connectors as production builds them, with a short read deadline and 2 attempts."""
 
     def make(platform: str) -> Connector:
-        http = HttpClient(max_attempts=2, sleep=sleeps or SleepRecorder(), timeout=(1.0, READ_TIMEOUT_S))
+        http = HttpClient(max_attempts=2, sleep=sleeps or SleepRecorder(), timeout=(1.0, read_timeout_s))
         url = harness.fakes.by_platform[platform].url
         return connector_for(platform, http=http, base_url=url, clock=harness.clock)
 
@@ -149,7 +152,7 @@ def test_a_hanging_provider_never_holds_every_worker(harness: Any) -> None:
             harness.runs,
             harness.records,
             harness.credentials,
-            connector(harness),
+            connector(harness, read_timeout_s=HOLD_S),
             owner,
             harness.clock,
             stopping,
@@ -170,7 +173,7 @@ def test_a_hanging_provider_never_holds_every_worker(harness: Any) -> None:
     try:
         wait_until(
             lambda: statuses()[2:] == ["succeeded", "succeeded"],
-            timeout_s=2 * READ_TIMEOUT_S + 1.5,
+            timeout_s=2 * HOLD_S,
             what="both Anthropic syncs to finish beside the hanging one",
         )
         # Still within the first hanging sync's deadlines: nobody waited for it to give up.
