@@ -28,12 +28,15 @@ def test_database_restart_mid_write(chaos_stack, chaos_fakes, scale, report):
         chaos_stack.kill("db", signal.SIGKILL)
         down_at = time.monotonic()
         report.append(f"database killed (kill -9) after {len(workload.record.seen)} requests")
+        # Every service needs the database, so every one must say it is not ready.
         status, body = wait_until(
-            lambda: (answer := _readyz(chaos_stack))[0] == 503 and answer,
+            lambda: (answer := _readyz(chaos_stack))[0] == 503
+            and all(v != "SERVING" for v in answer[1].get("services", {}).values())
+            and answer,
             timeout_s=15,
-            what="/readyz to say not ready",
+            what="/readyz 503 with every service not serving",
         )
-        report.append(f"/readyz {status} within {time.monotonic() - down_at:.1f}s: {body.get('detail')}")
+        report.append(f"/readyz {status} within {time.monotonic() - down_at:.1f}s: {body['services']}")
         time.sleep(max(0.0, scale.db_down_s - (time.monotonic() - down_at)))  # the outage itself
         chaos_stack.start("db")
         report.append(f"database started again on the same port and data after {scale.db_down_s:g}s")
