@@ -22,6 +22,10 @@ from svccommon.tls import server_credentials
 
 log = logging.getLogger("svccommon.server")
 
+# The health service name the liveness probes ask for (k8s/base/<svc>/deployment.yaml); readiness
+# asks for "" (the whole server), which follows the database.
+LIVENESS_SERVICE = "liveness"
+
 
 @dataclass(frozen=True)
 class ServiceBinding:
@@ -44,6 +48,11 @@ class RunningServer:
     health_server: grpc.Server | None
     health_port: int
     bindings: Sequence[ServiceBinding]
+
+    def set_alive(self) -> None:
+        """LIVENESS_SERVICE stays SERVING while the process runs (until it drains): a lost database
+        makes a service not ready, never "dead", so Kubernetes does not restart it for that."""
+        self.health.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
 
     def set_serving(self, serving: bool = True) -> None:
         """Every service name's status (ignored once draining: health then stays NOT_SERVING)."""
@@ -127,6 +136,7 @@ def serve(
     running.server.start()
     if running.health_server is not None:
         running.health_server.start()
+    running.set_alive()
     running.set_serving()
     log.info("serving", extra={"port": running.port, "health_port": running.health_port or None})
     watch = ReadinessWatch(ready_probe, running.set_serving).start() if ready_probe else None

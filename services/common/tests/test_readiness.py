@@ -29,3 +29,19 @@ def test_the_thread_probes_until_stopped():
     watch.stop()
     seen = len(calls)
     assert not watch._thread.is_alive() and len(calls) == seen
+
+
+def test_a_lost_database_makes_the_server_not_ready_but_never_not_alive():
+    from grpc_health.v1 import health, health_pb2
+    from svccommon.grpcserver import LIVENESS_SERVICE, RunningServer
+
+    servicer = health.HealthServicer()
+    running = RunningServer(None, 0, servicer, None, 0, [])  # type: ignore[arg-type]
+    running.set_alive()
+    running.set_serving(False)  # what the watch does when the ping fails
+
+    def status(name: str) -> int:
+        return servicer.Check(health_pb2.HealthCheckRequest(service=name), None).status
+
+    assert status("") == health_pb2.HealthCheckResponse.NOT_SERVING
+    assert status(LIVENESS_SERVICE) == health_pb2.HealthCheckResponse.SERVING
