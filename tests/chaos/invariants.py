@@ -102,7 +102,9 @@ def _expected_keys(workload: Workload, account: Any, listed: list[dict]) -> list
         pairs.append((credential, key))
     ids = {c["id"] for c in listed}
     lost = [
-        k.label for k in by_label.values() if k.credential_id and not k.deleted and k.credential_id not in ids
+        k.label
+        for k in by_label.values()
+        if k.credential_id and not k.deleted and not k.delete_unanswered and k.credential_id not in ids
     ]
     assert not lost, f"acknowledged keys that vanished: {lost}"
     return pairs

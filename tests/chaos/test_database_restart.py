@@ -30,9 +30,11 @@ def test_database_restart_mid_write(chaos_stack, chaos_fakes, scale, report):
         report.append(f"database killed (kill -9) after {len(workload.record.seen)} requests")
         # Every service needs the database, so every one must say it is not ready.
         status, body = wait_until(
-            lambda: (answer := _readyz(chaos_stack))[0] == 503
-            and all(v != "SERVING" for v in answer[1].get("services", {}).values())
-            and answer,
+            lambda: (
+                (answer := _readyz(chaos_stack))[0] == 503
+                and all(v != "SERVING" for v in answer[1].get("services", {}).values())
+                and answer
+            ),
             timeout_s=15,
             what="/readyz 503 with every service not serving",
         )

@@ -56,6 +56,7 @@ class Key:
     credential_id: str | None = None  # set once the API acknowledged it (201)
     deleted: bool = False  # the API acknowledged the deletion (204)
     setup: bool = False  # added before the faults; never deleted
+    delete_unanswered: bool = False  # a deletion was sent but got no answer: it may have happened
 
     @property
     def total(self) -> Decimal:
@@ -141,6 +142,8 @@ class Workload:
         seen, _ = self.call(
             "credential-delete", "DELETE", f"/v1/credentials/{key.credential_id}", key.account
         )
+        if seen.status is None:
+            key.delete_unanswered = True
         if seen.status == 204:
             key.deleted = True
             with self.record.lock:
