@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed
 PROTOS := $(shell find proto -name '*.proto')
 PROTO_STAMP := proto/.generated
 
-.PHONY: python-version run test test-fast proto proto-check lint k8s-check bench images logs clean install browser
+.PHONY: python-version run test test-fast chaos proto proto-check lint k8s-check bench images logs clean install browser
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11, 3.12 or 3.13 is required (none found on the PATH)"; exit 1; }
@@ -54,6 +54,11 @@ test: $(PROTO_STAMP) proto-check lint k8s-check
 # Everything but the slow end-to-end tests, for a quick loop while coding.
 test-fast: $(PROTO_STAMP)
 	$(BIN)/python -m pytest -m 'not slow' $(PYTEST_ARGS)
+
+# The fault scenarios at full length (kill -9 of each service, the database down 30 s), printing
+# what each did and checked; `make test` runs them short (CHAOS_SCALE=short, the default).
+chaos: $(PROTO_STAMP)
+	CHAOS_SCALE=full $(BIN)/python -m pytest -m chaos -s -o timeout=900 tests/chaos $(PYTEST_ARGS)
 
 # Debian's Chromium for the browser tests (tests/browser); Playwright drives it and downloads nothing.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

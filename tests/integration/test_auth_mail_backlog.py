@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import signal
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from support.accounts import (
 )
 from support.ports import free_ports
 from testkit.fakes.sendgrid import FakeSendGrid
+from testkit.waiting import wait_until
 
 QUEUE_MAX = 3
 MAIL_WORKERS = 2  # auth's MailQueue default
@@ -79,10 +79,7 @@ def _signup(slow: SlowMailStack, email: str) -> requests.Response:
 
 
 def _wait_for(condition, timeout_s: float = 10) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
+    wait_until(condition, timeout_s, 0.05)
 
 
 def test_a_full_mail_queue_answers_503_and_drops_only_notices(slow_mail: SlowMailStack, stack, mongo_uri):

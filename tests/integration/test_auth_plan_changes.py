@@ -56,3 +56,14 @@ def test_plan_changes_page_in_change_order_each_account_once(store: BillingField
     assert [c["_id"] for c in rest] == ["acct-b", "acct-c"]
     with pytest.raises(InvalidArgument):
         plan_changes(store, None, 501)
+
+
+def test_paid_plans_from_before_the_feed_enter_it_once(store: BillingFields) -> None:
+    """An upgrade applied before plan_changed_at existed must still reach usage's copy."""
+    store.accounts.insert_one({"_id": "acct-old-pro", "plan": "professional"})
+    store.ensure_indexes()  # what a restart of the new release does
+    stamped = store.get("acct-old-pro")["plan_changed_at"]
+    assert "plan_changed_at" not in store.get("acct-b")  # Free: usage assumes it anyway
+    store.ensure_indexes()  # again: nothing moves
+    assert store.get("acct-old-pro")["plan_changed_at"] == stamped
+    assert [d["_id"] for d in plan_changes(store, None, 10)] == ["acct-old-pro"]

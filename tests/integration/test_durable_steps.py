@@ -85,6 +85,7 @@ class Rig:
             env["AUTH_ADDR"] = f"127.0.0.1:{self.ports['auth']}"
         if failpoints:
             env["AICOSTS_FAILPOINT"] = failpoints
+            env["AICOSTS_ENV"] = "development"  # failpoints arm only there
         return env
 
     def start(self, name: str, failpoints: str = "") -> None:

@@ -49,6 +49,11 @@ def secure_channel(
         ("grpc.service_config", retry_service_config(service, idempotent)),
         ("grpc.max_send_message_length", max_message_bytes),
         ("grpc.max_receive_message_length", max_message_bytes),
+        # A restarted backend is found again within a second (gRPC's default backoff grows to
+        # two minutes, during which a fail-fast caller would keep answering "unavailable").
+        ("grpc.initial_reconnect_backoff_ms", 200),
+        ("grpc.min_reconnect_backoff_ms", 200),
+        ("grpc.max_reconnect_backoff_ms", 1000),
     ]
     return grpc.secure_channel(target, channel_credentials(tls), options=options)
 
@@ -56,19 +61,27 @@ def secure_channel(
 class Backend:
     """A stub plus the house rules: deadline and request-context metadata on every call."""
 
-    def __init__(self, channel: grpc.Channel, stub_cls: type, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        channel: grpc.Channel,
+        stub_cls: type,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        wait_for_ready: bool = True,
+    ) -> None:
         self.channel = channel
+        self.wait_for_ready = wait_for_ready
         self.stub = stub_cls(channel)
         self.timeout_s = timeout_s
 
     def call(self, method: str, request: Any, timeout: float | None = None) -> Any:
-        # wait_for_ready: a channel still (re)connecting waits within the deadline instead of
-        # failing at once, so a backend that is up is never reported unavailable.
+        # wait_for_ready (between services): a channel still (re)connecting waits within the
+        # deadline instead of failing at once. The gateway fails fast instead: a person waiting
+        # on a dead backend gets a 503 with Retry-After at once, not after every call's deadline.
         return getattr(self.stub, method)(
             request,
             timeout=timeout or self.timeout_s,
             metadata=context.current().to_metadata(),
-            wait_for_ready=True,
+            wait_for_ready=self.wait_for_ready,
         )
 
 

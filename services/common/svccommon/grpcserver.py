@@ -17,9 +17,14 @@ from grpc_reflection.v1alpha import reflection
 
 from svccommon.config import CommonConfig
 from svccommon.interceptors import AccessInterceptor, Allowlist, DenialSink
+from svccommon.readiness import ReadinessWatch
 from svccommon.tls import server_credentials
 
 log = logging.getLogger("svccommon.server")
+
+# The health service name the liveness probes ask for (k8s/base/<svc>/deployment.yaml); readiness
+# asks for "" (the whole server), which follows the database.
+LIVENESS_SERVICE = "liveness"
 
 
 @dataclass(frozen=True)
@@ -44,10 +49,19 @@ class RunningServer:
     health_port: int
     bindings: Sequence[ServiceBinding]
 
-    def set_serving(self) -> None:
-        self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+    def set_alive(self) -> None:
+        """LIVENESS_SERVICE stays SERVING while the process runs (until it drains): a lost database
+        makes a service not ready, never "dead", so Kubernetes does not restart it for that."""
+        self.health.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
+
+    def set_serving(self, serving: bool = True) -> None:
+        """Every service name's status (ignored once draining: health then stays NOT_SERVING)."""
+        status = (
+            health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        self.health.set("", status)
         for b in self.bindings:
-            self.health.set(b.full_name, health_pb2.HealthCheckResponse.SERVING)
+            self.health.set(b.full_name, status)
 
     def drain(self, delay_s: float, grace_s: float) -> None:
         """Health NOT_SERVING first (so balancers stop sending), then let in-flight calls finish."""
@@ -114,14 +128,18 @@ def serve(
     bindings: Sequence[ServiceBinding],
     on_stop: Callable[[], None] | None = None,
     max_message_bytes: int = 4 * 1024 * 1024,
+    ready_probe: Callable[[], bool] | None = None,
 ) -> None:
-    """Run until SIGTERM/SIGINT, then drain and return."""
+    """Run until SIGTERM/SIGINT, then drain and return. `ready_probe` (the database's ping): the
+    health status is NOT_SERVING while it fails."""
     running = build_server(cfg, bindings, max_message_bytes=max_message_bytes)
     running.server.start()
     if running.health_server is not None:
         running.health_server.start()
+    running.set_alive()
     running.set_serving()
     log.info("serving", extra={"port": running.port, "health_port": running.health_port or None})
+    watch = ReadinessWatch(ready_probe, running.set_serving).start() if ready_probe else None
 
     stopping = threading.Event()
 
@@ -135,6 +153,8 @@ def serve(
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     running.server.wait_for_termination()
+    if watch is not None:
+        watch.stop()
     for b in bindings:
         if b.on_drained is not None:
             b.on_drained()

@@ -32,4 +32,10 @@ def run_service(
     logs.configure(common.service, common.log_level)
     db = mongo.connect(common)
     bindings = make_bindings(cfg, db)  # services create their indexes here, before serving
-    serve(common, bindings, on_stop=db.client.close, max_message_bytes=max_message_bytes)
+    serve(
+        common,
+        bindings,
+        on_stop=db.client.close,
+        max_message_bytes=max_message_bytes,
+        ready_probe=mongo.ping_probe(common),
+    )

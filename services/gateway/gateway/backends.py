@@ -102,6 +102,9 @@ def connect(cfg: GatewayConfig) -> Backends:
             idempotent,
             max_message_bytes=MAX_MESSAGE_BYTES.get(name, 4 << 20),
         )
-        clients[name] = Backend(channel, stub_cls, cfg.backend_timeout_s)
-        audit[name] = Backend(channel, audit_pb2_grpc.AuditServiceStub, cfg.backend_timeout_s)
+        # Fail fast: a dead backend is a 503 at once (a channel still connecting still waits).
+        clients[name] = Backend(channel, stub_cls, cfg.backend_timeout_s, wait_for_ready=False)
+        audit[name] = Backend(
+            channel, audit_pb2_grpc.AuditServiceStub, cfg.backend_timeout_s, wait_for_ready=False
+        )
     return Backends(clients, {name: spec[0] for name, spec in BACKEND_SPECS.items()}, audit)

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from svccommon.channels import trailing_metadata
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
+from gateway.answers import AnswerInvalid
 from gateway.problems import Problem, problem_response
 
 log = logging.getLogger("gateway.errors")
@@ -92,8 +93,12 @@ def _from_grpc(exc: grpc.RpcError) -> Response:
 
 
 def _unexpected(exc: Exception) -> Response:
-    # Type only: messages and tracebacks can carry request data.
-    log.error("unhandled error", extra={"error_type": type(exc).__name__})
+    # Type only: messages and tracebacks can carry request data. An answer that does not fit its
+    # model names the model and fields (never values), which is what a maintainer needs.
+    extra = {"error_type": type(exc).__name__}
+    if isinstance(exc, AnswerInvalid):
+        extra["answer_error"] = str(exc)[:500]
+    log.error("unhandled error", extra=extra)
     return problem_response(Problem(500, "an internal error occurred; quote the request id to support"))
 
 

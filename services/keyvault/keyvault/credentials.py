@@ -11,7 +11,14 @@ from collections.abc import Callable
 
 from svccommon import platforms
 from svccommon.audit import AuditLog, Outcome
-from svccommon.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied, Unavailable
+from svccommon.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    ServiceError,
+    Unavailable,
+)
 from svccommon.standing import Standing
 
 from keyvault import crypto, policy, sealfloor
@@ -65,6 +72,13 @@ class CredentialVault:
         self.max_per_account = max_per_account
         self.clock = clock
 
+    def _admit(self, standing: Standing, held: int) -> None:
+        admit_new_key(standing, held)
+        if held >= self.max_per_account:  # a safety cap on every plan, even an unlimited one
+            raise FailedPrecondition(
+                f"an account can hold at most {self.max_per_account} credentials; delete one first"
+            )
+
     def store_key(
         self,
         caller: str,
@@ -89,13 +103,9 @@ class CredentialVault:
         except platforms.InvalidKey as exc:
             raise InvalidArgument(exc.message) from None
         label = clean_text(label, "label", MAX_LABEL) or platforms.get_platform(platform).name
-        held = self.store.count_for_account(account_id)
         # Asked after the cheap checks above, so a malformed key never costs a call to auth.
-        admit_new_key(self.standing_of(account_id), held)
-        if held >= self.max_per_account:  # a safety cap on every plan, even an unlimited one
-            raise FailedPrecondition(
-                f"an account can hold at most {self.max_per_account} credentials; delete one first"
-            )
+        standing = self.standing_of(account_id)
+        self._admit(standing, self.store.count_for_account(account_id))
         sealfloor.check_sealed(self.store, self.keys.current().current_version)  # and again once stored
         record_id = uuid.uuid4().hex
         now = self.clock()
@@ -115,6 +125,11 @@ class CredentialVault:
             last_sync_at=None,
         )
         self.store.insert(record)
+        try:  # again with the key in place: of two stores racing past one count, the later loses
+            self._admit(standing, self.store.count_before(account_id, record.created_at, record_id))
+        except ServiceError:
+            self.store.remove(account_id, record_id)
+            raise
         try:
             sealfloor.check_sealed(self.store, record.key_version)
         except Unavailable:

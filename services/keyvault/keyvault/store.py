@@ -114,6 +114,17 @@ class CredentialStore:
     def count_for_account(self, account_id: str) -> int:
         return self.credentials.count_documents({"account_id": account_id, **LIVE})
 
+    def count_before(self, account_id: str, created_at: dt.datetime, credential_id: str) -> int:
+        """The account's live keys stored before this one, in (created_at, _id) order: of two
+        stores racing past the same count, the later one sees the earlier one here."""
+        earlier = {
+            "$or": [
+                {"created_at": {"$lt": created_at}},
+                {"created_at": created_at, "_id": {"$lt": credential_id}},
+            ]
+        }
+        return self.credentials.count_documents({"account_id": account_id, **LIVE, **earlier})
+
     def get(self, credential_id: str) -> CredentialRecord | None:
         doc = self.credentials.find_one({"_id": credential_id, **LIVE})
         return CredentialRecord.from_doc(doc) if doc else None

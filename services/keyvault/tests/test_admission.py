@@ -4,6 +4,7 @@ the moment of the store; with auth down the store fails as unavailable and nothi
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,3 +104,34 @@ def test_auth_down_is_unavailable_not_a_guess(mongo_uri: str, tmp_path: Path) ->
         store(kv, KEYS[0])
     assert kv.store.count_for_account(ACCOUNT) == 0
     accounts.close()
+
+
+def test_two_stores_racing_past_the_same_count_keep_the_plan_limit(kv: Vault, auth: Auth) -> None:
+    """Both stores count 2 held keys before either inserts (auth answers them together): the later
+    key loses once both are in place, and the account holds 3, not 4."""
+    account = "acct-admission-race"
+    for key in KEYS[:2]:
+        kv.vault.store_key("gateway", account, "openai", key, "")
+    both_asked = threading.Barrier(2, timeout=10)
+
+    def standing_of(account_id: str) -> Standing:
+        both_asked.wait()  # each has counted 2 before the other inserts
+        return Standing(FREE, email_verified=True)
+
+    kv.vault.standing_of = standing_of
+    outcomes: list[str] = []
+
+    def attempt(key: str) -> None:
+        try:
+            kv.vault.store_key("gateway", account, "openai", key, "")
+            outcomes.append("stored")
+        except PlanRequired:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=attempt, args=(key,)) for key in KEYS[2:4]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert sorted(outcomes) == ["refused", "stored"]
+    assert kv.store.count_for_account(account) == 3

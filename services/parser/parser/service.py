@@ -50,7 +50,8 @@ def _iso(value) -> str:
 
 
 def _decimal(value) -> str:
-    return str(value.to_decimal()) if value is not None else "0"
+    # Fixed-point, never "4E-7": a parsed 0.0000004 keeps its exponent through Decimal128.
+    return format(value.to_decimal(), "f") if value is not None else "0"
 
 
 def record_message(doc: dict[str, Any]) -> pb.Record:

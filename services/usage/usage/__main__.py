@@ -20,7 +20,7 @@ def main() -> None:
         app.stop()
         db.client.close()
 
-    serve(cfg.common, app.bindings, on_stop=on_stop)
+    serve(cfg.common, app.bindings, on_stop=on_stop, ready_probe=mongo.ping_probe(cfg.common))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from svccommon.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from svccommon.failpoints import failpoint
@@ -58,9 +58,22 @@ class Reconciler:
         self.page_size = page_size
 
     def reconcile_once(self) -> int:
-        """Follow both feeds to their end; the number of changes looked at."""
-        seen = self._follow("credentials", self.credential_changes, self._credential)
-        return seen + self._follow("plans", self.plan_changes, self._plan)
+        """Follow both feeds to their end; the number of changes looked at. A feed that fails (its
+        owner away, a step that keeps failing) does not hold up the other: the first failure is
+        raised once both were followed."""
+        seen, failure = 0, None
+        feeds: tuple[tuple[str, Feed[Any], Callable[[Any], None]], ...] = (
+            ("credentials", self.credential_changes, self._credential),
+            ("plans", self.plan_changes, self._plan),
+        )
+        for name, feed, handle in feeds:
+            try:
+                seen += self._follow(name, feed, handle)
+            except Exception as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+        return seen
 
     def _follow(self, name: str, feed: Feed[C], handle: Callable[[C], None]) -> int:
         saved = self.cursors.load(name)
@@ -83,7 +96,7 @@ class Reconciler:
         if change.deleted:
             self.syncs.forget(change.account_id, change.credential_id, delete_records=False)
             return
-        if self.syncs.runs.backfill_of(change.credential_id) is not None:
+        if self.syncs.runs.backfill_of(change.account_id, change.credential_id) is not None:
             return  # backfilled already (the gateway's fast path, another replica, an earlier pass)
         try:
             # The backfill covers the account's plan history (SyncController.start asks auth).

@@ -113,10 +113,11 @@ class RunStore:
             return existing
         return run
 
-    def backfill_of(self, credential_id: str) -> dict[str, Any] | None:
+    def backfill_of(self, account_id: str, credential_id: str) -> dict[str, Any] | None:
         """The credential's backfill run, if one was ever queued (whatever its state now)."""
         return self.runs.find_one({"_id": backfill_run_id(credential_id)}) or self.runs.find_one(
-            {"credential_id": credential_id, "reason": "backfill"}  # queued before ids were derived
+            # queued before ids were derived; (account_id, credential_id, queued_at) serves it
+            {"account_id": account_id, "credential_id": credential_id, "reason": "backfill"}
         )
 
     def active_run(self, account_id: str, credential_id: str) -> dict[str, Any] | None:

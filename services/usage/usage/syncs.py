@@ -70,7 +70,9 @@ class SyncController:
         now = self.clock()
         plan = self.plan_of(account_id) if self.plan_of is not None else None
         if plan is not None:
-            if self.plans is not None:  # remembered for scheduled syncs and for when auth is down
+            if self.plans is not None and self.plans.store.plan_of(account_id) is None:
+                # A first copy for scheduled syncs and for when auth is down; later changes come
+                # from the reconciler (in change order: a slow StartSync must not undo a newer one).
                 self.plans.record(account_id, plan.id)
             plangates.require_history(plan, from_date, now.date())
         days = limits.sync_range(from_date, to_date, reason, now.date(), plan.history_days if plan else 0)
@@ -84,7 +86,8 @@ class SyncController:
             raise FailedPrecondition(
                 f"{platform_name(credential.platform)} has no usage API we can read: upload a billing file."
             )
-        if reason == "backfill" and (existing := self.runs.backfill_of(credential_id)) is not None:
+        existing = self.runs.backfill_of(account_id, credential_id) if reason == "backfill" else None
+        if existing is not None:
             if existing["account_id"] != account_id:
                 raise NotFound("credential not found")
             return existing  # a key is backfilled once, whoever asks (gateway fast path, reconciler)
@@ -119,8 +122,9 @@ class SyncController:
         cancelled = self.runs.cancel_queued(account_id, credential_id, FORGOTTEN, now)
         deleted = self.records.delete_credential(account_id, credential_id) if delete_records else 0
         # Idempotent: forgetting again (the reconciler after the gateway's fast path) changes
-        # nothing and records nothing.
-        if self.audit is not None and (forgotten or cancelled or deleted):
+        # nothing and records nothing. Only the caller whose delete removed the target audits (two
+        # racing calls could each cancel a run, but only one removes the target).
+        if self.audit is not None and (forgotten or deleted):
             self.audit.record(
                 "usage.credential_forgotten",
                 account_id=account_id,

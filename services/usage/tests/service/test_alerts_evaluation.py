@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from svccommon.errors import NotFound
 from testkit.alert_rig import CRED_B, AlertRig, drain, settings
 from testkit.webhook_receiver import WebhookReceiver
 from usage.alerts.budgets import Scope
@@ -262,3 +263,17 @@ def test_a_muted_anomaly_series_fires_nothing_until_the_mute_ends(rig: AlertRig)
     rig.spend(rig.h.day(0), {"gpt-4o": "260"})
     assert rig.evaluator().evaluate(rig.account) == 1
     assert [a["date"] for a in rig.alert_docs()] == ["2026-10-12", "2026-10-19"]
+
+
+def test_an_account_auth_no_longer_knows_is_evaluated_as_done(rig: AlertRig) -> None:
+    """An unverified account expires in auth with a budget set: evaluation ends (nothing fired),
+    rather than failing and being retried for ever."""
+    rig.budget("100")
+    rig.spend(rig.h.day(1), {"gpt-4o": "80"})
+
+    def gone(account_id: str) -> Any:
+        raise NotFound("account not found")
+
+    rig.plan_of = gone  # type: ignore[method-assign]
+    assert rig.evaluator().evaluate(rig.account) == 0
+    assert rig.alert_docs() == []

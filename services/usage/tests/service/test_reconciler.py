@@ -222,3 +222,18 @@ def test_the_cursor_stays_before_a_change_whose_step_failed(setup: Setup) -> Non
     # Re-reading never moves the cursor back.
     reconciler.reconcile_once()
     assert setup.cursors.load("credentials") == second.position
+
+
+def test_a_failing_credential_feed_does_not_hold_up_plan_changes(setup: Setup) -> None:
+    """keyvault away: the plan feed (which needs only auth) is still followed in the same pass."""
+    account = setup.harness.account
+
+    def keyvault_away(position: Position | None, limit: int) -> list[Any]:
+        raise Unavailable("keyvault is away")
+
+    setup.credential_feed.after = keyvault_away  # type: ignore[method-assign]
+    setup.plan_feed.add(PlanChange(account, PROFESSIONAL.id, setup.harness.clock()))
+    with pytest.raises(Unavailable):
+        setup.reconciler().reconcile_once()
+    assert PlanStore(setup.harness.db).plan_of(account) == PROFESSIONAL.id
+    assert setup.cursors.load("plans") is not None and setup.cursors.load("credentials") is None

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from svccommon.audit import AuditLog
+from svccommon.errors import NotFound
 from svccommon.plans import Plan
 
 from usage import anomalies
@@ -73,7 +74,11 @@ class Evaluator:
         """Fire what is due for the account now; returns how many alerts fired."""
         now = self.clock()
         today = now.date()
-        plan = self.plan_of(account_id)
+        try:
+            plan = self.plan_of(account_id)
+        except NotFound:  # auth no longer has the account (an unverified one expired): nothing to do
+            log.info("no alerts for an account auth does not know")
+            return 0
         reach = Reach.of(plan, self.destinations.of_account(account_id))
         budgets = self.budgets.of_account(account_id)
         if plan.max_budgets is not None:

@@ -24,6 +24,12 @@ class BillingFields:
         self.accounts.create_index(
             [("plan_changed_at", ASCENDING), ("_id", ASCENDING)], sparse=True, name="plan_changes"
         )
+        # Paid plans set before the feed existed enter it once, so usage's copy learns them
+        # (Free is what usage assumes anyway). Idempotent: only accounts without the stamp.
+        self.accounts.update_many(
+            {"plan_changed_at": {"$exists": False}, "plan": {"$nin": [None, "", "free"]}},
+            {"$set": {"plan_changed_at": dt.datetime.now(dt.UTC)}},
+        )
 
     def get(self, account_id: str) -> Doc | None:
         return self.accounts.find_one({"_id": account_id}) if account_id else None
