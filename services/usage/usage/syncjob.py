@@ -150,7 +150,10 @@ class SyncJob:
                 return "queued"
             except Exception as exc:  # never let one run take the worker down
                 log.error("sync crashed", extra={"run_id": run["_id"], "error_type": type(exc).__name__})
-                outcome = Outcome(error="The sync stopped on an internal error; it will be retried.")
+                outcome = Outcome(error="The sync stopped on an internal error; the next sync retries it.")
+                # Its first day counts as failed, so the target's retry_from brings the whole range
+                # (a backfill's too) into the next scheduled sync; re-reading stored days is harmless.
+                outcome.failed.append((dt.date.fromisoformat(run["from_date"]), outcome.error))
             status = outcome.status()
             error = _summary(outcome)
             unreached = [(d.isoformat(), e) for d, e in outcome.unreached]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 CRED = "c" * 32
 CRED_B = "b" * 32
 
@@ -164,3 +166,18 @@ def test_stopping_gives_the_run_back_to_the_queue(harness: Any) -> None:
     assert harness.job(stopping=lambda: True).execute(claimed) == "queued"
     run = harness.runs.get(harness.account, claimed["_id"])
     assert run["status"] == "queued" and run["attempts"] == 0 and run["owner"] is None
+
+
+def test_an_internal_error_fails_the_run_and_the_next_sync_reaches_back_to_its_first_day(
+    harness: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness.connect("openai", CRED)
+
+    def broken(platform: str) -> Any:
+        raise RuntimeError("a bug, with details no user should see")
+
+    monkeypatch.setattr(harness, "connector", broken)
+    run = harness.sync(CRED)
+    assert run["status"] == "failed"
+    assert run["error"] == "The sync stopped on an internal error; the next sync retries it."
+    assert harness.runs.targets.get(harness.account, CRED)["retry_from"] == run["from_date"]
