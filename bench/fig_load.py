@@ -32,7 +32,7 @@ from usage.config import DEFAULT_SYNC_INTERVAL_S
 
 from bench import load_fleet, load_steps, load_users, stats
 from bench.harness import Bench, peak_rss_mib, service_processes
-from bench.report import Figure, check
+from bench.report import CheckFailed, Figure, failed
 
 # Sync workers per usage process (default 2). A sync mostly waits on the provider (here on its
 # rate limit), so threads, not cores, bound the drain: with 2 the fleet would take most of an hour.
@@ -182,7 +182,8 @@ def _capacity(bench: Bench, cfg: dict, users: list[load_users.User]) -> list[Fig
     api_capacity, api_steps = load_steps.find_capacity(api, API_RATES, cfg["step_s"], progress)
     progress("load: step load of GET /healthz")
     base_capacity, base_steps = load_steps.find_capacity(healthz, HEALTHZ_RATES, cfg["step_s"], progress)
-    check(api_capacity is not None, f"p99 over 1 s already at {API_RATES[0]} req/s")
+    if api_capacity is None:
+        raise CheckFailed(f"p99 over 1 s already at {API_RATES[0]} req/s")
     return [
         Figure(
             "load_capacity_p99_1s",
@@ -248,8 +249,15 @@ def run(bench: Bench) -> list[Figure]:
         progress(f"load: {cfg['users']} users for {cfg['seconds']:.0f}s")
         users_figure, _ = _users_part(bench, cfg, users)
         figures = [users_figure]
-        figures += _capacity(bench, cfg, users)
-        figures.append(_fleet(bench, cfg))
+        # Each part reports on its own: a failure in one (a stack process gone) keeps the others.
+        for name, part in (
+            ("load_capacity", lambda: _capacity(bench, cfg, users)),
+            ("load_fleet", lambda: [_fleet(bench, cfg)]),
+        ):
+            try:
+                figures += part()
+            except Exception as exc:
+                figures.append(failed(name, exc))
     after = peaks(bench)
     load_after = os.getloadavg()
     progress(f"load: load average {load_after[0]:.1f} at the end")

@@ -40,7 +40,7 @@ class Step:
             and self.achieved_per_s >= REACHED * self.rate
         )
 
-    def as_dict(self) -> dict[str, float]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "rate": self.rate,
             "sent": self.sent,
