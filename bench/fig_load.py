@@ -153,6 +153,7 @@ def _users_part(bench: Bench, cfg: dict, users: list[load_users.User]) -> tuple[
         extra={
             "errors": len(errors),
             "sign_in_503_then_retried": len(load_users.SIGN_IN_BUSY),
+            "gets_resent_after_keepalive_close": len(load_users.KEEPALIVE_RETRIES),
             "error_examples": errors[:10],
             "manual_syncs_started": len(syncs.latencies.get("POST /v1/credentials/{id}/sync", [])),
             "users_sync_runs_by_status_at_the_end": sync_statuses,
