@@ -3,8 +3,9 @@
 Starts one whole stack exactly as `make run` does (its own temporary folder and free ports; the
 embedded database unless BENCH_MONGODB_URI names a throwaway MongoDB), runs the chosen figures,
 prints one JSON line per figure (after a first line describing the run), then a table.
-Figures: summary ingest keyvault gateway parser auth web alerts alert_latency memory. Exit status 1
-if a figure's own answer check failed (its figure is then not a measurement)."""
+Figures: summary ingest keyvault gateway parser auth web alerts alert_latency load memory. Exit
+status 1 if a figure's own answer check failed (its figure is then not a measurement).
+--quick: the load figure's short form (60 s of users, 8 s steps; see bench/fig_load.py)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from bench import (
     fig_gateway,
     fig_ingest,
     fig_keyvault,
+    fig_load,
     fig_memory,
     fig_parser,
     fig_summary,
@@ -45,6 +47,7 @@ FIGURES: dict[str, Callable[[harness.Bench], list[Figure]]] = {
     "web": fig_web.run,
     "alerts": fig_alerts.run,
     "alert_latency": fig_alert_latency.run,
+    "load": fig_load.run,
 }
 ORDER = (*FIGURES, "memory")
 WITHOUT_STACK = ("parser", "alerts")  # in-process figures: they ignore the stack
@@ -95,12 +98,19 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2 if unknown else 0
     chosen = [name for name in ORDER if name in chosen]
+    if "--quick" in argv:
+        os.environ["BENCH_LOAD_QUICK"] = "1"
     needs_stack = any(name not in WITHOUT_STACK for name in chosen)
     started = time.monotonic()
     db = "external MongoDB" if os.environ.get(harness.MONGODB_URI_ENV) else EMBEDDED_NOTE
     run_info = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": machine()}
     # What the bench stack runs with beyond make run's defaults (the fake provider's URL aside).
-    settings = {**auth_enumeration.BENCH_ENV, **fig_summary.STACK_ENV, **fig_alert_latency.STACK_ENV}
+    settings = {
+        **auth_enumeration.BENCH_ENV,
+        **fig_summary.STACK_ENV,
+        **fig_alert_latency.STACK_ENV,
+        **fig_load.STACK_ENV,
+    }
     print(
         json.dumps({"run": {**run_info, "database": db, "stack_env": settings, "figures": chosen}}),
         flush=True,
@@ -115,7 +125,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="aicosts-bench-") as tmp:
         progress("starting the stack (make run's code path)")
         stack, mongo, embedded = harness.start(Path(tmp) / "var", env)
-        bench = harness.Bench(stack, mongo, embedded, fake.url)
+        bench = harness.Bench(stack, mongo, embedded, fake.url, fake.limiter)
         try:
             at_start = fig_memory.snapshot(bench)
             progress(f"stack ready after {time.monotonic() - started:.0f}s")

@@ -17,6 +17,8 @@ import requests
 from devstack.launcher import Stack, make_stack
 from pymongo import MongoClient
 
+from bench.fake_limits import KeyRateLimiter
+
 # A real MongoDB for the stack (a throwaway one: bench accounts and records are written to its
 # aicosts_* databases). Without it the stack runs the embedded SecantusDB, as `make run` does.
 MONGODB_URI_ENV = "BENCH_MONGODB_URI"
@@ -29,6 +31,7 @@ class Bench:
     mongo: MongoClient
     embedded_db: bool
     fake_openai_url: str
+    fake_limits: KeyRateLimiter | None = None  # the fake's per-key rate limit and its counts
 
     @property
     def base_url(self) -> str:

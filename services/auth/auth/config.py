@@ -54,6 +54,8 @@ class EmailConfig:
 class Config:
     common: CommonConfig
     bcrypt_cost: int
+    # bcrypt computations at once (0: one per core this process may use; auth.hashing says why).
+    bcrypt_slots: int
     jwt_private_key_file: Path
     access_token_ttl_s: int
     session_ttl_s: int
@@ -115,6 +117,7 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         bcrypt_cost=env_int(
             env, "AUTH_BCRYPT_COST", DEFAULT_COST, minimum=MIN_CONFIG_COST, maximum=MAX_BCRYPT_COST
         ),
+        bcrypt_slots=env_int(env, "AUTH_BCRYPT_SLOTS", 0, minimum=0, maximum=256),
         jwt_private_key_file=key_file,
         access_token_ttl_s=env_int(env, "AUTH_ACCESS_TOKEN_TTL_SECONDS", 600, minimum=60, maximum=MAX_TTL),
         session_ttl_s=env_int(env, "AUTH_SESSION_TTL_DAYS", 30, minimum=1, maximum=365) * 86400,

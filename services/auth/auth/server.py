@@ -90,7 +90,7 @@ def build_core(cfg: Config, db: Database) -> Core:
     if backfilled := stores.accounts.backfill_unverified_expiry(expires):
         log.info("unverified accounts given an expiry", extra={"count": backfilled})
     audit = open_audit_log(db, cfg.common)
-    hasher = PasswordHasher(cfg.bcrypt_cost)
+    hasher = PasswordHasher(cfg.bcrypt_cost, slots=cfg.bcrypt_slots or None)
     hasher.warm_up()
     return Core(
         stores=stores,

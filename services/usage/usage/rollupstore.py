@@ -46,15 +46,25 @@ class RollupStore:
 
     # --- writers --------------------------------------------------------------------
 
-    def begin(self, account_id: str, days: Iterable[str], now: dt.datetime, token: str = "") -> str:
+    def begin(
+        self, account_id: str, days: Iterable[str], now: dt.datetime, token: str = "", *, new: bool = False
+    ) -> str:
         """Mark ``days`` as being written; readers compute them from the records until the
         matching ``publish``. Each writer has its own token, so one finishing never hides
-        another still at work (a writer passes its token again to renew its marks' time)."""
+        another still at work (a writer passes its token again to renew its marks' time).
+        ``new``: the account has no records yet, so a stamp this call creates is built already
+        (every record it will ever have goes through the writers' rollups)."""
         token = token or uuid.uuid4().hex
         marks = {f"pending.{day}.{token}": now for day in days}
         if marks:
-            self.stamps.update_one({"_id": account_id}, {"$set": marks}, upsert=True)
+            update: dict[str, Any] = {"$set": marks}
+            if new:
+                update["$setOnInsert"] = {"built": True}
+            self.stamps.update_one({"_id": account_id}, update, upsert=True)
         return token
+
+    def exists(self, account_id: str) -> bool:
+        return self.stamps.find_one({"_id": account_id}, {"_id": 1}) is not None
 
     def ticket(self, account_id: str) -> int:
         # Of two upserts racing to create the stamp, the embedded database can answer the loser

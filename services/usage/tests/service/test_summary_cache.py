@@ -249,3 +249,23 @@ def test_a_sync_runs_writes_are_exact_while_deferred_and_refreshed_at_the_end(ha
     [half] = store.read(account, [harness.day(36).isoformat()])
     assert half["columns"]["m"] == ["half-written"]  # a failed write is refreshed all the same
     assert total(UsageQueries(harness.records, harness.clock), harness) == 37
+
+
+def test_a_new_accounts_first_write_leaves_it_built_so_its_first_read_rebuilds_nothing(harness: Any) -> None:
+    store = harness.records.rollup_store
+    assert not store.exists(harness.account)
+    sync(harness, CRED_A, "openai", 3, gpt="1.50")
+    stamp = store.stamp(harness.account)
+    assert stamp.built and not stamp.pending
+    tickets = store.stamps.find_one({"_id": harness.account})["seq"]
+    assert total(harness.queries, harness) == Decimal("1.5")
+    # A rebuild on the read path would have taken a ticket of its own.
+    assert store.stamps.find_one({"_id": harness.account})["seq"] == tickets
+
+
+def test_an_account_with_records_from_before_rollups_is_not_marked_built_by_a_new_write(harness: Any) -> None:
+    harness.records.records.insert_one(raw_record(harness, 4, "old", "2"))  # no stamp: stored before
+    sync(harness, CRED_B, "openai", 1, gpt="1")
+    assert not harness.records.rollup_store.stamp(harness.account).built
+    assert total(harness.queries, harness) == Decimal(3)  # the first read builds every day, old ones too
+    assert harness.records.rollup_store.stamp(harness.account).built
