@@ -4,22 +4,14 @@ auth stores only ciphertext and never holds an encryption key."""
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-import grpc
-from aicosts.keyvault.v1 import keyvault_pb2, keyvault_pb2_grpc
-from svccommon.channels import Backend, secure_channel
 from svccommon.config import TlsFiles
-from svccommon.errors import Unavailable
-from svccommon.pbtime import timestamp
-
-log = logging.getLogger("auth.clients.keyvault_secretbox")
+from svccommon.sealing import KeyvaultSealer
 
 PURPOSE = "totp_secret"
-KEYVAULT_SERVICE = "aicosts.keyvault.v1.KeyVaultService"
 UNAVAILABLE = "Two-factor authentication is temporarily unavailable. Try again shortly."
 
 
@@ -37,45 +29,21 @@ class SecretBox(Protocol):
 
 
 class KeyvaultSecretBox:
-    def __init__(self, backend: Backend) -> None:
-        self.backend = backend
+    """svccommon.sealing for TOTP seeds: the record is the account itself."""
+
+    def __init__(self, sealer: KeyvaultSealer) -> None:
+        self.sealer = sealer
 
     @classmethod
     def connect(cls, address: str, tls: TlsFiles, timeout_s: float = 5.0) -> KeyvaultSecretBox:
-        # Each call is a pure function of its input, so retrying on UNAVAILABLE is safe.
-        idempotent = (
-            "EncryptSecret",
-            "DecryptSecret",
-            "RewrapSecret",
-            "StartSecretCensus",
-            "FinishSecretCensus",
-        )
-        channel = secure_channel(address, tls, KEYVAULT_SERVICE, idempotent)
-        return cls(Backend(channel, keyvault_pb2_grpc.KeyVaultServiceStub, timeout_s))
-
-    def _call(self, method: str, request: object) -> Any:  # the method's generated reply message
-        try:
-            return self.backend.call(method, request)
-        except grpc.RpcError as exc:
-            code = exc.code() if hasattr(exc, "code") else None
-            log.error(
-                "keyvault call failed", extra={"method": method, "grpc_code": getattr(code, "name", "?")}
-            )
-            raise Unavailable(UNAVAILABLE) from None
+        return cls(KeyvaultSealer.connect(address, tls, PURPOSE, UNAVAILABLE, timeout_s))
 
     def encrypt(self, account_id: str, plaintext: str) -> bytes:
-        request = keyvault_pb2.EncryptSecretRequest(
-            account_id=account_id, purpose=PURPOSE, record_id=account_id, plaintext=plaintext.encode()
-        )
-        return self._call("EncryptSecret", request).ciphertext
+        return self.sealer.seal(account_id, account_id, plaintext.encode())
 
     def open(self, account_id: str, ciphertext: bytes) -> Opened:
-        request = keyvault_pb2.DecryptSecretRequest(
-            account_id=account_id, purpose=PURPOSE, record_id=account_id, ciphertext=ciphertext
-        )
-        reply = self._call("DecryptSecret", request)
-        stale = reply.current_key_version > reply.key_version
-        return Opened(plaintext=reply.plaintext.decode(), stale=stale)
+        plaintext, stale = self.sealer.open(account_id, account_id, ciphertext)
+        return Opened(plaintext=plaintext.decode(), stale=stale)
 
     def decrypt(self, account_id: str, ciphertext: bytes) -> str:
         return self.open(account_id, ciphertext).plaintext
@@ -86,21 +54,13 @@ class KeyvaultSecretBox:
 
     def reseal(self, account_id: str, ciphertext: bytes) -> tuple[bytes, int]:
         """rewrap(), and the key version the new ciphertext is sealed under."""
-        request = keyvault_pb2.RewrapSecretRequest(
-            account_id=account_id, purpose=PURPOSE, record_id=account_id, ciphertext=ciphertext
-        )
-        reply = self._call("RewrapSecret", request)
-        return reply.ciphertext, reply.key_version
+        return self.sealer.reseal(account_id, account_id, ciphertext)
 
     def start_census(self) -> dt.datetime:
-        reply = self._call("StartSecretCensus", keyvault_pb2.StartSecretCensusRequest(purpose=PURPOSE))
-        return reply.started_at.ToDatetime(tzinfo=dt.UTC)
+        return self.sealer.start_census()
 
     def finish_census(self, started_at: dt.datetime, counts: Mapping[int, int]) -> None:
-        request = keyvault_pb2.FinishSecretCensusRequest(
-            purpose=PURPOSE, started_at=timestamp(started_at), records_by_key_version=dict(counts)
-        )
-        self._call("FinishSecretCensus", request)
+        self.sealer.finish_census(started_at, counts)
 
     def close(self) -> None:
-        self.backend.channel.close()
+        self.sealer.close()
