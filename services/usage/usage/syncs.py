@@ -70,9 +70,10 @@ class SyncController:
         now = self.clock()
         plan = self.plan_of(account_id) if self.plan_of is not None else None
         if plan is not None:
-            if self.plans is not None and self.plans.store.plan_of(account_id) is None:
-                # A first copy for scheduled syncs and for when auth is down; later changes come
-                # from the reconciler (in change order: a slow StartSync must not undo a newer one).
+            if self.plans is not None:
+                # auth's answer now, so the plan limits applied below are current even before the
+                # reconciler has seen the change (the reconciler's overlap re-read corrects a
+                # copy a slow StartSync may have written after a newer change).
                 self.plans.record(account_id, plan.id)
             plangates.require_history(plan, from_date, now.date())
         days = limits.sync_range(from_date, to_date, reason, now.date(), plan.history_days if plan else 0)
