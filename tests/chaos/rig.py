@@ -14,8 +14,8 @@ from pathlib import Path
 
 import requests
 from devstack.__main__ import stack_env
+from devstack.launcher import stack_ports_and_env
 from support import processes
-from support.ports import free_ports
 
 SERVICES = ("auth", "keyvault", "usage", "parser", "gateway")
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -123,15 +123,7 @@ def _wait_group_gone(pgid: int, timeout_s: float = 10) -> None:
 
 
 def make_chaos_stack(var_dir: Path, extra_env: dict[str, str]) -> ChaosStack:
-    names = ["gateway", "auth", "keyvault", "usage", "parser", "devdb"]
-    ports = dict(zip(names, free_ports(len(names)), strict=True))
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AICOSTS_", "MONGODB_", "PROVIDER_BASE_URL_"))
-    }
-    base.update({f"{n.upper()}_PORT": str(p) for n, p in ports.items()})
-    base.update({"AICOSTS_VAR_DIR": str(var_dir), "LOG_LEVEL": "INFO", **extra_env})
+    ports, base = stack_ports_and_env(var_dir, extra_env)
     base["PYTHONPATH"] = os.pathsep.join(str(REPO_ROOT / d) for d in SOURCE_DIRS)
     var_dir.mkdir(parents=True, exist_ok=True)
     env = stack_env(base)

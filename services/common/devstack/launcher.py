@@ -85,7 +85,11 @@ class Stack:
         return found
 
 
-def make_stack(var_dir: Path, extra_env: dict[str, str] | None = None) -> Stack:
+def stack_ports_and_env(
+    var_dir: Path, extra_env: dict[str, str] | None = None
+) -> tuple[dict[str, int], dict[str, str]]:
+    """Free ports for every process of a stack, and the environment that names them: this
+    process's own, minus any stack settings it carries, plus `extra_env`."""
     names = ["gateway", "auth", "keyvault", "usage", "parser", "devdb"]
     ports = dict(zip(names, free_ports(len(names)), strict=True))
     env = {
@@ -96,6 +100,11 @@ def make_stack(var_dir: Path, extra_env: dict[str, str] | None = None) -> Stack:
     env.update({f"{name.upper()}_PORT": str(port) for name, port in ports.items()})
     env.update({"AICOSTS_VAR_DIR": str(var_dir), "LOG_LEVEL": "INFO"})
     env.update(extra_env or {})
+    return ports, env
+
+
+def make_stack(var_dir: Path, extra_env: dict[str, str] | None = None) -> Stack:
+    ports, env = stack_ports_and_env(var_dir, extra_env)
     return Stack(
         var_dir=var_dir,
         env=env,
