@@ -113,9 +113,9 @@ def timed_get(user: User, name: str, path: str, params: dict[str, str], outcomes
                 error = f"{name}: {response.status_code} {response.text[:200]}"
             break
         except requests.ConnectionError as exc:
-            # gunicorn closes a keep-alive connection idle for 2 s; a user who thought for about
-            # that long can send on it just as it closes. A browser sends such a GET again on a
-            # new connection (RFC 9112 9.3.1), once: so does the bench, and counts it.
+            # A GET sent just as the gateway closes an idle keep-alive connection fails; a browser
+            # sends it again on a new connection (RFC 9112 9.3.1), once: so does the bench, and
+            # counts it. The gateway keeps idle connections 75 s, so the count should be 0.
             if attempt == 0:
                 KEEPALIVE_RETRIES.append(name)
                 continue

@@ -3,6 +3,7 @@ and a non-loopback bind without TLS is refused at start."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import subprocess
 import sys
@@ -42,18 +43,23 @@ def _gunicorn(env):
     )
 
 
+def wait_until_listening(port: int) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+            return
+        except requests.ConnectionError:
+            assert time.monotonic() < deadline, "the gateway did not start listening"
+            time.sleep(0.2)
+
+
 def test_readyz_is_503_problem_when_backends_are_down(gateway_env):
     env, port = gateway_env
     proc = _gunicorn(env)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                response = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline
-                time.sleep(0.2)
+        wait_until_listening(port)
+        response = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
         assert response.status_code == 503
         assert response.headers["Content-Type"] == "application/problem+json"
         assert response.json()["services"] == {s: "UNKNOWN" for s in ("auth", "keyvault", "usage", "parser")}
@@ -107,6 +113,31 @@ def test_https_requires_tls_1_2_or_newer(gateway_env):
             handshake(ssl.TLSVersion.TLSv1_1)
         reply = requests.get(f"https://127.0.0.1:{port}/healthz", verify=f"{tls_dir}/ca.crt", timeout=5)
         assert reply.status_code == 200 and "Strict-Transport-Security" in reply.headers
+    finally:
+        proc.terminate()
+        proc.wait(15)
+
+
+def test_an_idle_keep_alive_connection_outlives_a_users_think_time(gateway_env):
+    """A browser or ingress-nginx reuses a connection after seconds of quiet; the gateway must not
+    have closed it meanwhile (gunicorn's default of 2 s did, and a request sent at that instant failed)."""
+    env, port = gateway_env
+    proc = _gunicorn(env)
+    try:
+        wait_until_listening(port)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        connection.request("GET", "/healthz")
+        first = connection.getresponse()
+        first.read()
+        assert first.status == 200
+        local_end = connection.sock.getsockname()
+        time.sleep(4)  # longer than gunicorn's default keep-alive (2 s), shorter than ours
+        connection.request("GET", "/healthz")
+        second = connection.getresponse()
+        second.read()
+        assert second.status == 200
+        assert connection.sock.getsockname() == local_end, "the connection was not reused"
+        connection.close()
     finally:
         proc.terminate()
         proc.wait(15)

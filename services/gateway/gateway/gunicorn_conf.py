@@ -24,6 +24,11 @@ bind = f"[{_host}]:{_port}" if ":" in _host else f"{_host}:{_port}"
 workers = int(os.environ.get("GATEWAY_WORKERS", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("GATEWAY_THREADS", "8"))
+# An idle keep-alive connection stays open longer than ingress-nginx keeps its upstream ones (60 s)
+# and than a user thinks between clicks: with gunicorn's 2 s, a request sent just as the gateway
+# closed the connection failed (seen under load). gthread parks idle connections in its poller,
+# not in a thread, so this costs a socket, not a worker.
+keepalive = int(os.environ.get("GATEWAY_KEEPALIVE_SECONDS", "75"))
 timeout = 60
 graceful_timeout = 10
 accesslog = None  # the app writes one structured access line per request itself
