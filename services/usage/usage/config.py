@@ -22,6 +22,7 @@ from usage.connectors.base import BASE_URL_ENV_PREFIX, base_url_for
 from usage.summarycache import DEFAULT_MAX_ENTRIES
 
 DEFAULT_SYNC_INTERVAL_S = 6 * 3600
+DEFAULT_SYNC_RETRY_S = 15 * 60  # the first early retry after a failed sync (usage.scheduling)
 TOKEN_URI_ENV_PREFIX = "PROVIDER_TOKEN_URI_"  # noqa: S105 - a variable name
 
 
@@ -41,6 +42,7 @@ class Config:
     keyvault_addr: str
     auth_addr: str  # alert emails are sent by auth (usage/clients/auth_mail.py)
     sync_interval_s: int  # 0: no scheduled syncs
+    sync_retry_s: int  # after a sync with failed days, the next one this soon, doubling; 0: off
     sync_workers: int
     sync_stale_s: int
     provider_http: ProviderHttp
@@ -87,6 +89,7 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         keyvault_addr=backend_address(env, "keyvault"),
         auth_addr=backend_address(env, "auth"),
         sync_interval_s=env_int(env, "USAGE_SYNC_INTERVAL_SECONDS", DEFAULT_SYNC_INTERVAL_S, minimum=0),
+        sync_retry_s=env_int(env, "USAGE_SYNC_RETRY_SECONDS", DEFAULT_SYNC_RETRY_S, minimum=0),
         sync_workers=env_int(env, "USAGE_SYNC_WORKERS", 4, minimum=1, maximum=32),
         sync_stale_s=env_int(env, "USAGE_SYNC_STALE_SECONDS", 300, minimum=10),
         provider_http=ProviderHttp(

@@ -205,6 +205,7 @@ def build(cfg: Config, db: Database, credentials: Credentials | None = None) -> 
             stopping,
             audit=audit,
             on_changed=alerting.dispatcher.changed,
+            retry_after_failure=dt.timedelta(seconds=cfg.sync_retry_s),
         ),
         workers=cfg.sync_workers,
         interval_s=cfg.sync_interval_s,

@@ -12,7 +12,8 @@ and end with a status the user can act on.
   with backoff (usage.stepretry): one slow answer never fails a backfill. A key store silent
   through every attempt fails the run with its days listed, so the next sync asks for them again.
 - Provider outage: the run ends (partial when some days were stored, else failed) and the
-  days not reached are listed as failed; the next scheduled sync retries from the first one.
+  days not reached are listed as failed; the next scheduled sync retries from the first one, and
+  comes sooner than the interval, later with each failure in a row (usage.scheduling.retry_delay).
   Days outside the provider's window are not failures: they are listed as unavailable.
 """
 
@@ -42,6 +43,7 @@ from usage.connectors import (
 from usage.connectors.base import DayResult, iter_days
 from usage.recordstore import RecordStore
 from usage.runstore import RunStore
+from usage.scheduling import retry_delay
 from usage.stepretry import StepRetry
 
 log = logging.getLogger(__name__)
@@ -117,6 +119,7 @@ class SyncJob:
         audit: AuditLog | None = None,
         on_changed: Callable[[str], None] | None = None,
         retry: StepRetry | None = None,
+        retry_after_failure: dt.timedelta | None = None,
     ) -> None:
         self.runs = runs
         self.records = records
@@ -128,6 +131,7 @@ class SyncJob:
         self.stopping = stopping
         self.audit = audit
         self.retry = retry or StepRetry()
+        self.retry_after_failure = retry_after_failure  # None or zero: only the regular interval
 
     def _db(self, what: str, step: Callable[[], Any]) -> Any:
         """A database step (each one idempotent: a day is replaced whole) asked again when late."""
@@ -374,6 +378,18 @@ class SyncJob:
             lambda: self.runs.targets.update(account_id, credential_id, {"status": "invalid"}),
         )
 
+    def _next_try(self, target: dict[str, Any], failed: bool) -> dict[str, Any]:
+        """Failures in a row, and after a failure an earlier next sync than the interval's."""
+        if not failed:
+            return {"failures_in_a_row": 0}
+        failures = int(target.get("failures_in_a_row") or 0) + 1
+        fields: dict[str, Any] = {"failures_in_a_row": failures}
+        if self.retry_after_failure:
+            at = self.clock() + retry_delay(failures, self.retry_after_failure)
+            if _earlier(at, target.get("next_sync_at")):
+                fields["next_sync_at"] = at
+        return fields
+
     def _after(self, run: dict[str, Any], outcome: Outcome, key_note: str) -> None:
         """Remember how far this credential is synced, and tell keyvault when a sync worked (with
         the days the provider cannot give, so the key says it too)."""
@@ -388,6 +404,7 @@ class SyncJob:
             # Kept days are asked again by the next scheduled sync, which confirms or refills them.
             again = [d for d, _ in outcome.failed] + [d for d, _ in outcome.kept]
             fields["retry_from"] = min(again).isoformat() if again else None
+            fields.update(self._next_try(target, bool(outcome.failed)))
             self._db(
                 "advance the target", lambda: self.runs.targets.update(account_id, credential_id, fields)
             )
@@ -404,6 +421,12 @@ class SyncJob:
                 )
         except Exception as exc:  # status is informative; the data is stored already
             log.warning("could not record the sync in keyvault", extra={"error_type": type(exc).__name__})
+
+
+def _earlier(at: dt.datetime, current: Any) -> bool:
+    if not isinstance(current, dt.datetime):
+        return True
+    return at < (current if current.tzinfo else current.replace(tzinfo=dt.UTC))
 
 
 def run_context(run: dict[str, Any]) -> context.RequestContext:

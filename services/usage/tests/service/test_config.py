@@ -19,6 +19,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 def test_defaults(env: dict[str, str]) -> None:
     cfg = load(env)
     assert cfg.sync_interval_s == 21600 and cfg.sync_workers == 4 and cfg.sync_stale_s == 300
+    assert cfg.sync_retry_s == 900
     assert cfg.provider_http.max_attempts == 5 and cfg.provider_http.backoff_s == 1.0
     assert cfg.provider_base_urls == {} and cfg.keyvault_addr == "127.0.0.1:50052"
     assert cfg.auth_addr == "127.0.0.1:50051"
@@ -31,11 +32,12 @@ def test_auth_address_for_alert_emails(env: dict[str, str]) -> None:
 def test_overrides_and_fake_provider_urls(env: dict[str, str]) -> None:
     env.update(
         USAGE_SYNC_INTERVAL_SECONDS="0",
+        USAGE_SYNC_RETRY_SECONDS="0",
         USAGE_PROVIDER_MAX_ATTEMPTS="2",
         PROVIDER_BASE_URL_OPENAI="http://127.0.0.1:9/v1/",
     )
     cfg = load(env)
-    assert cfg.sync_interval_s == 0 and cfg.provider_http.max_attempts == 2
+    assert cfg.sync_interval_s == 0 and cfg.provider_http.max_attempts == 2 and cfg.sync_retry_s == 0
     assert cfg.provider_base_urls == {"PROVIDER_BASE_URL_OPENAI": "http://127.0.0.1:9/v1"}
 
 
@@ -51,6 +53,7 @@ def test_a_google_token_endpoint_reaches_the_connectors(env: dict[str, str]) -> 
         ("PROVIDER_TOKEN_URI_GOOGLE", "file:///etc/passwd"),
         ("USAGE_SYNC_WORKERS", "0"),
         ("USAGE_SYNC_INTERVAL_SECONDS", "soon"),
+        ("USAGE_SYNC_RETRY_SECONDS", "-1"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], name: str, value: str) -> None:

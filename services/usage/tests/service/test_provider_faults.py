@@ -1,10 +1,12 @@
 """A bad provider, through the real connectors and the fakes' standing faults: one that hangs,
-one that answers garbage, one that answers 500 to every call, one that rate-limits every call.
-Each sync ends in a terminal state with a message the user can act on, earlier data stays, and a
-hanging provider never holds every sync worker (other keys, other accounts keep syncing)."""
+one that answers garbage, one that answers 500 to every call (once, and for an hour of scheduled
+syncs), one that rate-limits every call. Each sync ends in a terminal state with a message the
+user can act on, earlier data stays, a hanging provider never holds every sync worker (other
+keys, other accounts keep syncing), and the days an outage cost arrive soon after it ends."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from decimal import Decimal
 from typing import Any
@@ -16,6 +18,7 @@ from usage.connectors import Connector, HttpClient, connector_for
 from usage.engine import SyncEngine
 from usage.syncjob import SyncJob
 
+from .conftest import Clock
 from .test_sync_runs import load_openai, stored, total
 
 CRED = "f" * 32
@@ -186,3 +189,104 @@ def test_a_hanging_provider_never_holds_every_worker(harness: Any) -> None:
         engine.stop()
     for run in runs[:2]:
         assert "no answer within" in harness.runs.get(harness.account, run["_id"])["error"]
+
+
+INTERVAL_S = 6 * 3600
+FIRST_RETRY = dt.timedelta(minutes=15)
+
+
+def scheduler(harness: Any, sleeps: SleepRecorder) -> Any:
+    """The engine's housekeeping (which queues due keys) and its job, with production's schedule."""
+    engine = SyncEngine(
+        harness.runs,
+        lambda owner, stopping: SyncJob(
+            harness.runs,
+            harness.records,
+            harness.credentials,
+            connector(harness, sleeps),
+            owner,
+            harness.clock,
+            stopping,
+            retry_after_failure=FIRST_RETRY,
+        ),
+        workers=1,
+        interval_s=INTERVAL_S,
+        stale_s=300,
+        clock=harness.clock,
+    )
+
+    def tick(at: dt.datetime) -> list[dict]:
+        """The scheduler's pass at `at`, then every run it queued, to the end."""
+        harness.clock.now = at
+        engine.housekeeping_pass()
+        finished = []
+        while (claimed := harness.runs.claim(engine.owner, at)) is not None:
+            engine.job.execute(claimed)
+            finished.append(harness.runs.get(claimed["account_id"], claimed["_id"]))
+        return finished
+
+    return tick
+
+
+def test_500_for_an_hour_over_midnight_and_month_end_then_every_missed_day_arrives(
+    harness: Any, synced_once: Any
+) -> None:
+    """OpenAI answers 500 from 23:40 on 30 September to 00:40 on 1 October. The key's scheduled
+    syncs fail clearly and come again after 15, then 30, then 60 minutes, not every few minutes;
+    another account's key keeps its own schedule; the first sync after the outage stores both
+    days it cost, to the cent, and the key goes back to the regular interval."""
+    clock: Clock = harness.clock
+    at = lambda h, m, day=30, month=9: dt.datetime(2026, month, day, h, m, tzinfo=dt.UTC)  # noqa: E731
+    before = stored(harness)
+    other = "acct0000000000000000000000000002"
+    anthropic = harness.connect("anthropic", "c" * 32, account_id=other)
+    anthropic.load_costs([{"date": harness.day(1), "amount": "1.25", "model": "claude-sonnet-4"}])
+    harness.runs.targets.register(other, "c" * 32, "anthropic", at(23, 45), clock())
+    harness.runs.targets.update(harness.account, CRED, {"next_sync_at": at(23, 45)})
+    tick = scheduler(harness, SleepRecorder())
+
+    clock.now = at(23, 40)
+    synced_once.server_errors()
+    # Billed meanwhile (the provider has them; its API does not answer):
+    load_openai(synced_once, [(dt.date(2026, 9, 30), "gpt-4o, input", "2.50")])
+    load_openai(synced_once, [(dt.date(2026, 10, 1), "gpt-4o-mini, input", "0.333333")])
+
+    def next_sync_at() -> dt.datetime:
+        return harness.runs.targets.get(harness.account, CRED)["next_sync_at"]
+
+    first = tick(at(23, 45))
+    assert [(r["credential_id"], r["status"]) for r in first] == [(CRED, "failed"), ("c" * 32, "succeeded")]
+    assert first[0]["error"] == (
+        f"OpenAI is not answering (HTTP 500 after 2 attempts ({synced_once.url}/organization/costs)). "
+        "Data already stored is kept; the next sync retries."
+    )
+    assert next_sync_at() == at(0, 0, day=1, month=10)  # 15 minutes, not the 6-hour interval
+    assert tick(at(23, 55)) == []  # nothing in between: a failing provider is not called every pass
+    [second] = tick(at(0, 0, day=1, month=10))
+    assert (second["status"], second["to_date"]) == ("failed", "2026-10-01")
+    assert second["from_date"] <= first[0]["from_date"]  # the failed days are asked again
+    assert next_sync_at() == at(0, 30, day=1, month=10)  # then 30 minutes
+    assert tick(at(0, 20, day=1, month=10)) == []
+    [third] = tick(at(0, 30, day=1, month=10))
+    assert third["status"] == "failed"
+    assert next_sync_at() == at(1, 30, day=1, month=10)  # then an hour
+    assert harness.runs.targets.get(harness.account, CRED)["failures_in_a_row"] == 3
+    # An hour of 500s erased nothing.
+    assert total(harness) == Decimal("4.00")
+    assert [r for r in stored(harness) if r["account_id"] == harness.account] == before
+
+    clock.now = at(0, 40, day=1, month=10)
+    synced_once.heal()
+    assert tick(at(1, 0, day=1, month=10)) == []
+    [recovered] = tick(at(1, 30, day=1, month=10))
+    assert recovered["status"] == "succeeded", recovered
+    assert total(harness) == Decimal("4.00") + Decimal("2.50") + Decimal("0.333333")
+    days = sorted({r["date"] for r in stored(harness) if r["account_id"] == harness.account})
+    assert days[-2:] == ["2026-09-30", "2026-10-01"]
+    target = harness.runs.targets.get(harness.account, CRED)
+    assert (target["failures_in_a_row"], target["retry_from"]) == (0, None)
+    assert next_sync_at() == at(7, 30, day=1, month=10)  # the regular interval again
+    # The other account kept its 6-hour schedule throughout.
+    other_target = harness.runs.targets.get(other, "c" * 32)
+    assert other_target["next_sync_at"] == at(5, 45, day=1, month=10)
+    assert other_target["failures_in_a_row"] == 0

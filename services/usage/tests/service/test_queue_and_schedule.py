@@ -11,7 +11,7 @@ import pytest
 from svccommon.errors import InvalidArgument, NotFound
 from usage.engine import SyncEngine
 from usage.runstore import MAX_ATTEMPTS
-from usage.scheduling import scheduled_range
+from usage.scheduling import retry_delay, scheduled_range
 
 CRED, CRED_B = "c" * 32, "b" * 32
 
@@ -59,6 +59,13 @@ def test_scheduled_range_reads_recent_days_again_and_retries_failures() -> None:
     assert scheduled_range(failed, today) == (dt.date(2026, 9, 2), today)
     assert scheduled_range({}, today) == (dt.date(2026, 9, 1), today)
     assert scheduled_range({"synced_until": "2024-01-01"}, today)[0] == dt.date(2025, 10, 1)
+
+
+def test_after_failures_in_a_row_the_next_try_doubles() -> None:
+    first = dt.timedelta(minutes=15)
+    waits = [retry_delay(n, first) for n in (1, 2, 3, 4, 5)]
+    assert waits == [dt.timedelta(minutes=m) for m in (15, 30, 60, 120, 240)]
+    assert retry_delay(10_000, first) == first * 2**10  # bounded; the interval caps it anyway
 
 
 def make_engine(harness: Any, interval_s: int = 3600, workers: int = 1) -> SyncEngine:
