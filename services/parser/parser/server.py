@@ -3,6 +3,7 @@ the account client (auth), the servicer, and which services may call each method
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from aicosts.parser.v1 import parser_pb2, parser_pb2_grpc
@@ -16,6 +17,7 @@ from svccommon.interceptors import ANY_SERVICE
 from parser.ai.extract import Extractor
 from parser.clients.usage_import import UsageImporter
 from parser.config import Config
+from parser.importrecovery import ImportRecovery
 from parser.parse import Parser
 from parser.service import ParserServicer
 from parser.storage import LocalStorage
@@ -57,12 +59,17 @@ def build_uploads(cfg: Config, db: Database, audit: AuditLog | None = None) -> U
 
 def bindings(cfg: Config, db: Database) -> list[ServiceBinding]:
     audit = open_audit_log(db, cfg.common)
-    servicer = ParserServicer(cfg, build_uploads(cfg, db, audit))
+    uploads = build_uploads(cfg, db, audit)
+    servicer = ParserServicer(cfg, uploads)
+    # An import older than the usage call's deadline (and a margin) has ended one way or the other.
+    recovery = ImportRecovery(uploads, grace=dt.timedelta(seconds=cfg.usage_timeout_s + 5))
+    recovery.start()
     return [
         audit_binding(audit),
         ServiceBinding(
             full_name=SERVICE,
             register=lambda server: parser_pb2_grpc.add_ParserServiceServicer_to_server(servicer, server),
             allowlist=allowlist(),
+            on_drained=recovery.stop,
         ),
     ]

@@ -68,6 +68,7 @@ class UploadStore:
             [("account_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)]
         )
         self.uploads.create_index([("account_id", ASCENDING), ("sha256", ASCENDING)])
+        self.uploads.create_index([("status", ASCENDING), ("import_started_at", ASCENDING)])
         self.ai_calls.create_index([("account_id", ASCENDING), ("at", ASCENDING)])
 
     # uploads
@@ -100,6 +101,14 @@ class UploadStore:
             {"$set": fields},
             return_document=ReturnDocument.AFTER,
         )
+
+    def interrupted_imports(self, started_before: dt.datetime) -> list[tuple[str, str]]:
+        """(account_id, upload_id) of uploads whose import started before then and never finished."""
+        docs = self.uploads.find(
+            {"status": "parsed", "import_started_at": {"$ne": None, "$lt": started_before}},
+            {"account_id": 1},
+        ).limit(100)
+        return [(d["account_id"], d["_id"]) for d in docs]
 
     def delete(self, account_id: str, upload_id: str) -> bool:
         return self.uploads.delete_one({"_id": upload_id, "account_id": account_id}).deleted_count == 1

@@ -3,7 +3,12 @@
 A file is parsed before anything is kept, so a bad file leaves nothing behind. Records reach
 usage only on import. Usage replaces file records per (platform, day, model), so importing an
 upload again, or the same file from another upload, never double counts. Deleting an imported
-upload deletes the records it still owns in usage first."""
+upload deletes the records it still owns in usage first.
+
+An import is marked started (`import_started_at`) before its records go to usage. A parser that
+dies, or a usage answer that never arrives, after that leaves an upload that may already count in
+usage: deleting it removes its records there too, and `finish_interrupted_imports` (run by
+parser.importrecovery in every replica) imports it again and marks it imported."""
 
 from __future__ import annotations
 
@@ -21,7 +26,15 @@ from svccommon.standing import Standing, unverified_detail
 
 from parser.config import Limits
 from parser.parse import FileToParse, Parser
-from parser.problems import BadRequest, EmailUnverified, NotFound, NotReady, ParserProblem, QuotaExceeded
+from parser.problems import (
+    BadRequest,
+    EmailUnverified,
+    NotFound,
+    NotReady,
+    ParserProblem,
+    QuotaExceeded,
+    Unreadable,
+)
 from parser.records import Record
 from parser.storage import Storage, new_stored_name
 from parser.store import UploadStore, record_doc, record_from_doc, stored_money
@@ -164,16 +177,40 @@ class Uploads:
             if doc["status"] != "parsed":
                 raise NotReady(f"the upload cannot be imported while it is {doc['status']}")
             records = [record_from_doc(r) for r in doc["records"]]
-            imported = self.importer.import_records(account_id, upload_id, records)
+            if not doc.get("import_started_at"):
+                self.store.update(account_id, upload_id, {"import_started_at": self.now()})
+            try:
+                imported = self.importer.import_records(account_id, upload_id, records)
+            except Unreadable:
+                # usage refused the records: none are stored, nothing is left to finish
+                self.store.update(account_id, upload_id, {"import_started_at": None})
+                raise
         fields = {"status": "imported", "records_imported": imported, "imported_at": self.now()}
         log.info("upload imported", extra={"upload_id": upload_id, "records": imported})
         self._audit("upload.imported", account_id, upload_id, "success", {"records": imported})
         return self.store.update(account_id, upload_id, fields) or {**doc, **fields}
 
+    def finish_interrupted_imports(self, started_before: dt.datetime) -> int:
+        """Import again the uploads whose import started before `started_before` and never
+        finished (the parser died, or usage's answer was lost); returns how many were finished."""
+        finished = 0
+        for account_id, upload_id in self.store.interrupted_imports(started_before):
+            try:
+                self.import_(account_id, upload_id)
+                finished += 1
+            except ParserProblem as problem:  # usage still down: the next pass tries again
+                log.warning(
+                    "could not finish an interrupted import",
+                    extra={"upload_id": upload_id, "reason": problem.kind},
+                )
+        if finished:
+            log.info("finished interrupted imports", extra={"uploads": finished})
+        return finished
+
     def delete(self, account_id: str, upload_id: str) -> None:
         doc = self.get(account_id, upload_id)
         with self._audited("upload.deleted", account_id, upload_id, {}):
-            if doc["status"] == "imported":
+            if doc["status"] == "imported" or doc.get("import_started_at"):
                 # Records first: if usage is down, nothing is deleted and the user can retry.
                 self.importer.delete_imported(account_id, upload_id)
         self.storage.delete(doc["stored_name"])

@@ -5,6 +5,7 @@ recorder; the gateway integration tests drive the real usage service."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -34,11 +35,14 @@ class RecordingImporter:
         self.imports: list[tuple[str, str, list[Record]]] = []
         self.deletes: list[tuple[str, str]] = []
         self.fail: Exception | None = None
+        self.answer_lost = False  # usage stores the records, but its answer never arrives
 
     def import_records(self, account_id: str, upload_id: str, records: list[Record]) -> int:
         if self.fail:
             raise self.fail
         self.imports.append((account_id, upload_id, records))
+        if self.answer_lost:
+            raise ImportFailed("the usage service did not answer")
         return len(records)
 
     def delete_imported(self, account_id: str, upload_id: str) -> int:
@@ -135,6 +139,47 @@ def test_failed_import_can_be_retried(uploads, importer, fixture_bytes):
     assert uploads.get(ACCOUNT, doc["_id"])["status"] == "parsed"
     importer.fail = None
     assert uploads.import_(ACCOUNT, doc["_id"])["status"] == "imported"
+
+
+def test_an_import_whose_answer_was_lost_is_finished_later(uploads, importer, fixture_bytes):
+    """usage stored the records but the parser never heard back (it died, or the answer was late):
+    the upload still says parsed, so a later pass imports it again (usage replaces an upload's
+    records: no double count) and marks it imported."""
+    doc = uploads.create(ACCOUNT, "a.csv", fixture_bytes("anthropic_cost.csv"), "")
+    importer.answer_lost = True
+    with pytest.raises(ImportFailed):
+        uploads.import_(ACCOUNT, doc["_id"])
+    started = uploads.get(ACCOUNT, doc["_id"])["import_started_at"]
+    assert uploads.get(ACCOUNT, doc["_id"])["status"] == "parsed" and started is not None
+    importer.answer_lost = False
+    assert uploads.finish_interrupted_imports(started) == 0  # not yet past its grace
+    assert uploads.finish_interrupted_imports(started + dt.timedelta(seconds=1)) == 1
+    assert uploads.get(ACCOUNT, doc["_id"])["status"] == "imported"
+    assert [i[1] for i in importer.imports] == [doc["_id"], doc["_id"]]  # the same upload, replaced
+    assert uploads.finish_interrupted_imports(started + dt.timedelta(hours=1)) == 0  # once
+
+
+def test_deleting_an_upload_whose_import_answer_was_lost_removes_its_records_in_usage(
+    uploads, importer, fixture_bytes
+):
+    doc = uploads.create(ACCOUNT, "a.csv", fixture_bytes("anthropic_cost.csv"), "")
+    importer.answer_lost = True
+    with pytest.raises(ImportFailed):
+        uploads.import_(ACCOUNT, doc["_id"])
+    importer.answer_lost = False
+    uploads.delete(ACCOUNT, doc["_id"])
+    assert importer.deletes == [(ACCOUNT, doc["_id"])]  # the records usage may hold go too
+
+
+def test_records_usage_refused_leave_nothing_to_finish(uploads, importer, fixture_bytes):
+    doc = uploads.create(ACCOUNT, "a.csv", fixture_bytes("anthropic_cost.csv"), "")
+    importer.fail = Unreadable("the usage service refused the records: invalid records")
+    with pytest.raises(Unreadable):
+        uploads.import_(ACCOUNT, doc["_id"])
+    assert uploads.get(ACCOUNT, doc["_id"])["import_started_at"] is None
+    assert uploads.finish_interrupted_imports(dt.datetime.now(dt.UTC) + dt.timedelta(days=1)) == 0
+    uploads.delete(ACCOUNT, doc["_id"])
+    assert importer.deletes == []
 
 
 def test_delete_parsed_upload_removes_the_file(uploads, importer, folder, fixture_bytes):
