@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed
 PROTOS := $(shell find proto -name '*.proto')
 PROTO_STAMP := proto/.generated
 
-.PHONY: python-version run test test-fast chaos proto proto-check lint k8s-check bench images logs clean install browser
+.PHONY: python-version run test test-slow chaos proto proto-check lint k8s-check bench images logs clean install browser
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11, 3.12 or 3.13 is required (none found on the PATH)"; exit 1; }
@@ -48,15 +48,17 @@ run: $(PROTO_STAMP)
 	@mkdir -p var/logs
 	set -o pipefail; $(BIN)/python -m devstack run 2>&1 | tee -i var/logs/stack.log
 
+# Lint and checks, then every test but the slow end-to-end ones (marker `slow`: tests/e2e,
+# tests/browser, tests/chaos and the integration files that start extra processes or fuzz).
 test: $(PROTO_STAMP) proto-check lint k8s-check
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
-
-# Everything but the slow end-to-end tests, for a quick loop while coding.
-test-fast: $(PROTO_STAMP)
 	$(BIN)/python -m pytest -m 'not slow' $(PYTEST_ARGS)
 
+# The slow end-to-end tests; CI runs them after `make test`.
+test-slow: $(PROTO_STAMP)
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
 # The fault scenarios at full length (kill -9 of each service, the database down 30 s), printing
-# what each did and checked; `make test` runs them short (CHAOS_SCALE=short, the default).
+# what each did and checked; `make test-slow` runs them short (CHAOS_SCALE=short, the default).
 chaos: $(PROTO_STAMP)
 	CHAOS_SCALE=full $(BIN)/python -m pytest -m chaos -s -o timeout=900 tests/chaos $(PYTEST_ARGS)
 

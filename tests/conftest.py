@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -10,6 +11,26 @@ from support.stack import Stack, make_stack
 from testkit.fakes import ProviderFakes
 from testkit.fakes.stripe_api import FakeStripe
 from testkit.mongo import mongo_server
+
+# Whole suites of end-to-end tests: user journeys through the stack, a real browser, the fault
+# scenarios. `make test` leaves the `slow` tests out; `make test-slow` (run by CI too) runs them.
+SLOW_SUITES = {"e2e", "browser", "chaos"}
+TESTS_DIR = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        relative = item.path.relative_to(TESTS_DIR) if item.path.is_relative_to(TESTS_DIR) else None
+        if relative is not None and relative.parts[0] in SLOW_SUITES:
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    # The fuzz module builds its thousands of cases while it is collected (about 50 s), before any
+    # deselection: a run that leaves the slow tests out does not collect it at all.
+    if collection_path.name == "test_api_fuzz.py" and config.option.markexpr.replace(" ", "") == "notslow":
+        return True
+    return None
 
 
 @pytest.fixture(scope="session")

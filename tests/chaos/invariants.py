@@ -195,9 +195,8 @@ def uploads(workload: Workload, settle_s: float = INTERRUPTED_IMPORT_S) -> str:
                 assert u["status"] == "imported", f"import answered 200 but the upload is {u['status']}"
             states[u["status"]] += 1
     waited = time.monotonic() - started
-    return (
-        f"uploads: {sum(states.values())} accepted, {dict(states)}; each file's month counted once"
-        + (f" (an interrupted import finished after {waited:.0f}s)" if waited > 5 else "")
+    return f"uploads: {sum(states.values())} accepted, {dict(states)}; each file's month counted once" + (
+        f" (an interrupted import finished after {waited:.0f}s)" if waited > 5 else ""
     )
 
 

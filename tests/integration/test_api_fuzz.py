@@ -31,6 +31,8 @@ from schemathesis.specs.openapi.checks import (
 from support.accounts import TestAccount, new_account, random_loopback_ip, session_from
 from svccommon.platforms import PLATFORMS
 
+pytestmark = pytest.mark.slow  # thousands of generated requests against every operation
+
 CONFIG = {
     "generation": {
         "mode": "all",  # valid and invalid requests

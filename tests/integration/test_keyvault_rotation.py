@@ -18,6 +18,8 @@ from support.accounts import auth_db, enable_2fa, new_account, totp_code
 from support.grpc_clients import channel_as, identity_files
 from support.keyring_admin import admin, retire, service_job
 
+pytestmark = pytest.mark.slow  # rotates and rewraps every stored secret on the running stack
+
 
 @pytest.fixture(scope="module")
 def stubs(stack, tmp_path_factory):

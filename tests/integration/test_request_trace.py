@@ -8,9 +8,12 @@ import time
 import uuid
 from typing import Any
 
+import pytest
 from support import logs
 from support.accounts import new_account
 from support.usage_api import wait_for_runs
+
+pytestmark = pytest.mark.slow  # follows one request through every service's logs and a backfill
 
 
 def lines_of(stack: Any, request_id: str) -> list[dict]:

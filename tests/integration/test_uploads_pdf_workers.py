@@ -20,6 +20,8 @@ from support.accounts import auth_db, new_account
 from support.ai_gateway import AiGateway, running_ai_gateway
 from testkit.fakes.openai_compat import charge
 
+pytestmark = pytest.mark.slow  # fills every PDF reader process of the parser
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INVOICE = (REPO_ROOT / "services" / "parser" / "tests" / "fixtures" / "invoice.pdf").read_bytes()
 MAX_WORKERS = 2

@@ -11,6 +11,7 @@ import hmac
 import json
 import time
 
+import pytest
 import requests
 from keyvault.crypto import key_version_of
 from pymongo import MongoClient
@@ -18,6 +19,8 @@ from support.accounts import new_account
 from support.billing import upgrade
 from support.keyring_admin import admin, retire, service_job
 from testkit.webhook_receiver import WebhookReceiver
+
+pytestmark = pytest.mark.slow  # rotates keys and runs the rewrap job on the running stack
 
 
 def sealed_version(mongo_uri: str, destination_id: str) -> int:

@@ -10,9 +10,12 @@ import time
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from support.accounts import new_account
 from support.usage_api import add_credential, runs_of, wait_for_runs
 from testkit.fakes import FAST_RETRY_ENV
+
+pytestmark = pytest.mark.slow  # waits out a hanging provider's deadlines through the stack
 
 TODAY = dt.datetime.now(dt.UTC).date()
 TIMEOUT_S = float(FAST_RETRY_ENV["USAGE_PROVIDER_TIMEOUT_SECONDS"])

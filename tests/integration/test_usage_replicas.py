@@ -28,6 +28,8 @@ from support.ports import free_ports
 from support.usage_api import add_credential
 from testkit.waiting import wait_until
 
+pytestmark = pytest.mark.slow  # starts a second usage process and waits for scheduled syncs
+
 DAY = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2)).isoformat()
 
 
