@@ -64,6 +64,33 @@ def synced_once(harness: Any) -> Any:
     tenant.heal()
 
 
+def sync_engine(
+    harness: Any,
+    connectors: Any,
+    workers: int,
+    interval_s: int,
+    retry_after_failure: dt.timedelta | None = None,
+) -> SyncEngine:
+    """The engine as production builds it, on the harness's stores, clock and the given connectors."""
+    return SyncEngine(
+        harness.runs,
+        lambda owner, stopping: SyncJob(
+            harness.runs,
+            harness.records,
+            harness.credentials,
+            connectors,
+            owner,
+            harness.clock,
+            stopping,
+            retry_after_failure=retry_after_failure,
+        ),
+        workers=workers,
+        interval_s=interval_s,
+        stale_s=300,
+        clock=harness.clock,
+    )
+
+
 def kept_intact(harness: Any, before: list) -> None:
     assert total(harness) == Decimal("4.00")
     assert stored(harness) == before
@@ -149,22 +176,7 @@ def test_a_hanging_provider_never_holds_every_worker(harness: Any) -> None:
             (other, "c" * 32),
         )
     ]
-    engine = SyncEngine(
-        harness.runs,
-        lambda owner, stopping: SyncJob(
-            harness.runs,
-            harness.records,
-            harness.credentials,
-            connector(harness, read_timeout_s=HOLD_S),
-            owner,
-            harness.clock,
-            stopping,
-        ),
-        workers=2,
-        interval_s=0,
-        stale_s=300,
-        clock=harness.clock,
-    )
+    engine = sync_engine(harness, connector(harness, read_timeout_s=HOLD_S), workers=2, interval_s=0)
     status = {}
 
     def statuses() -> list[str]:
@@ -197,22 +209,8 @@ FIRST_RETRY = dt.timedelta(minutes=15)
 
 def scheduler(harness: Any, sleeps: SleepRecorder) -> Any:
     """The engine's housekeeping (which queues due keys) and its job, with production's schedule."""
-    engine = SyncEngine(
-        harness.runs,
-        lambda owner, stopping: SyncJob(
-            harness.runs,
-            harness.records,
-            harness.credentials,
-            connector(harness, sleeps),
-            owner,
-            harness.clock,
-            stopping,
-            retry_after_failure=FIRST_RETRY,
-        ),
-        workers=1,
-        interval_s=INTERVAL_S,
-        stale_s=300,
-        clock=harness.clock,
+    engine = sync_engine(
+        harness, connector(harness, sleeps), workers=1, interval_s=INTERVAL_S, retry_after_failure=FIRST_RETRY
     )
 
     def tick(at: dt.datetime) -> list[dict]:
