@@ -34,8 +34,9 @@ from bench import load_fleet, load_steps, load_users, stats
 from bench.harness import Bench, peak_rss_mib, service_processes
 from bench.report import CheckFailed, Figure, failed
 
-# Sync workers per usage process (default 2). A sync mostly waits on the provider (here on its
-# rate limit), so threads, not cores, bound the drain: with 2 the fleet would take most of an hour.
+# Sync workers per usage process (default 4). A sync mostly waits on the provider (here on its
+# rate limit), so with a database that keeps up, threads bound the drain; at 1,000 accounts the
+# embedded database's one process is the bound instead (README, Reading this run).
 STACK_ENV = {"USAGE_SYNC_WORKERS": "8"}
 API_RATES = (5, 10, 15, 20, 30, 40, 50, 60, 80, 100, 130, 160, 200, 250, 300)
 HEALTHZ_RATES = (50, 100, 200, 300, 400, 500, 650, 800, 1000, 1300, 1600, 2000)
