@@ -41,6 +41,7 @@ from parser.store import UploadStore, record_doc, record_from_doc, stored_money
 
 log = logging.getLogger(__name__)
 
+RECOVERY_ACTOR = "service:parser"  # the audit's actor for an import the parser finished itself
 MAX_PAGE = 500
 DEFAULT_PAGE = 50
 
@@ -169,11 +170,12 @@ class Uploads:
         docs = docs[:limit]
         return docs, encode_cursor(docs[-1]["created_at"], docs[-1]["_id"])
 
-    def import_(self, account_id: str, upload_id: str) -> dict[str, Any]:
+    def import_(self, account_id: str, upload_id: str, actor: str | None = None) -> dict[str, Any]:
+        """`actor`: who the audit event names (the account by default; the parser's own recovery)."""
         doc = self.get(account_id, upload_id)
         if doc["status"] == "imported":
             return doc  # idempotent: the second import changes nothing
-        with self._audited("upload.imported", account_id, upload_id, {}):
+        with self._audited("upload.imported", account_id, upload_id, {}, actor):
             if doc["status"] != "parsed":
                 raise NotReady(f"the upload cannot be imported while it is {doc['status']}")
             records = [record_from_doc(r) for r in doc["records"]]
@@ -187,7 +189,7 @@ class Uploads:
                 raise
         fields = {"status": "imported", "records_imported": imported, "imported_at": self.now()}
         log.info("upload imported", extra={"upload_id": upload_id, "records": imported})
-        self._audit("upload.imported", account_id, upload_id, "success", {"records": imported})
+        self._audit("upload.imported", account_id, upload_id, "success", {"records": imported}, actor)
         return self.store.update(account_id, upload_id, fields) or {**doc, **fields}
 
     def finish_interrupted_imports(self, started_before: dt.datetime) -> int:
@@ -196,7 +198,7 @@ class Uploads:
         finished = 0
         for account_id, upload_id in self.store.interrupted_imports(started_before):
             try:
-                self.import_(account_id, upload_id)
+                self.import_(account_id, upload_id, actor=RECOVERY_ACTOR)
                 finished += 1
             except ParserProblem as problem:  # usage still down: the next pass tries again
                 log.warning(
@@ -219,7 +221,7 @@ class Uploads:
 
     @contextlib.contextmanager
     def _audited(
-        self, action: str, account_id: str, upload_id: str, details: dict[str, Any]
+        self, action: str, account_id: str, upload_id: str, details: dict[str, Any], actor: str | None = None
     ) -> Iterator[None]:
         """A refused or failed attempt is audited too (a missing upload is not an attempt)."""
         try:
@@ -227,11 +229,18 @@ class Uploads:
         except ParserProblem as problem:
             if not isinstance(problem, NotFound):
                 outcome: Outcome = "denied" if problem.status in (403, 429) else "failure"
-                self._audit(action, account_id, upload_id, outcome, {**details, "reason": problem.kind})
+                details = {**details, "reason": problem.kind}
+                self._audit(action, account_id, upload_id, outcome, details, actor)
             raise
 
     def _audit(
-        self, action: str, account_id: str, upload_id: str, outcome: Outcome, details: dict[str, Any]
+        self,
+        action: str,
+        account_id: str,
+        upload_id: str,
+        outcome: Outcome,
+        details: dict[str, Any],
+        actor: str | None = None,
     ) -> None:
         """Not required: the upload itself shows its state if this event is lost."""
         if self.audit is not None:
@@ -239,6 +248,7 @@ class Uploads:
                 action,
                 outcome=outcome,
                 account_id=account_id,
+                actor=actor,
                 target_type="upload",
                 target_id=upload_id,
                 details=details,

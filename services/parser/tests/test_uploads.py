@@ -25,6 +25,7 @@ from parser.records import Record
 from parser.storage import LocalStorage
 from parser.store import UploadStore
 from parser.uploads import Uploads
+from svccommon.audit import AuditLog
 from svccommon.errors import Unavailable
 from svccommon.plans import FREE, PROFESSIONAL
 from svccommon.standing import Standing
@@ -66,7 +67,9 @@ def verified_free(account_id: str) -> Standing:
     return Standing(FREE, email_verified=True)
 
 
-def make_uploads(db, folder, importer, limits, ai_daily_limit: int = 5, standing_of=verified_free) -> Uploads:
+def make_uploads(
+    db, folder, importer, limits, ai_daily_limit: int = 5, standing_of=verified_free, audit=None
+) -> Uploads:
     store = UploadStore(db)
     store.ensure_indexes()
     return Uploads(
@@ -76,6 +79,7 @@ def make_uploads(db, folder, importer, limits, ai_daily_limit: int = 5, standing
         importer,
         limits,
         ai_daily_limit,
+        audit=audit,
         standing_of=standing_of,
     )
 
@@ -141,10 +145,12 @@ def test_failed_import_can_be_retried(uploads, importer, fixture_bytes):
     assert uploads.import_(ACCOUNT, doc["_id"])["status"] == "imported"
 
 
-def test_an_import_whose_answer_was_lost_is_finished_later(uploads, importer, fixture_bytes):
+def test_an_import_whose_answer_was_lost_is_finished_later(db, folder, importer, limits, fixture_bytes):
     """usage stored the records but the parser never heard back (it died, or the answer was late):
     the upload still says parsed, so a later pass imports it again (usage replaces an upload's
-    records: no double count) and marks it imported."""
+    records: no double count), marks it imported and audits it as the parser's own doing."""
+    audit = AuditLog(db, "parser")
+    uploads = make_uploads(db, folder, importer, limits, audit=audit)
     doc = uploads.create(ACCOUNT, "a.csv", fixture_bytes("anthropic_cost.csv"), "")
     importer.answer_lost = True
     with pytest.raises(ImportFailed):
@@ -157,6 +163,12 @@ def test_an_import_whose_answer_was_lost_is_finished_later(uploads, importer, fi
     assert uploads.get(ACCOUNT, doc["_id"])["status"] == "imported"
     assert [i[1] for i in importer.imports] == [doc["_id"], doc["_id"]]  # the same upload, replaced
     assert uploads.finish_interrupted_imports(started + dt.timedelta(hours=1)) == 0  # once
+    assert audit.flush()
+    events = list(db["audit_events"].find({"target.id": doc["_id"], "action": "upload.imported"}))
+    assert [(e["outcome"], e["actor"]) for e in events] == [
+        ("failure", f"account:{ACCOUNT}"),  # the user's attempt whose answer was lost
+        ("success", "service:parser"),  # finished by the parser
+    ]
 
 
 def test_deleting_an_upload_whose_import_answer_was_lost_removes_its_records_in_usage(
