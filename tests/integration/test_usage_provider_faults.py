@@ -18,6 +18,22 @@ from testkit.fakes import FAST_RETRY_ENV
 pytestmark = pytest.mark.slow  # waits out a hanging provider's deadlines through the stack
 
 TODAY = dt.datetime.now(dt.UTC).date()
+
+
+def at(stamp: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def first_run_started(http: Any, stack: Any, account: Any, credential_id: str) -> dict:
+    deadline = time.monotonic() + 10
+    while True:
+        runs = runs_of(http, stack, account, credential_id)
+        if runs and runs[-1].get("started_at"):
+            return runs[-1]
+        assert time.monotonic() < deadline, f"the backfill did not start: {runs}"
+        time.sleep(0.1)
+
+
 TIMEOUT_S = float(FAST_RETRY_ENV["USAGE_PROVIDER_TIMEOUT_SECONDS"])
 ATTEMPTS = int(FAST_RETRY_ENV["USAGE_PROVIDER_MAX_ATTEMPTS"])
 
@@ -38,14 +54,18 @@ def test_a_hanging_provider_fails_its_own_sync_clearly_and_delays_no_one_else(
             assert time.monotonic() < deadline, "the backfill never reached the provider"
             time.sleep(0.1)
         other_key = add_credential(http, stack, other, "anthropic", healthy.api_key)
-        [done] = wait_for_runs(http, stack, other, other_key["id"], timeout_s=TIMEOUT_S)
-        assert done["status"] == "succeeded", done
+        begun = first_run_started(http, stack, other, other_key["id"])
+        # The other key got a worker at once (not after the hang's 2 x 8 s), beside the hanging sync.
         assert [r["status"] for r in runs_of(http, stack, stuck, stuck_key["id"])] == ["running"]
+        assert at(begun["started_at"]) - at(begun["queued_at"]) <= dt.timedelta(seconds=5), begun
+        [done] = wait_for_runs(http, stack, other, other_key["id"])
+        assert done["status"] == "succeeded", done
         summary = http.get(f"{stack.base_url}/v1/usage/summary", headers=other.headers, timeout=30)
         assert Decimal(summary.json()["total_cost_usd"]) == Decimal("2.50")
 
         [run] = wait_for_runs(http, stack, stuck, stuck_key["id"], timeout_s=ATTEMPTS * TIMEOUT_S + 30)
         assert time.monotonic() - started < ATTEMPTS * TIMEOUT_S + 30
+        assert at(begun["started_at"]) < at(run["finished_at"])  # it never queued behind the hang
         assert run["status"] == "failed"
         assert run["error"].startswith(
             f"OpenAI is not answering (no answer within {TIMEOUT_S:g} s after {ATTEMPTS} attempts ("
