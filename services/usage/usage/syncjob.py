@@ -386,7 +386,8 @@ class SyncJob:
         fields: dict[str, Any] = {"failures_in_a_row": failures}
         if self.retry_after_failure:
             at = self.clock() + retry_delay(failures, self.retry_after_failure)
-            if _earlier(at, target.get("next_sync_at")):
+            current = target.get("next_sync_at")  # tz-aware: every Mongo client is (svccommon.mongo)
+            if current is None or at < current:
                 fields["next_sync_at"] = at
         return fields
 
@@ -421,12 +422,6 @@ class SyncJob:
                 )
         except Exception as exc:  # status is informative; the data is stored already
             log.warning("could not record the sync in keyvault", extra={"error_type": type(exc).__name__})
-
-
-def _earlier(at: dt.datetime, current: Any) -> bool:
-    if not isinstance(current, dt.datetime):
-        return True
-    return at < (current if current.tzinfo else current.replace(tzinfo=dt.UTC))
 
 
 def run_context(run: dict[str, Any]) -> context.RequestContext:
